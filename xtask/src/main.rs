@@ -1,0 +1,239 @@
+//! `cargo xtask`: everything between a fresh clone and a result.
+//!
+//! - `cargo xtask demo`: the main job. Fetches ONNX Runtime, builds the release bundles
+//!   (`target/bundled/MusicHal.clap`, `MusicHal.vst3`) and runs the demo on the embedded defaults.
+//! - `cargo xtask test`: every test the project has (Rust unit + integration, the CLAP host test
+//!   against the debug build with the allocation guard and against the release bundle, and the
+//!   Python training tests).
+//! - `cargo xtask setup`: system packages (apt, when root), the Python venv, ONNX Runtime.
+//! - `cargo xtask fetch-ort`: only the ONNX Runtime library.
+//! - `cargo xtask bundle <package> [--release]`: nice-plug's bundler.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The ONNX Runtime release matching `ort`'s `api-31` feature.
+const ORT_VERSION: &str = "1.31.1";
+const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+
+/// Debian packages the build and the tests need. The X11/xcb/GL headers link the egui editor
+/// (baseview); fluidsynth and the GM soundfont render test music; xvfb draws the editor headless;
+/// python3-venv makes the training environment.
+const APT_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libx11-dev",
+    "libx11-xcb-dev",
+    "libxcb1-dev",
+    "libxcb-dri2-0-dev",
+    "libxcb-icccm4-dev",
+    "libxcursor-dev",
+    "libxkbcommon-dev",
+    "libxcb-shape0-dev",
+    "libxcb-xfixes0-dev",
+    "libgl-dev",
+    "fluidsynth",
+    "fluid-soundfont-gm",
+    "xvfb",
+    "xauth",
+    "python3-venv",
+    "unzip",
+];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root()?;
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("setup") => setup(&root),
+        Some("fetch-ort") => fetch_ort(&root).map(|_| ()),
+        Some("demo") => demo(&root),
+        Some("test") => test(&root, &args[1..]),
+        Some("bundle") | Some("bundle-universal") => nice_plug_xtask::main_with_args("cargo xtask", args),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <demo | test | setup | fetch-ort | bundle <package> [--release]>"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    Ok(manifest.parent().context("xtask has no parent directory")?.to_path_buf())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {:?}", cmd);
+    let status = cmd.status().with_context(|| format!("could not start {:?}", cmd))?;
+    if !status.success() {
+        bail!("{:?} failed with {}", cmd, status);
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// System packages: installed when we are root and they are missing; otherwise we stop with the
+/// exact line to run.
+fn ensure_apt_packages() -> Result<()> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|pkg| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", pkg])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+                .unwrap_or(false)
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let line = format!("apt-get install -y --no-install-recommends {}", missing.join(" "));
+    if !is_root() {
+        bail!("missing system packages; run as root:\n  apt-get update && {line}");
+    }
+    run(Command::new("apt-get").args(["update", "-q"]))?;
+    run(Command::new("sh").args(["-c", &format!("DEBIAN_FRONTEND=noninteractive {line}")]))
+}
+
+fn venv_python(root: &Path) -> PathBuf {
+    root.join(".venv/bin/python")
+}
+
+/// The Python environment for training and its tests (`training/requirements.txt`).
+fn ensure_venv(root: &Path) -> Result<()> {
+    let python = venv_python(root);
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(root.join(".venv")))?;
+    }
+    let reqs = root.join("training/requirements.txt");
+    let stamp = root.join(".venv/.requirements.installed");
+    let wanted = std::fs::read_to_string(&reqs).unwrap_or_default();
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(());
+    }
+    run(Command::new(&python).args(["-m", "pip", "install", "-q", "--upgrade", "pip"]))?;
+    if reqs.exists() {
+        run(Command::new(&python).args(["-m", "pip", "install", "-q", "-r"]).arg(&reqs))?;
+    }
+    std::fs::write(stamp, wanted)?;
+    Ok(())
+}
+
+/// Fetch `libonnxruntime.so.1.31.1` out of the `onnxruntime==1.31.1` wheel on PyPI (the only
+/// source we use) and place it in `target/bundled/`, beside the bundles. Returns its path.
+fn fetch_ort(root: &Path) -> Result<PathBuf> {
+    let bundled = root.join("target/bundled");
+    std::fs::create_dir_all(&bundled)?;
+    let dest = bundled.join(ORT_LIBRARY_FILE);
+    if dest.is_file() {
+        return Ok(dest);
+    }
+    let cache = root.join("target/ort-wheel");
+    std::fs::create_dir_all(&cache)?;
+    let has_wheel = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .ok()
+            .and_then(|mut it| {
+                it.find(|e| {
+                    e.as_ref()
+                        .map(|e| e.file_name().to_string_lossy().ends_with(".whl"))
+                        .unwrap_or(false)
+                })
+            })
+            .and_then(|e| e.ok())
+            .map(|e| e.path())
+    };
+    let wheel = match has_wheel(&cache) {
+        Some(w) => w,
+        None => {
+            run(Command::new("python3")
+                .args(["-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"])
+                .arg(format!("onnxruntime=={ORT_VERSION}"))
+                .arg("-d")
+                .arg(&cache))?;
+            has_wheel(&cache).context("pip download left no wheel")?
+        }
+    };
+    // A wheel is a zip file; Python's zipfile is always there when pip is.
+    let script = format!(
+        "import zipfile,sys,shutil\n\
+         z=zipfile.ZipFile(sys.argv[1])\n\
+         n=[m for m in z.namelist() if m.endswith('/{ORT_LIBRARY_FILE}')]\n\
+         assert n, 'no {ORT_LIBRARY_FILE} in wheel'\n\
+         with z.open(n[0]) as s, open(sys.argv[2],'wb') as d: shutil.copyfileobj(s,d)\n"
+    );
+    run(Command::new("python3").args(["-c", &script]).arg(&wheel).arg(&dest))?;
+    eprintln!("ONNX Runtime {ORT_VERSION}: {}", dest.display());
+    Ok(dest)
+}
+
+fn setup(root: &Path) -> Result<()> {
+    ensure_apt_packages()?;
+    ensure_venv(root)?;
+    fetch_ort(root)?;
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn bundle_release() -> Result<()> {
+    nice_plug_xtask::main_with_args(
+        "cargo xtask",
+        ["bundle", "musichal", "--release"].map(String::from),
+    )
+}
+
+/// The main job: bundles plus the demo on the embedded defaults.
+fn demo(root: &Path) -> Result<()> {
+    ensure_apt_packages()?;
+    let ort = fetch_ort(root)?;
+    bundle_release()?;
+    run(cargo().args(["build", "--release", "--bin", "musichal"]))?;
+    run(Command::new(root.join("target/release/musichal"))
+        .arg("doctor")
+        .env("ORT_DYLIB_PATH", &ort))?;
+    println!("\nBundles: {}", root.join("target/bundled").display());
+    Ok(())
+}
+
+/// Every test the project has.
+fn test(root: &Path, extra: &[String]) -> Result<()> {
+    setup(root)?;
+    let ort = fetch_ort(root)?;
+    // 1. All Rust tests, with the library the tests load.
+    run(cargo()
+        .args(["test", "--workspace"])
+        .args(extra)
+        .env("ORT_DYLIB_PATH", &ort))?;
+    // 2. The CLAP host test against a debug build whose `process()` aborts on any allocation.
+    run(cargo()
+        .args(["test", "--features", "assert_process_allocs", "--test", "clap_host"])
+        .env("ORT_DYLIB_PATH", &ort))?;
+    // 3. The CLAP host test against the release bundle users install.
+    bundle_release()?;
+    run(cargo()
+        .args(["test", "--test", "clap_host"])
+        .env("MUSICHAL_CLAP_PATH", root.join("target/bundled/MusicHal.clap"))
+        .env("ORT_DYLIB_PATH", &ort))?;
+    // 4. The EQ model's training tests.
+    if root.join("training/tests").is_dir() {
+        run(Command::new(venv_python(root))
+            .args(["-m", "pytest", "training/tests", "-q"])
+            .env("ORT_DYLIB_PATH", &ort))?;
+    }
+    println!("\nAll test suites passed.");
+    Ok(())
+}
