@@ -1,0 +1,5 @@
+//! Shared helpers for integration tests. Each `tests/*.rs` file that needs them says `mod common;`
+//! and uses what it needs; unused items in a given test binary are expected.
+#![allow(dead_code)]
+
+pub mod clap_host;
