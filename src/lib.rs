@@ -12,9 +12,11 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+pub mod dsp;
 pub mod editor;
 pub mod onnx;
 pub mod params;
+pub mod rt;
 pub mod telemetry;
 
 use params::MusicHalParams;

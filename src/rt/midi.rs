@@ -1,0 +1,565 @@
+//! Worker -> audio hand-off of timed notes, and their sample-accurate playout.
+//!
+//! The worker sends [`NoteEvent`]s (absolute start sample on the writer's clock, duration)
+//! through a bounded wait-free SPSC ring ([`NoteSender`]). On the audio thread the
+//! [`MidiScheduler`] moves them into a fixed-capacity pending list sorted by start, and per
+//! block emits note on/off as [`MidiOut`] with `timing` = offset inside the block, in time
+//! order (offs before ons at the same offset). Started notes wait for their note off in a
+//! fixed active-notes table, so notes may straddle any number of blocks.
+//!
+//! Policies (all counted in [`MidiCounters`]):
+//! - A note whose start is already past: if its end is still ahead it starts at offset 0 and
+//!   still ends at its original absolute sample (`late_started`); if it has ended too it is
+//!   dropped (`late_dropped`).
+//! - Queue full (worker side), pending list full or active table full: the new note is
+//!   dropped before it ever sounds, so nothing can hang (`dropped_*`).
+//! - A note on for a note already sounding on the same channel first sends that note's note
+//!   off at the same offset, then restarts it with the new end.
+//! - Duration 0 is played as 1 sample. Notes above 127 or channels above 15 are dropped
+//!   (`dropped_invalid`).
+//! - [`MidiScheduler::all_notes_off`] ends every sounding note and discards every pending one
+//!   (deactivate, reset, transport stop).
+//!
+//! Capacities are fixed at compile time; nothing here allocates after construction.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Capacity of the worker -> audio queue and of the pending list.
+pub const MAX_PENDING: usize = 512;
+/// Most notes sounding at once.
+pub const MAX_ACTIVE: usize = 128;
+/// Highest MIDI channel index (0-based).
+pub const MAX_CHANNEL: u8 = 15;
+/// Highest MIDI note number.
+pub const MAX_NOTE: u8 = 127;
+
+/// A note to play, decided by the worker.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoteEvent {
+    /// MIDI note number, 0..=127.
+    pub note: u8,
+    /// Velocity, 0..=1 (clamped when played).
+    pub velocity: f32,
+    /// MIDI channel, 0..=15.
+    pub channel: u8,
+    /// Absolute sample index of the note on, on the segment writer's clock.
+    pub start_sample: u64,
+    /// Length in samples (0 is played as 1).
+    pub duration_samples: u32,
+}
+
+/// What the scheduler emits; `timing` is the sample offset inside the current block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MidiOut {
+    NoteOn {
+        timing: u32,
+        channel: u8,
+        note: u8,
+        velocity: f32,
+    },
+    NoteOff {
+        timing: u32,
+        channel: u8,
+        note: u8,
+        velocity: f32,
+    },
+}
+
+impl MidiOut {
+    /// Offset inside the block.
+    pub fn timing(&self) -> u32 {
+        match *self {
+            MidiOut::NoteOn { timing, .. } | MidiOut::NoteOff { timing, .. } => timing,
+        }
+    }
+}
+
+/// Counters shared by both ends (relaxed atomics; telemetry reads them).
+#[derive(Debug, Default)]
+pub struct MidiCounters {
+    /// Notes accepted by the queue.
+    pub sent: AtomicU64,
+    /// Note ons emitted.
+    pub started: AtomicU64,
+    /// Dropped because the worker -> audio queue was full.
+    pub dropped_queue_full: AtomicU64,
+    /// Dropped because the pending list was full.
+    pub dropped_pending_full: AtomicU64,
+    /// Dropped because [`MAX_ACTIVE`] notes were already sounding.
+    pub dropped_active_full: AtomicU64,
+    /// Dropped for an out-of-range note or channel.
+    pub dropped_invalid: AtomicU64,
+    /// Started late, at offset 0.
+    pub late_started: AtomicU64,
+    /// Dropped because they had already ended when they reached the audio thread.
+    pub late_dropped: AtomicU64,
+    /// Pending notes discarded by `all_notes_off`.
+    pub cancelled: AtomicU64,
+}
+
+/// A copy of [`MidiCounters`] at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MidiStats {
+    pub sent: u64,
+    pub started: u64,
+    pub dropped_queue_full: u64,
+    pub dropped_pending_full: u64,
+    pub dropped_active_full: u64,
+    pub dropped_invalid: u64,
+    pub late_started: u64,
+    pub late_dropped: u64,
+    pub cancelled: u64,
+}
+
+impl MidiCounters {
+    /// Snapshot of all counters.
+    pub fn snapshot(&self) -> MidiStats {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        MidiStats {
+            sent: l(&self.sent),
+            started: l(&self.started),
+            dropped_queue_full: l(&self.dropped_queue_full),
+            dropped_pending_full: l(&self.dropped_pending_full),
+            dropped_active_full: l(&self.dropped_active_full),
+            dropped_invalid: l(&self.dropped_invalid),
+            late_started: l(&self.late_started),
+            late_dropped: l(&self.late_dropped),
+            cancelled: l(&self.cancelled),
+        }
+    }
+}
+
+/// Create the worker-side sender and the audio-side scheduler. Allocates: not real-time.
+pub fn midi_channel() -> (NoteSender, MidiScheduler) {
+    let (producer, consumer) = rtrb::RingBuffer::<NoteEvent>::new(MAX_PENDING);
+    let counters = Arc::new(MidiCounters::default());
+    (
+        NoteSender {
+            producer,
+            counters: counters.clone(),
+        },
+        MidiScheduler {
+            consumer,
+            pending: Vec::with_capacity(MAX_PENDING),
+            active: [None; MAX_ACTIVE],
+            num_active: 0,
+            counters,
+        },
+    )
+}
+
+/// Worker end of the note queue.
+pub struct NoteSender {
+    producer: rtrb::Producer<NoteEvent>,
+    counters: Arc<MidiCounters>,
+}
+
+impl NoteSender {
+    /// Queue a note; if the queue is full the note is dropped, counted and handed back.
+    /// Never blocks, never allocates.
+    pub fn send(&mut self, event: NoteEvent) -> Result<(), NoteEvent> {
+        match self.producer.push(event) {
+            Ok(()) => {
+                self.counters.sent.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(rtrb::PushError::Full(e)) => {
+                self.counters
+                    .dropped_queue_full
+                    .fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
+        }
+    }
+
+    /// Free slots in the queue right now.
+    pub fn free_slots(&self) -> usize {
+        self.producer.slots()
+    }
+
+    /// Shared counters.
+    pub fn counters(&self) -> &Arc<MidiCounters> {
+        &self.counters
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct ActiveNote {
+    channel: u8,
+    note: u8,
+    end_sample: u64,
+}
+
+/// Audio end: plays queued notes out sample-accurately.
+pub struct MidiScheduler {
+    consumer: rtrb::Consumer<NoteEvent>,
+    /// Notes not started yet, sorted by `start_sample` *descending* (next one last, so taking
+    /// it is a `pop`); equal starts keep arrival order. Capacity [`MAX_PENDING`], never grown.
+    pending: Vec<NoteEvent>,
+    active: [Option<ActiveNote>; MAX_ACTIVE],
+    num_active: usize,
+    counters: Arc<MidiCounters>,
+}
+
+impl MidiScheduler {
+    /// Shared counters.
+    pub fn counters(&self) -> &Arc<MidiCounters> {
+        &self.counters
+    }
+
+    /// Notes currently sounding.
+    pub fn num_active(&self) -> usize {
+        self.num_active
+    }
+
+    /// Notes waiting to start (already taken from the queue).
+    pub fn num_pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Emit, in time order, every note on/off falling in
+    /// `[block_start_sample, block_start_sample + block_len)`, with `timing` in `0..block_len`.
+    /// Real-time safe: no alloc, no locks.
+    pub fn process_block(
+        &mut self,
+        block_start_sample: u64,
+        block_len: u32,
+        mut emit: impl FnMut(MidiOut),
+    ) {
+        self.drain_queue();
+        if block_len == 0 {
+            return;
+        }
+        let block_end = block_start_sample + block_len as u64;
+        loop {
+            let off = self.earliest_off().filter(|&(_, end)| end < block_end);
+            let on = self
+                .pending
+                .last()
+                .map(|e| e.start_sample.max(block_start_sample))
+                .filter(|&s| s < block_end);
+            // Offs first when at the same sample (or earlier), so a note can end and restart
+            // on the same sample.
+            let take_off = match (off, on) {
+                (Some((_, end)), Some(start)) => end <= start,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_off {
+                if let Some((slot, end)) = off {
+                    self.end_note(
+                        slot,
+                        end.saturating_sub(block_start_sample) as u32,
+                        &mut emit,
+                    );
+                }
+            } else if let Some(e) = self.pending.pop() {
+                self.start_note(e, block_start_sample, &mut emit);
+            }
+        }
+    }
+
+    fn end_note(&mut self, slot: usize, timing: u32, emit: &mut impl FnMut(MidiOut)) {
+        if let Some(a) = self.active[slot].take() {
+            self.num_active -= 1;
+            emit(MidiOut::NoteOff {
+                timing,
+                channel: a.channel,
+                note: a.note,
+                velocity: 0.0,
+            });
+        }
+    }
+
+    /// End every sounding note at `timing` and discard every pending note, including those
+    /// still in the queue (deactivate, reset, transport stop). Real-time safe: no alloc, no
+    /// locks.
+    pub fn all_notes_off(&mut self, timing: u32, mut emit: impl FnMut(MidiOut)) {
+        for slot in self.active.iter_mut() {
+            if let Some(a) = slot.take() {
+                emit(MidiOut::NoteOff {
+                    timing,
+                    channel: a.channel,
+                    note: a.note,
+                    velocity: 0.0,
+                });
+            }
+        }
+        self.num_active = 0;
+        let mut cancelled = self.pending.len() as u64;
+        self.pending.clear();
+        while self.consumer.pop().is_ok() {
+            cancelled += 1;
+        }
+        if cancelled > 0 {
+            self.counters
+                .cancelled
+                .fetch_add(cancelled, Ordering::Relaxed);
+        }
+    }
+
+    fn drain_queue(&mut self) {
+        while let Ok(e) = self.consumer.pop() {
+            if e.note > MAX_NOTE || e.channel > MAX_CHANNEL {
+                self.counters
+                    .dropped_invalid
+                    .fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if self.pending.len() == MAX_PENDING {
+                self.counters
+                    .dropped_pending_full
+                    .fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            // Descending by start; a new note goes before (lower index than) equal starts so
+            // that those, which arrived first, pop first.
+            let idx = self
+                .pending
+                .partition_point(|p| p.start_sample > e.start_sample);
+            self.pending.insert(idx, e);
+        }
+    }
+
+    fn earliest_off(&self) -> Option<(usize, u64)> {
+        if self.num_active == 0 {
+            return None;
+        }
+        let mut best: Option<(usize, u64)> = None;
+        for (i, a) in self.active.iter().enumerate() {
+            if let Some(a) = a {
+                if best.is_none_or(|(_, e)| a.end_sample < e) {
+                    best = Some((i, a.end_sample));
+                }
+            }
+        }
+        best
+    }
+
+    fn start_note(&mut self, e: NoteEvent, block_start: u64, emit: &mut impl FnMut(MidiOut)) {
+        let end = e.start_sample + e.duration_samples.max(1) as u64;
+        let start = if e.start_sample < block_start {
+            if end <= block_start {
+                self.counters.late_dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            self.counters.late_started.fetch_add(1, Ordering::Relaxed);
+            block_start
+        } else {
+            e.start_sample
+        };
+        let timing = (start - block_start) as u32;
+        let existing = self
+            .active
+            .iter()
+            .position(|a| a.is_some_and(|a| a.channel == e.channel && a.note == e.note));
+        let slot = match existing {
+            Some(i) => {
+                self.end_note(i, timing, emit);
+                i
+            }
+            None => match self.active.iter().position(|a| a.is_none()) {
+                Some(i) => i,
+                None => {
+                    self.counters
+                        .dropped_active_full
+                        .fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            },
+        };
+        self.active[slot] = Some(ActiveNote {
+            channel: e.channel,
+            note: e.note,
+            end_sample: end,
+        });
+        self.num_active += 1;
+        self.counters.started.fetch_add(1, Ordering::Relaxed);
+        emit(MidiOut::NoteOn {
+            timing,
+            channel: e.channel,
+            note: e.note,
+            velocity: e.velocity.clamp(0.0, 1.0),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(note: u8, start: u64, dur: u32) -> NoteEvent {
+        NoteEvent {
+            note,
+            velocity: 0.8,
+            channel: 0,
+            start_sample: start,
+            duration_samples: dur,
+        }
+    }
+
+    fn run(s: &mut MidiScheduler, start: u64, len: u32) -> Vec<MidiOut> {
+        let mut v = vec![];
+        s.process_block(start, len, |e| v.push(e));
+        v
+    }
+
+    fn on(timing: u32, note: u8) -> MidiOut {
+        MidiOut::NoteOn {
+            timing,
+            channel: 0,
+            note,
+            velocity: 0.8,
+        }
+    }
+
+    fn off(timing: u32, note: u8) -> MidiOut {
+        MidiOut::NoteOff {
+            timing,
+            channel: 0,
+            note,
+            velocity: 0.0,
+        }
+    }
+
+    mod timing {
+        use super::*;
+
+        #[test]
+        fn note_straddling_blocks_ends_at_its_sample() {
+            let (mut tx, mut s) = midi_channel();
+            tx.send(note(60, 100, 300)).unwrap();
+            assert_eq!(run(&mut s, 0, 128), vec![on(100, 60)]);
+            assert_eq!(run(&mut s, 128, 128), vec![]);
+            assert_eq!(run(&mut s, 256, 128), vec![]);
+            assert_eq!(run(&mut s, 384, 128), vec![off(400 - 384, 60)]);
+            assert_eq!(s.num_active(), 0);
+        }
+
+        #[test]
+        fn events_come_out_sorted_with_offs_first() {
+            let (mut tx, mut s) = midi_channel();
+            tx.send(note(64, 50, 10)).unwrap();
+            tx.send(note(60, 10, 40)).unwrap(); // ends at 50, where 64 starts
+            tx.send(note(62, 10, 5)).unwrap();
+            let out = run(&mut s, 0, 64);
+            assert_eq!(
+                out,
+                vec![
+                    on(10, 60),
+                    on(10, 62),
+                    off(15, 62),
+                    off(50, 60),
+                    on(50, 64),
+                    off(60, 64)
+                ]
+            );
+        }
+
+        #[test]
+        fn retrigger_sends_note_off_first() {
+            let (mut tx, mut s) = midi_channel();
+            tx.send(note(60, 0, 100)).unwrap();
+            tx.send(note(60, 20, 10)).unwrap();
+            assert_eq!(
+                run(&mut s, 0, 64),
+                vec![on(0, 60), off(20, 60), on(20, 60), off(30, 60)]
+            );
+            assert_eq!(s.num_active(), 0);
+        }
+
+        #[test]
+        fn late_notes_start_at_zero_or_drop() {
+            let (mut tx, mut s) = midi_channel();
+            tx.send(note(60, 10, 200)).unwrap(); // ends at 210: still ahead
+            tx.send(note(61, 10, 50)).unwrap(); // ended at 60: dropped
+            assert_eq!(run(&mut s, 128, 128), vec![on(0, 60), off(82, 60)]);
+            let st = s.counters().snapshot();
+            assert_eq!((st.late_started, st.late_dropped), (1, 1));
+        }
+
+        #[test]
+        fn zero_duration_lasts_one_sample() {
+            let (mut tx, mut s) = midi_channel();
+            tx.send(note(60, 63, 0)).unwrap();
+            assert_eq!(run(&mut s, 0, 64), vec![on(63, 60)]);
+            assert_eq!(run(&mut s, 64, 64), vec![off(0, 60)]);
+        }
+    }
+
+    mod overflow {
+        use super::*;
+
+        #[test]
+        fn queue_full_is_counted_and_returned() {
+            let (mut tx, _s) = midi_channel();
+            for i in 0..MAX_PENDING {
+                tx.send(note(60, i as u64, 1)).unwrap();
+            }
+            assert!(tx.send(note(61, 0, 1)).is_err());
+            assert_eq!(tx.counters().snapshot().dropped_queue_full, 1);
+        }
+
+        #[test]
+        fn active_table_full_drops_new_notes_without_hanging() {
+            let (mut tx, mut s) = midi_channel();
+            for i in 0..(MAX_ACTIVE + 3) {
+                tx.send(NoteEvent {
+                    channel: (i / 128) as u8,
+                    note: (i % 128) as u8,
+                    ..note(0, 0, 1000)
+                })
+                .unwrap();
+            }
+            let out = run(&mut s, 0, 64);
+            assert_eq!(out.len(), MAX_ACTIVE);
+            assert_eq!(s.counters().snapshot().dropped_active_full, 3);
+            let out = run(&mut s, 1000, 64);
+            assert_eq!(out.len(), MAX_ACTIVE);
+            assert!(out
+                .iter()
+                .all(|e| matches!(e, MidiOut::NoteOff { timing: 0, .. })));
+        }
+
+        #[test]
+        fn invalid_notes_are_dropped() {
+            let (mut tx, mut s) = midi_channel();
+            tx.send(note(128, 0, 10)).unwrap();
+            tx.send(NoteEvent {
+                channel: 16,
+                ..note(60, 0, 10)
+            })
+            .unwrap();
+            assert!(run(&mut s, 0, 64).is_empty());
+            assert_eq!(s.counters().snapshot().dropped_invalid, 2);
+        }
+    }
+
+    mod reset {
+        use super::*;
+
+        #[test]
+        fn all_notes_off_ends_sounding_and_cancels_pending() {
+            let (mut tx, mut s) = midi_channel();
+            tx.send(note(60, 0, 1000)).unwrap();
+            tx.send(note(62, 5000, 10)).unwrap();
+            run(&mut s, 0, 64);
+            tx.send(note(64, 6000, 10)).unwrap(); // still in the queue
+            let mut out = vec![];
+            s.all_notes_off(7, |e| out.push(e));
+            assert_eq!(out, vec![off(7, 60)]);
+            assert_eq!(s.counters().snapshot().cancelled, 2);
+            assert!(run(&mut s, 5000, 2000).is_empty());
+        }
+
+        #[test]
+        fn ends_are_send() {
+            fn assert_send<T: Send + 'static>() {}
+            assert_send::<NoteSender>();
+            assert_send::<MidiScheduler>();
+            assert_send::<NoteEvent>();
+        }
+    }
+}
