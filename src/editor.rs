@@ -1,10 +1,13 @@
-//! The egui editor. Reads parameters and telemetry; writes only through `ParamSetter`.
+//! The egui editor. Reads parameters, telemetry and worker status; writes only through
+//! `ParamSetter`.
 
+use crate::dsp::{Eq5, EqParams};
 use crate::params::MusicHalParams;
 use crate::telemetry::Telemetry;
+use crate::worker::WorkerShared;
+use egui::{Color32, Pos2, Stroke, Vec2};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
-
 use nice_plug_egui::{
     create_egui_editor, widgets, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp,
     RepaintNotifier,
@@ -14,7 +17,13 @@ use std::sync::Arc;
 
 /// Initial window size, logical pixels.
 pub const EDITOR_WIDTH: f32 = 720.0;
-pub const EDITOR_HEIGHT: f32 = 480.0;
+pub const EDITOR_HEIGHT: f32 = 400.0;
+/// Width of the parameter sliders, logical pixels.
+const SLIDER_WIDTH: f32 = 170.0;
+/// Points on the drawn EQ curve.
+const CURVE_POINTS: usize = 256;
+/// Vertical range of the curve plot, ±dB.
+const PLOT_RANGE_DB: f32 = 15.0;
 
 /// Window size and open flag, shared with the plugin (which checks `is_open()` before computing
 /// GUI-only data).
@@ -25,6 +34,7 @@ pub fn default_state() -> Arc<EguiEditorState> {
 pub fn create(
     params: Arc<MusicHalParams>,
     telemetry: Arc<Telemetry>,
+    worker: Arc<WorkerShared>,
     state: Arc<EguiEditorState>,
 ) -> Option<EguiEditor<MusicHalEditor>> {
     create_egui_editor(
@@ -34,16 +44,29 @@ pub fn create(
         MusicHalEditor {
             params,
             telemetry,
+            worker,
             gui_context: None,
+            curve_freqs: log_grid(CURVE_POINTS),
+            curve_db: vec![0.0; CURVE_POINTS],
         },
     )
+}
+
+/// `n` log-spaced frequencies from 20 Hz to 20 kHz.
+fn log_grid(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| 20.0 * 1000f32.powf(i as f32 / (n - 1) as f32))
+        .collect()
 }
 
 pub struct MusicHalEditor {
     params: Arc<MusicHalParams>,
     telemetry: Arc<Telemetry>,
+    worker: Arc<WorkerShared>,
     /// Handed over by nice-plug in `build`; dropped when the window closes.
     gui_context: Option<GuiContext>,
+    curve_freqs: Vec<f32>,
+    curve_db: Vec<f32>,
 }
 
 impl NiceEguiApp for MusicHalEditor {
@@ -66,31 +89,120 @@ impl NiceEguiApp for MusicHalEditor {
             return;
         };
         let setter = gui_context.param_setter();
-        ui.ctx().request_repaint_after(std::time::Duration::from_millis(50));
-        ui.heading("MusicHal");
-        ui.label("Listens, answers in MIDI, colours the sound with words.");
-        ui.separator();
-        ui.label("Output gain");
-        ui.add(widgets::ParamSlider::for_param(&self.params.output_gain, &setter));
-        let mut bypass = self.params.eq_bypass.value();
-        if ui.checkbox(&mut bypass, "EQ bypass").changed() {
-            setter.begin_set_parameter(&self.params.eq_bypass);
-            setter.set_parameter(&self.params.eq_bypass, bypass);
-            setter.end_set_parameter(&self.params.eq_bypass);
-        }
-        ui.separator();
-        let rate = self.telemetry.sample_rate_hz.load(Ordering::Relaxed);
-        let bad = self.telemetry.bad_input_blocks.load(Ordering::Relaxed);
-        ui.label(if rate > 0 {
-            format!("Active at {rate} Hz")
+        ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
+        egui::Frame::new()
+            .fill(Color32::from_rgb(32, 36, 44))
+            .inner_margin(egui::Margin::same(14))
+            .show(ui, |ui| {
+                ui.set_min_size(ui.available_size());
+                ui.horizontal(|ui| {
+                    ui.heading("MusicHal");
+                    ui.label("listens, answers in MIDI, colours the sound with words");
+                });
+                ui.add_space(6.0);
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        ui.set_width(SLIDER_WIDTH + 90.0);
+                        let row = |ui: &mut egui::Ui, label: &str, p: &dyn Fn(&mut egui::Ui)| {
+                            ui.label(label);
+                            p(ui);
+                            ui.add_space(2.0);
+                        };
+                        row(ui, "Term A", &|ui| {
+                            ui.add(widgets::ParamSlider::for_param(&self.params.term_a, &setter).with_width(SLIDER_WIDTH));
+                        });
+                        row(ui, "Morph  A <-> B", &|ui| {
+                            ui.add(widgets::ParamSlider::for_param(&self.params.morph, &setter).with_width(SLIDER_WIDTH));
+                        });
+                        row(ui, "Term B", &|ui| {
+                            ui.add(widgets::ParamSlider::for_param(&self.params.term_b, &setter).with_width(SLIDER_WIDTH));
+                        });
+                        row(ui, "Intensity", &|ui| {
+                            ui.add(widgets::ParamSlider::for_param(&self.params.intensity, &setter).with_width(SLIDER_WIDTH));
+                        });
+                        row(ui, "Output gain", &|ui| {
+                            ui.add(widgets::ParamSlider::for_param(&self.params.output_gain, &setter).with_width(SLIDER_WIDTH));
+                        });
+                        let bypassed = self.params.eq_bypass.value();
+                        let text = if bypassed { "EQ bypassed: click to engage" } else { "EQ engaged: click to bypass" };
+                        if ui.add(egui::Button::new(text).selected(!bypassed)).clicked() {
+                            setter.begin_set_parameter(&self.params.eq_bypass);
+                            setter.set_parameter(&self.params.eq_bypass, !bypassed);
+                            setter.end_set_parameter(&self.params.eq_bypass);
+                        }
+                    });
+                    ui.vertical(|ui| self.draw_curve(ui));
+                });
+                ui.add_space(6.0);
+                ui.separator();
+                let rate = self.telemetry.sample_rate_hz.load(Ordering::Relaxed);
+                ui.horizontal(|ui| {
+                    ui.label(if rate > 0 {
+                        format!("Active at {rate} Hz")
+                    } else {
+                        "Inactive".to_owned()
+                    });
+                    ui.separator();
+                    ui.label(self.worker.eq_status.lock().clone());
+                });
+                let bad = self.telemetry.bad_input_blocks.load(Ordering::Relaxed);
+                if bad > 0 {
+                    ui.colored_label(
+                        Color32::from_rgb(230, 160, 60),
+                        format!("{bad} blocks had NaN/Inf input and were silenced"),
+                    );
+                }
+            });
+    }
+}
+
+impl MusicHalEditor {
+    /// The response of the EQ as currently applied, log frequency axis, with the five bands
+    /// marked.
+    fn draw_curve(&mut self, ui: &mut egui::Ui) {
+        let size = Vec2::new(ui.available_width().max(300.0), 250.0);
+        let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 4.0, Color32::from_rgb(24, 28, 36));
+        let rate = self.telemetry.sample_rate_hz.load(Ordering::Relaxed).max(44_100) as f32;
+        let bypassed = self.params.eq_bypass.value();
+        let params = if bypassed { EqParams::FLAT } else { self.telemetry.eq() };
+        let params = if params.to_array().iter().all(|v| *v == 0.0) {
+            EqParams::FLAT
         } else {
-            "Inactive".to_owned()
-        });
-        if bad > 0 {
-            ui.colored_label(
-                egui::Color32::from_rgb(230, 160, 60),
-                format!("{bad} blocks had NaN/Inf input and were silenced"),
-            );
+            params
+        };
+        Eq5::magnitude_response_db(&params, rate, &self.curve_freqs, &mut self.curve_db);
+        let x_of = |f: f32| rect.left() + rect.width() * (f / 20.0).log10() / 3.0;
+        let y_of = |db: f32| rect.center().y - rect.height() * 0.5 * (db / PLOT_RANGE_DB).clamp(-1.0, 1.0);
+        let grid = Stroke::new(1.0, Color32::from_gray(60));
+        let label_font = egui::FontId::proportional(11.0);
+        let label_colour = Color32::from_gray(150);
+        for (f, text) in [(100.0, "100 Hz"), (1000.0, "1 kHz"), (10000.0, "10 kHz")] {
+            painter.line_segment([Pos2::new(x_of(f), rect.top()), Pos2::new(x_of(f), rect.bottom())], grid);
+            painter.text(Pos2::new(x_of(f) + 3.0, rect.bottom() - 3.0), egui::Align2::LEFT_BOTTOM, text, label_font.clone(), label_colour);
+        }
+        for db in [-12.0f32, -6.0, 0.0, 6.0, 12.0] {
+            painter.line_segment([Pos2::new(rect.left(), y_of(db)), Pos2::new(rect.right(), y_of(db))], grid);
+            painter.text(Pos2::new(rect.left() + 3.0, y_of(db) - 1.0), egui::Align2::LEFT_BOTTOM, format!("{db:+.0} dB"), label_font.clone(), label_colour);
+        }
+        let points: Vec<Pos2> = self
+            .curve_freqs
+            .iter()
+            .zip(&self.curve_db)
+            .map(|(f, db)| Pos2::new(x_of(*f), y_of(*db)))
+            .collect();
+        let colour = if bypassed { Color32::from_gray(120) } else { Color32::from_rgb(105, 221, 190) };
+        painter.add(egui::Shape::line(points, Stroke::new(2.0, colour)));
+        // Band markers sit on the drawn curve at each band's frequency (the cascade's level
+        // there, not the band's own gain, which would float off the line where bands overlap).
+        let a = params.to_array();
+        let band_freqs = [a[1], a[3], a[6], a[9], a[12]];
+        let mut band_db = [0.0f32; 5];
+        Eq5::magnitude_response_db(&params, rate, &band_freqs, &mut band_db);
+        for (f, db) in band_freqs.iter().zip(band_db) {
+            painter.circle_filled(Pos2::new(x_of(*f), y_of(db)), 4.5, colour);
+            painter.circle_stroke(Pos2::new(x_of(*f), y_of(db)), 4.5, Stroke::new(1.0, Color32::from_gray(20)));
         }
     }
 }

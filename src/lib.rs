@@ -4,8 +4,10 @@
 //! Module map, by thread (see `docs/DESIGN.md`):
 //! - plugin glue, the only code importing nice-plug: this file (`process()`), [`params`],
 //!   [`editor`];
-//! - plain libraries, testable without a host: [`onnx`] (ONNX Runtime loading, worker/CLI only),
-//!   [`telemetry`] (atomics shared with the GUI).
+//! - the worker thread: [`worker`] (EQ grid decoding; perception and the oracle join it);
+//! - plain libraries, testable without a host: [`dsp`] (the 5-band EQ), [`rt`] (audio-thread
+//!   hand-offs: segment ring, MIDI scheduler), [`eq_morph`] (the semantic EQ decoder),
+//!   [`onnx`] (ONNX Runtime loading, worker/CLI only), [`telemetry`] (atomics for the GUI).
 
 use nice_plug::prelude::*;
 use std::panic::AssertUnwindSafe;
@@ -14,13 +16,24 @@ use std::sync::Arc;
 
 pub mod dsp;
 pub mod editor;
+pub mod eq_morph;
 pub mod onnx;
 pub mod params;
 pub mod rt;
 pub mod telemetry;
+pub mod worker;
 
+use dsp::{Eq5, SUB_BLOCK_LEN};
+use eq_morph::{apply_intensity, MorphGrid};
 use params::MusicHalParams;
 use telemetry::Telemetry;
+use worker::{Worker, WorkerShared};
+
+/// Longest `activate` waits for the worker's first EQ grid (ONNX Runtime's first load).
+const FIRST_GRID_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Sample rate assumed before the host activates the plugin.
+const DEFAULT_SAMPLE_RATE_HZ: f32 = 48_000.0;
 
 /// The plugin instance. Created by the host on its main thread; `process()` runs on the audio
 /// thread.
@@ -28,14 +41,30 @@ pub struct MusicHal {
     params: Arc<MusicHalParams>,
     telemetry: Arc<Telemetry>,
     editor_state: Arc<nice_plug_egui::EguiEditorState>,
+    /// The 5-band EQ; audio thread only.
+    eq: Eq5,
+    /// Latest morph grid from the worker; the audio thread reads it without waiting.
+    grid_out: triple_buffer::Output<MorphGrid>,
+    /// The grid's writing end while no worker holds it.
+    grid_in: Option<triple_buffer::Input<MorphGrid>>,
+    /// Requests to and reports from the worker.
+    worker_shared: Arc<WorkerShared>,
+    /// The running worker, between `activate` and `deactivate`.
+    worker: Option<Worker>,
 }
 
 impl Default for MusicHal {
     fn default() -> Self {
+        let (grid_in, grid_out) = triple_buffer::triple_buffer(&MorphGrid::default());
         Self {
             params: Arc::new(MusicHalParams::default()),
             telemetry: Arc::new(Telemetry::default()),
             editor_state: editor::default_state(),
+            eq: Eq5::new(DEFAULT_SAMPLE_RATE_HZ).expect("48 kHz is a valid EQ rate"),
+            grid_out,
+            grid_in: Some(grid_in),
+            worker_shared: Arc::new(WorkerShared::default()),
+            worker: None,
         }
     }
 }
@@ -77,6 +106,7 @@ impl Plugin for MusicHal {
         editor::create(
             self.params.clone(),
             self.telemetry.clone(),
+            self.worker_shared.clone(),
             self.editor_state.clone(),
         )
     }
@@ -94,15 +124,32 @@ impl Plugin for MusicHal {
             .max_block_size
             .store(buffer_config.max_buffer_size, Ordering::Relaxed);
         self.telemetry.blocks_processed.store(0, Ordering::Relaxed);
+        if self
+            .eq
+            .prepare(buffer_config.sample_rate, buffer_config.max_buffer_size as usize)
+            .is_err()
+        {
+            nice_error!("unsupported sample rate {} Hz", buffer_config.sample_rate);
+            return false;
+        }
+        self.start_worker();
+        self.sync_eq_immediately();
         true
     }
 
     fn reset(&mut self) {
         self.params.output_gain.smoothed.reset(self.params.output_gain.value());
+        self.params.morph.smoothed.reset(self.params.morph.value());
+        self.params.intensity.smoothed.reset(self.params.intensity.value());
+        self.eq.reset();
+        self.sync_eq_immediately();
     }
 
     fn deactivate(&mut self) {
         self.telemetry.sample_rate_hz.store(0, Ordering::Relaxed);
+        if let Some(worker) = self.worker.take() {
+            self.grid_in = worker.stop();
+        }
     }
 
     fn process(
@@ -126,6 +173,65 @@ impl Plugin for MusicHal {
 }
 
 impl MusicHal {
+    /// Start the worker if it is not running (main thread, from `activate`).
+    fn start_worker(&mut self) {
+        if self.worker.is_some() {
+            return;
+        }
+        let Some(grid_in) = self.grid_in.take() else {
+            // A previous worker died holding the writer: make a fresh pair.
+            let (grid_in, grid_out) = triple_buffer::triple_buffer(&MorphGrid::default());
+            self.grid_out = grid_out;
+            return self.spawn_worker(grid_in);
+        };
+        self.spawn_worker(grid_in);
+    }
+
+    fn spawn_worker(&mut self, grid_in: triple_buffer::Input<MorphGrid>) {
+        self.publish_requests();
+        *self.worker_shared.eq_model_path.lock() =
+            self.params.eq_model_path.read().as_ref().map(Into::into);
+        let before = self.worker_shared.grids_published.load(Ordering::Acquire);
+        match Worker::spawn(self.worker_shared.clone(), grid_in) {
+            Ok(worker) => self.worker = Some(worker),
+            Err(e) => {
+                nice_error!("could not start the worker thread: {e}");
+                return;
+            }
+        }
+        // Wait (bounded) for the first grid, so that processing starts with the EQ the
+        // parameters ask for rather than gliding in from flat a few blocks later: the same
+        // session then renders the same audio every time. `activate` runs on the main thread
+        // and may take this long; the audio thread never waits.
+        let deadline = std::time::Instant::now() + FIRST_GRID_TIMEOUT;
+        while self.worker_shared.grids_published.load(Ordering::Acquire) == before
+            && !self.worker_shared.first_attempt_done.load(Ordering::Acquire)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        self.sync_eq_immediately();
+    }
+
+    /// Tell the worker which terms the parameters ask for. Real-time safe: atomics only.
+    fn publish_requests(&self) {
+        let shared = &self.worker_shared;
+        shared.term_a.store(self.params.term_a.value().max(0) as u32, Ordering::Relaxed);
+        shared.term_b.store(self.params.term_b.value().max(0) as u32, Ordering::Relaxed);
+    }
+
+    /// The EQ settings the parameters ask for right now, from the latest grid.
+    fn eq_target(&mut self, morph: f32, intensity: f32) -> dsp::EqParams {
+        apply_intensity(self.grid_out.read().params_at(morph), intensity)
+    }
+
+    /// Jump the EQ to the current parameters (no glide): after activation and reset.
+    fn sync_eq_immediately(&mut self) {
+        let target = self.eq_target(self.params.morph.value(), self.params.intensity.value());
+        self.eq.set_params_immediate(target);
+        self.eq.set_bypass(self.params.eq_bypass.value());
+    }
+
     /// Real-time safe: no alloc, no locks.
     fn process_inner(&mut self, buffer: &mut Buffer) {
         // Non-finite input must never reach the output or any filter state: silence this block.
@@ -141,6 +247,34 @@ impl MusicHal {
                 channel.fill(0.0);
             }
             self.telemetry.count_bad_input();
+        }
+
+        self.publish_requests();
+        self.eq.set_bypass(self.params.eq_bypass.value());
+        let num_samples = buffer.samples();
+        let channels = buffer.as_slice();
+        let mut start = 0;
+        while start < num_samples {
+            let len = (num_samples - start).min(SUB_BLOCK_LEN);
+            // Parameters are read once per sub-block: sample-accurate to SUB_BLOCK_LEN samples,
+            // with nice-plug splitting blocks at automation events.
+            let morph = self.params.morph.smoothed.next_step(len as u32);
+            let intensity = self.params.intensity.smoothed.next_step(len as u32);
+            let target = self.eq_target(morph, intensity);
+            self.eq.set_target(target);
+            let range = start..start + len;
+            match channels {
+                [left, right, ..] => {
+                    self.eq.process_stereo(&mut left[range.clone()], &mut right[range])
+                }
+                [mono] => self.eq.process_mono(&mut mono[range]),
+                [] => {}
+            }
+            start += len;
+        }
+
+        if self.editor_state.is_open() {
+            self.telemetry.publish_eq(&self.eq.current_params());
         }
 
         for mut frame in buffer.iter_samples() {

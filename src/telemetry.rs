@@ -14,6 +14,9 @@ pub struct Telemetry {
     pub max_block_size: AtomicU32,
     /// Blocks processed since activation.
     pub blocks_processed: AtomicU64,
+    /// The EQ parameters currently applied (f32 bits, in `EqParams::to_array` order), for the
+    /// editor's curve. Written by the audio thread while the editor is open.
+    pub eq_params: [AtomicU32; 13],
 }
 
 impl Telemetry {
@@ -21,6 +24,22 @@ impl Telemetry {
     #[inline]
     pub fn count_block(&self) {
         self.blocks_processed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Real-time safe: no alloc, no locks.
+    pub fn publish_eq(&self, params: &crate::dsp::EqParams) {
+        for (slot, v) in self.eq_params.iter().zip(params.to_array()) {
+            slot.store(v.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// The last published EQ parameters (all zeros before the first publication).
+    pub fn eq(&self) -> crate::dsp::EqParams {
+        let mut a = [0.0f32; 13];
+        for (v, slot) in a.iter_mut().zip(&self.eq_params) {
+            *v = f32::from_bits(slot.load(Ordering::Relaxed));
+        }
+        crate::dsp::EqParams::from_array(a)
     }
 
     /// Real-time safe: no alloc, no locks.

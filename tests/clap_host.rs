@@ -427,6 +427,10 @@ fn saved_state_restores_into_a_new_instance() {
     let bypass = a.param(BYPASS).unwrap();
     let g = a.set_param_text(GAIN, "-7.5").unwrap();
     a.set_param(BYPASS, 0.0).unwrap();
+    // The EQ morph settings travel with the state too.
+    let term_a = a.set_param_text("Term A", "boomy").unwrap();
+    let morph = a.set_param_text("Morph", "30").unwrap();
+    let intensity = a.set_param_text("Intensity", "1.5").unwrap();
     let (ga, ba) = (a.get_param(GAIN).unwrap(), a.get_param(BYPASS).unwrap());
     assert!(
         (ga - g).abs() < 1e-6 && ga != gain.default,
@@ -447,6 +451,10 @@ fn saved_state_restores_into_a_new_instance() {
     b.load_state(&state).unwrap();
     assert_eq!(b.get_param(GAIN).unwrap(), ga, "gain after state load");
     assert_eq!(b.get_param(BYPASS).unwrap(), ba, "bypass after state load");
+    assert_eq!(b.get_param("Term A").unwrap(), term_a, "term A after state load");
+    assert_eq!(b.value_text("Term A").unwrap(), "boomy");
+    assert_eq!(b.get_param("Morph").unwrap(), morph, "morph after state load");
+    assert_eq!(b.get_param("Intensity").unwrap(), intensity, "intensity after state load");
     assert_eq!(
         b.value_text(GAIN).unwrap(),
         text_a,
@@ -466,10 +474,24 @@ fn saved_state_restores_into_a_new_instance() {
         host.deactivate().unwrap();
     }
     assert_close(&outs[1], &outs[0], 0.0, "restored instance vs original");
-    // ... and that is not plain pass-through: the restored -7.5 dB is really applied.
+    // ... and the restored -7.5 dB is really applied: against the same restored EQ at 0 dB
+    // (the EQ is linear and the gain comes after it), the output is 7.5 dB lower.
+    let mut r = load();
+    r.load_state(&state).unwrap();
+    r.set_param_text(GAIN, "0").unwrap();
+    r.activate(48_000.0, 1, 512).unwrap();
+    let reference = r
+        .process_signal(&input, &BlockSizes::Fixed(512), &[])
+        .unwrap()
+        .audio;
+    r.deactivate().unwrap();
+    assert!(
+        max_abs_diff(&reference, &input) > 1e-3,
+        "the restored EQ (boomy, intensity 1.5) should colour the sound"
+    );
     assert_gain(
         &outs[1],
-        &input,
+        &reference,
         db_to_gain(-7.5),
         24_000..48_000,
         "restored gain",

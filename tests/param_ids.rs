@@ -6,7 +6,7 @@ use nice_plug::prelude::Params;
 use std::collections::BTreeSet;
 
 /// Every id ever shipped. Never remove or rename an entry.
-const SHIPPED_IDS: &[&str] = &["eq_bypass", "out_gain"];
+const SHIPPED_IDS: &[&str] = &["eq_bypass", "intensity", "morph", "out_gain", "term_a", "term_b"];
 
 #[test]
 fn parameter_ids_match_the_snapshot() {
