@@ -14,10 +14,12 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+pub mod corpus;
 pub mod dsp;
 pub mod editor;
 pub mod eq_morph;
 pub mod onnx;
+pub mod oracle;
 pub mod params;
 pub mod rt;
 pub mod telemetry;

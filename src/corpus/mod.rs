@@ -1,0 +1,345 @@
+//! The corpus model: what the trainer learns from a set of recordings and the plugin answers
+//! with, and its file format `.mhc`.
+//!
+//! Plain library, no nice-plug import. The trainer fills a [`CorpusModel`] (per-frame records
+//! with both streams' gesture tokens and the MIDI payload, the quantiser's centroids, the
+//! oracle) and calls [`CorpusModel::save`]; the worker calls [`CorpusModel::load`] and
+//! [`CorpusModel::oracle`]. Loading validates everything and returns a typed [`CorpusError`];
+//! in particular a model whose frames lack tokens is rejected, never defaulted.
+//!
+//! # File layout (`.mhc`, little endian)
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 0..8 | magic `b"MHCORPUS"` |
+//! | 8..12 | format version `u32` ([`FORMAT_VERSION`]) |
+//! | 12..20 | body length in bytes `u64` |
+//! | 20..24 | CRC-32 (IEEE) of the body `u32` |
+//! | 24.. | body: the [`CorpusModel`], postcard-encoded |
+
+mod consonance;
+mod file;
+mod report;
+
+pub use consonance::{consonance, interval_class_roughness, NUM_PARTIALS, REFERENCE_HZ};
+pub use file::{HEADER_LEN, MAGIC};
+pub use report::{CorpusReport, StreamStats};
+
+use serde::{Deserialize, Serialize};
+
+use crate::oracle::{DriveStream, Oracle, OracleData, OracleError, OracleKind};
+
+/// Current (and highest readable) format version.
+pub const FORMAT_VERSION: u32 = 1;
+/// Vocabulary sizes (number of gesture tokens per stream) the quantiser supports.
+pub const SUPPORTED_VOCAB_SIZES: [u16; 3] = [16, 64, 256];
+/// Default segment length of the perception front end, seconds.
+pub const DEFAULT_SEGMENT_LEN_S: f32 = 0.35;
+/// Highest MIDI note number.
+pub const MAX_MIDI_NOTE: u8 = 127;
+
+/// One of the two gesture-token streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TokenStream {
+    /// Harmonic part of the HPSS split.
+    Harmonic,
+    /// Percussive part of the HPSS split.
+    Percussive,
+}
+
+/// One analysis frame of the corpus: its two tokens and the payload the plugin plays back.
+///
+/// Written by the trainer; read by the worker when the oracle lands on the frame's state
+/// (state `i` is frame `i - 1`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameRecord {
+    /// Onset time of the frame within its source file, seconds.
+    pub time_s: f32,
+    /// Frame duration (hop), seconds.
+    pub duration_s: f32,
+    /// Harmonic-stream gesture token. Every frame must carry one: `None` (a partial or
+    /// pre-token file) is rejected at load with [`CorpusError::MissingTokens`].
+    pub harmonic_token: Option<u16>,
+    /// Percussive-stream gesture token; same rule.
+    pub percussive_token: Option<u16>,
+    /// Loudness, dB (finite; the trainer floors silence, e.g. at -120 dB).
+    pub loudness_db: f32,
+    /// 12-bin chroma (C first), non-negative.
+    pub chroma: [f32; 12],
+    /// MIDI notes sounding in the frame (may be empty).
+    pub pitches: Vec<u8>,
+    /// True when a note/event starts in this frame.
+    pub onset: bool,
+    /// Consonance of `chroma` in 0..=1 ([`consonance`]).
+    pub consonance: f32,
+    /// Index into [`CorpusModel::source_files`] of the recording this frame comes from.
+    pub source_idx: u16,
+}
+
+impl FrameRecord {
+    /// Both tokens, or `None` when one is missing (never the case in a validated model).
+    pub fn tokens(&self) -> Option<(u16, u16)> {
+        Some((self.harmonic_token?, self.percussive_token?))
+    }
+}
+
+/// The whole corpus model (the body of a `.mhc` file).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CorpusModel {
+    /// Format version the model was written with; equals the file header's.
+    pub format_version: u32,
+    /// Encoder id (`"spectral"`, `"onnx:<name>"`): the live path must use the same one.
+    pub encoder_id: String,
+    /// Encoder configuration, JSON text.
+    pub encoder_config: String,
+    /// Analysis sample rate, Hz (> 0).
+    pub sample_rate_hz: u32,
+    /// Segment length, seconds (0.35 by default).
+    pub segment_len_s: f32,
+    /// Analysis frame rate, frames per second (about 75).
+    pub frames_per_s: f32,
+    /// Tokens per stream: one of [`SUPPORTED_VOCAB_SIZES`].
+    pub vocab_size: u16,
+    /// Dimension of the frame embeddings (and of each centroid).
+    pub dim: u32,
+    /// Harmonic-stream centroids, row-major `vocab_size * dim`, L2-normalised rows.
+    pub centroids_harmonic: Vec<f32>,
+    /// Percussive-stream centroids, row-major `vocab_size * dim`.
+    pub centroids_percussive: Vec<f32>,
+    /// Every analysed frame, in corpus order.
+    pub frames: Vec<FrameRecord>,
+    /// The oracle over the frames (one state per frame).
+    pub oracle: OracleData,
+    /// Source recordings, file names only (no directories: the model must not leak paths).
+    pub source_files: Vec<String>,
+    /// Tool and version that wrote the model, e.g. `"musichal 0.1.0"`.
+    pub created_by: String,
+}
+
+/// Everything that can be wrong with a corpus file or model.
+#[derive(Debug, thiserror::Error)]
+pub enum CorpusError {
+    /// Reading or writing the file failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not start with `MHCORPUS`.
+    #[error("not a MusicHal corpus file (magic {found:?}, expected \"MHCORPUS\")")]
+    BadMagic { found: Vec<u8> },
+    /// A format version this build cannot read (newer, or 0).
+    #[error("corpus format version {found} is not supported (this build reads 1..={supported}); retrain or update MusicHal")]
+    UnsupportedVersion { found: u32, supported: u32 },
+    /// The file is shorter than its header says.
+    #[error("corpus file is truncated: {actual} bytes, expected {expected}")]
+    Truncated { expected: u64, actual: u64 },
+    /// Bytes after the body.
+    #[error("corpus file has {extra} unexpected bytes after the body")]
+    TrailingBytes { extra: u64 },
+    /// The body's CRC-32 differs from the header's: the file is corrupted.
+    #[error("corpus file is corrupted: checksum {actual:#010x}, header says {expected:#010x}")]
+    ChecksumMismatch { expected: u32, actual: u32 },
+    /// The body does not decode (or does not encode).
+    #[error("corpus body does not decode: {0}")]
+    Decode(#[from] postcard::Error),
+    /// Header and body disagree on the version.
+    #[error("corpus header says format version {header}, body says {body}")]
+    VersionMismatch { header: u32, body: u32 },
+    /// A frame without a token: the model predates tokens or was written partially.
+    #[error("frame {frame} lacks its {stream:?} token: this corpus model's frames lack tokens and it must be retrained (`musichal train`)")]
+    MissingTokens { frame: usize, stream: TokenStream },
+    /// A token outside the vocabulary.
+    #[error("frame {frame}: {stream:?} token {token} is out of range for vocabulary size {vocab_size}")]
+    TokenOutOfRange { frame: usize, stream: TokenStream, token: u16, vocab_size: u16 },
+    /// A vocabulary size the quantiser does not support.
+    #[error("vocabulary size {vocab_size} is not one of 16, 64, 256")]
+    UnsupportedVocabSize { vocab_size: u16 },
+    /// Sample rate 0.
+    #[error("sample rate must be > 0 Hz")]
+    InvalidSampleRate,
+    /// A global parameter that must be finite and positive.
+    #[error("{field} must be finite and > 0, got {value}")]
+    InvalidParameter { field: &'static str, value: f32 },
+    /// Embedding dimension 0.
+    #[error("embedding dimension must be > 0")]
+    ZeroDimension,
+    /// A centroid array whose length is not `vocab_size * dim`.
+    #[error("{stream:?} centroids have {actual} values, expected vocab_size * dim = {expected}")]
+    CentroidLength { stream: TokenStream, expected: usize, actual: usize },
+    /// NaN or infinity in a centroid.
+    #[error("{stream:?} centroid {token} holds a non-finite value")]
+    NonFiniteCentroid { stream: TokenStream, token: usize },
+    /// NaN/infinity or an impossible value in a frame field.
+    #[error("frame {frame}: field `{field}` is invalid ({value})")]
+    InvalidFrameField { frame: usize, field: &'static str, value: f32 },
+    /// A MIDI note above 127.
+    #[error("frame {frame}: MIDI note {note} is out of range")]
+    PitchOutOfRange { frame: usize, note: u8 },
+    /// A frame pointing at a source file that is not listed.
+    #[error("frame {frame}: source index {source_idx} but {num_sources} source files")]
+    SourceOutOfRange { frame: usize, source_idx: u16, num_sources: usize },
+    /// A source entry that is a path rather than a file name.
+    #[error("source file entry {index} ({name:?}) is a path; store file names only")]
+    SourceIsPath { index: usize, name: String },
+    /// The encoder configuration is not JSON.
+    #[error("encoder config is not valid JSON: {message}")]
+    InvalidEncoderConfig { message: String },
+    /// The oracle's arrays are malformed.
+    #[error("oracle: {0}")]
+    Oracle(#[from] OracleError),
+    /// The oracle does not have one state per frame.
+    #[error("oracle has {oracle_frames} frames, the corpus {frames}")]
+    OracleLength { oracle_frames: usize, frames: usize },
+    /// A factor oracle whose symbol for a frame is not that frame's token(s).
+    #[error("oracle symbol of frame {frame} is {symbol}, the frame's tokens give {expected}")]
+    OracleSymbolMismatch { frame: usize, symbol: u32, expected: u32 },
+}
+
+impl CorpusModel {
+    /// A model with no frames and an empty factor oracle; the trainer fills it in.
+    pub fn new(
+        encoder_id: impl Into<String>,
+        encoder_config: impl Into<String>,
+        sample_rate_hz: u32,
+        frames_per_s: f32,
+        vocab_size: u16,
+        dim: u32,
+        drive: DriveStream,
+    ) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            encoder_id: encoder_id.into(),
+            encoder_config: encoder_config.into(),
+            sample_rate_hz,
+            segment_len_s: DEFAULT_SEGMENT_LEN_S,
+            frames_per_s,
+            vocab_size,
+            dim,
+            centroids_harmonic: Vec::new(),
+            centroids_percussive: Vec::new(),
+            frames: Vec::new(),
+            oracle: Oracle::new_factor(drive).to_data(),
+            source_files: Vec::new(),
+            created_by: format!("musichal {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    /// The two token streams; [`CorpusError::MissingTokens`] at the first frame lacking one.
+    pub fn token_streams(&self) -> Result<(Vec<u16>, Vec<u16>), CorpusError> {
+        let mut h = Vec::with_capacity(self.frames.len());
+        let mut p = Vec::with_capacity(self.frames.len());
+        for (frame, f) in self.frames.iter().enumerate() {
+            h.push(f.harmonic_token.ok_or(CorpusError::MissingTokens { frame, stream: TokenStream::Harmonic })?);
+            p.push(f.percussive_token.ok_or(CorpusError::MissingTokens { frame, stream: TokenStream::Percussive })?);
+        }
+        Ok((h, p))
+    }
+
+    /// (Re)builds the factor oracle over the frames' tokens, driven by `drive`.
+    pub fn build_factor_oracle(&mut self, drive: DriveStream) -> Result<(), CorpusError> {
+        let (h, p) = self.token_streams()?;
+        self.oracle = Oracle::from_tokens(drive, &h, &p).to_data();
+        Ok(())
+    }
+
+    /// The navigable oracle (validated, indices rebuilt). The worker calls this once per load.
+    pub fn oracle(&self) -> Result<Oracle, CorpusError> {
+        Ok(Oracle::from_data(&self.oracle)?)
+    }
+
+    /// Checks every invariant of the model (the same checks `load` runs).
+    pub fn validate(&self) -> Result<(), CorpusError> {
+        if !SUPPORTED_VOCAB_SIZES.contains(&self.vocab_size) {
+            return Err(CorpusError::UnsupportedVocabSize { vocab_size: self.vocab_size });
+        }
+        if self.sample_rate_hz == 0 {
+            return Err(CorpusError::InvalidSampleRate);
+        }
+        for (field, value) in [("segment_len_s", self.segment_len_s), ("frames_per_s", self.frames_per_s)] {
+            if !value.is_finite() || value <= 0.0 {
+                return Err(CorpusError::InvalidParameter { field, value });
+            }
+        }
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&self.encoder_config) {
+            return Err(CorpusError::InvalidEncoderConfig { message: e.to_string() });
+        }
+        if self.dim == 0 {
+            return Err(CorpusError::ZeroDimension);
+        }
+        let expected = self.vocab_size as usize * self.dim as usize;
+        for (stream, c) in [
+            (TokenStream::Harmonic, &self.centroids_harmonic),
+            (TokenStream::Percussive, &self.centroids_percussive),
+        ] {
+            if c.len() != expected {
+                return Err(CorpusError::CentroidLength { stream, expected, actual: c.len() });
+            }
+            if let Some(i) = c.iter().position(|x| !x.is_finite()) {
+                return Err(CorpusError::NonFiniteCentroid { stream, token: i / self.dim as usize });
+            }
+        }
+        for (index, name) in self.source_files.iter().enumerate() {
+            if name.contains('/') || name.contains('\\') {
+                return Err(CorpusError::SourceIsPath { index, name: name.clone() });
+            }
+        }
+        for (frame, f) in self.frames.iter().enumerate() {
+            self.validate_frame(frame, f)?;
+        }
+        self.oracle.validate()?;
+        if self.oracle.len() != self.frames.len() {
+            return Err(CorpusError::OracleLength { oracle_frames: self.oracle.len(), frames: self.frames.len() });
+        }
+        if self.oracle.kind == OracleKind::Factor {
+            for (frame, (f, &symbol)) in self.frames.iter().zip(&self.oracle.symbols).enumerate() {
+                let (h, p) = f.tokens().unwrap_or((0, 0)); // present: checked above
+                let expected = self.oracle.drive.symbol(h, p);
+                if symbol != expected {
+                    return Err(CorpusError::OracleSymbolMismatch { frame, symbol, expected });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_frame(&self, frame: usize, f: &FrameRecord) -> Result<(), CorpusError> {
+        for (stream, token) in [(TokenStream::Harmonic, f.harmonic_token), (TokenStream::Percussive, f.percussive_token)] {
+            let token = token.ok_or(CorpusError::MissingTokens { frame, stream })?;
+            if token >= self.vocab_size {
+                return Err(CorpusError::TokenOutOfRange { frame, stream, token, vocab_size: self.vocab_size });
+            }
+        }
+        let bad = |field, value: f32| Err(CorpusError::InvalidFrameField { frame, field, value });
+        if !f.time_s.is_finite() || f.time_s < 0.0 {
+            return bad("time_s", f.time_s);
+        }
+        if !f.duration_s.is_finite() || f.duration_s < 0.0 {
+            return bad("duration_s", f.duration_s);
+        }
+        if !f.loudness_db.is_finite() {
+            return bad("loudness_db", f.loudness_db);
+        }
+        if !(0.0..=1.0).contains(&f.consonance) {
+            return bad("consonance", f.consonance);
+        }
+        if let Some(&x) = f.chroma.iter().find(|x| !x.is_finite() || **x < 0.0) {
+            return bad("chroma", x);
+        }
+        if let Some(&note) = f.pitches.iter().find(|&&n| n > MAX_MIDI_NOTE) {
+            return Err(CorpusError::PitchOutOfRange { frame, note });
+        }
+        let num_sources = self.source_files.len();
+        if (f.source_idx as usize) >= num_sources.max(1) {
+            return Err(CorpusError::SourceOutOfRange { frame, source_idx: f.source_idx, num_sources });
+        }
+        Ok(())
+    }
+
+    /// Statistics for the trainer's closing report and `inspect`.
+    pub fn report(&self) -> CorpusReport {
+        CorpusReport::of(self)
+    }
+}
