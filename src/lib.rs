@@ -21,6 +21,7 @@ pub mod eq_morph;
 pub mod onnx;
 pub mod oracle;
 pub mod params;
+pub mod perception;
 pub mod rt;
 pub mod telemetry;
 pub mod worker;

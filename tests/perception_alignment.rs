@@ -1,0 +1,94 @@
+//! One perception path: the trainer's `encode_file` and a live-style path (audio arriving in
+//! random host blocks, assembled into 350 ms segments, `process_segment` per segment) must give
+//! bit-identical features and identical tokens on both streams.
+//!
+//! The live side here assembles segments itself; the real audio-thread ring lives in `src/rt/`
+//! and the worker test that routes through it belongs with that code.
+
+use musichal::perception::synth::render_music;
+use musichal::perception::{KMeansConfig, Perception, PerceptionConfig, SegmentFrames, Vocabulary};
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg64;
+
+/// Live-style path: random blocks of 1..=4096 samples (seeded) into a FIFO; every time it holds
+/// a whole segment, that segment goes to `process_segment` with its start sample. The last,
+/// partial segment is flushed at the end, as the trainer does.
+fn live_path(audio: &[f32], rate_hz: u32, seed: u64) -> Vec<SegmentFrames> {
+    let mut perception = Perception::new(PerceptionConfig::default()).unwrap();
+    let seg_len = perception.config().segment_samples(rate_hz);
+    let mut rng = Pcg64::seed_from_u64(seed);
+    let mut fifo: Vec<f32> = Vec::new();
+    let mut next_start = 0u64;
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while pos < audio.len() {
+        let block = rng.random_range(1..=4096usize).min(audio.len() - pos);
+        fifo.extend_from_slice(&audio[pos..pos + block]);
+        pos += block;
+        while fifo.len() >= seg_len {
+            let seg: Vec<f32> = fifo.drain(..seg_len).collect();
+            out.push(perception.process_segment(&seg, rate_hz, next_start).unwrap());
+            next_start += seg_len as u64;
+        }
+    }
+    if !fifo.is_empty() {
+        out.push(perception.process_segment(&fifo, rate_hz, next_start).unwrap());
+    }
+    out
+}
+
+fn concat(segs: &[SegmentFrames]) -> (Vec<u64>, Vec<f32>, Vec<f32>) {
+    let mut idx = Vec::new();
+    let (mut h, mut p) = (Vec::new(), Vec::new());
+    for s in segs {
+        idx.extend((0..s.n_frames as u64).map(|i| s.first_frame_idx + i));
+        h.extend_from_slice(&s.harmonic);
+        p.extend_from_slice(&s.percussive);
+    }
+    (idx, h, p)
+}
+
+#[test]
+fn training_and_live_paths_give_identical_tokens() {
+    for (rate_hz, seed) in [(44_100u32, 1u64), (48_000, 2), (24_000, 3)] {
+        let audio = render_music(12.0, rate_hz, 40 + seed);
+        let mut trainer = Perception::new(PerceptionConfig::default()).unwrap();
+        let train = trainer.encode_file_segments(&audio, rate_hz).unwrap();
+        let live = live_path(&audio, rate_hz, seed);
+        assert_eq!(train.len(), live.len(), "segment count at {rate_hz} Hz");
+        for (a, b) in train.iter().zip(&live) {
+            assert_eq!(a.first_frame_idx, b.first_frame_idx);
+            assert_eq!(a.n_frames, b.n_frames);
+        }
+        let (idx_t, h_t, p_t) = concat(&train);
+        let (idx_l, h_l, p_l) = concat(&live);
+        // Every frame exactly once, in order.
+        assert!(idx_t.windows(2).all(|w| w[1] == w[0] + 1), "frames contiguous");
+        assert_eq!(idx_t, idx_l);
+        // ~75 frames/s.
+        let fps = idx_t.len() as f64 / 12.0;
+        assert!((fps - 75.0).abs() < 2.0, "{fps} frames/s");
+        // Bit-identical features.
+        assert!(h_t == h_l, "harmonic features differ at {rate_hz} Hz");
+        assert!(p_t == p_l, "percussive features differ at {rate_hz} Hz");
+        // Identical tokens.
+        let (vocab, _) = Vocabulary::fit(trainer.encoder_id(), &train, &KMeansConfig { k: 64, ..Default::default() }).unwrap();
+        for (a, b) in train.iter().zip(&live) {
+            assert_eq!(vocab.tokens(a).unwrap(), vocab.tokens(b).unwrap());
+        }
+    }
+}
+
+/// The frames depend only on the sample stream, not on the segment length: one call with the
+/// whole file gives the same frames as 350 ms segments.
+#[test]
+fn frames_do_not_depend_on_segmentation() {
+    let audio = render_music(5.0, 44_100, 9);
+    let mut a = Perception::new(PerceptionConfig::default()).unwrap();
+    let segs = a.encode_file_segments(&audio, 44_100).unwrap();
+    let mut b = Perception::new(PerceptionConfig::default()).unwrap();
+    let whole = b.process_segment(&audio, 44_100, 0).unwrap();
+    let (_, h, p) = concat(&segs);
+    assert_eq!(whole.harmonic, h);
+    assert_eq!(whole.percussive, p);
+}
