@@ -36,6 +36,8 @@ const APT_PACKAGES: &[&str] = &[
     "fluid-soundfont-gm",
     "xvfb",
     "xauth",
+    "libgl1-mesa-dri",
+    "libglx-mesa0",
     "python3-venv",
     "unzip",
 ];
@@ -213,11 +215,13 @@ fn demo(root: &Path) -> Result<()> {
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     setup(root)?;
     let ort = fetch_ort(root)?;
-    // 1. All Rust tests, with the library the tests load.
+    // 1. All Rust tests, with the library the tests load. The editor test may not skip here:
+    //    setup installed Xvfb, so a missing display server is a failure, not a skip.
     run(cargo()
         .args(["test", "--workspace"])
         .args(extra)
-        .env("ORT_DYLIB_PATH", &ort))?;
+        .env("ORT_DYLIB_PATH", &ort)
+        .env("MUSICHAL_REQUIRE_GUI_TEST", "1"))?;
     // 2. The CLAP host test against a debug build whose `process()` aborts on any allocation.
     run(cargo()
         .args(["test", "--features", "assert_process_allocs", "--test", "clap_host"])
