@@ -37,14 +37,26 @@ fn one_hour_corpus() -> CorpusModel {
     let mut rng = Pcg32::seed_from_u64(5);
     let vocab = 64u16;
     let dim = 128u32;
-    let mut m = CorpusModel::new("spectral", r#"{"n_mels":64}"#, 24_000, 75.0, vocab, dim, DriveStream::Harmonic);
-    m.centroids_harmonic = (0..vocab as usize * dim as usize).map(|_| rng.random_range(-0.2..0.2)).collect();
+    let mut m = CorpusModel::new(
+        "spectral",
+        r#"{"n_mels":64}"#,
+        24_000,
+        75.0,
+        vocab,
+        dim,
+        DriveStream::Harmonic,
+    );
+    m.centroids_harmonic = (0..vocab as usize * dim as usize)
+        .map(|_| rng.random_range(-0.2..0.2))
+        .collect();
     m.centroids_percussive = m.centroids_harmonic.clone();
     m.source_files = vec!["one_hour.wav".into()];
     let harmonic = structured_symbols(ONE_HOUR_FRAMES, vocab as u32, 6);
     for (i, &h) in harmonic.iter().enumerate() {
         let mut chroma = [0.0f32; 12];
-        chroma.iter_mut().for_each(|c| *c = rng.random_range(0.0..1.0));
+        chroma
+            .iter_mut()
+            .for_each(|c| *c = rng.random_range(0.0..1.0));
         m.frames.push(FrameRecord {
             time_s: i as f32 / 75.0,
             duration_s: 1.0 / 75.0,
@@ -52,7 +64,9 @@ fn one_hour_corpus() -> CorpusModel {
             percussive_token: Some(rng.random_range(0..vocab)),
             loudness_db: rng.random_range(-60.0..0.0),
             chroma,
-            pitches: (0..rng.random_range(0..3usize)).map(|_| rng.random_range(40..90u8)).collect(),
+            pitches: (0..rng.random_range(0..3usize))
+                .map(|_| rng.random_range(40..90u8))
+                .collect(),
             onset: i % 5 == 0,
             consonance: consonance(&chroma),
             source_idx: 0,
@@ -73,16 +87,29 @@ fn construction(c: &mut Criterion) {
     };
     let structured = structured_symbols(n, 64, 2);
     group.bench_function("factor_1M_alphabet64_random", |b| {
-        b.iter(|| black_box(Oracle::from_symbols(DriveStream::Harmonic, black_box(&random))))
+        b.iter(|| {
+            black_box(Oracle::from_symbols(
+                DriveStream::Harmonic,
+                black_box(&random),
+            ))
+        })
     });
     group.bench_function("factor_1M_alphabet64_structured", |b| {
-        b.iter(|| black_box(Oracle::from_symbols(DriveStream::Harmonic, black_box(&structured))))
+        b.iter(|| {
+            black_box(Oracle::from_symbols(
+                DriveStream::Harmonic,
+                black_box(&structured),
+            ))
+        })
     });
     group.finish();
 }
 
 fn navigation(c: &mut Criterion) {
-    let oracle = Oracle::from_symbols(DriveStream::Harmonic, &structured_symbols(ONE_HOUR_FRAMES, 64, 3));
+    let oracle = Oracle::from_symbols(
+        DriveStream::Harmonic,
+        &structured_symbols(ONE_HOUR_FRAMES, 64, 3),
+    );
     let mut group = c.benchmark_group("oracle_navigation_270k_states");
     let steps = 10_000u64;
     group.throughput(Throughput::Elements(steps));
@@ -115,17 +142,31 @@ fn corpus_load(c: &mut Criterion) {
     let bytes = model.to_bytes().unwrap();
     let path = std::env::temp_dir().join(format!("musichal-bench-{}.mhc", std::process::id()));
     model.save(&path).unwrap();
-    eprintln!("one-hour corpus: {} frames, {:.1} MB", model.frames.len(), bytes.len() as f64 / 1e6);
+    eprintln!(
+        "one-hour corpus: {} frames, {:.1} MB",
+        model.frames.len(),
+        bytes.len() as f64 / 1e6
+    );
     let mut group = c.benchmark_group("corpus_one_hour_270k_frames");
     group.sample_size(10);
-    group.bench_function("from_bytes", |b| b.iter(|| black_box(CorpusModel::from_bytes(black_box(&bytes)).unwrap())));
-    group.bench_function("load_file", |b| b.iter(|| black_box(CorpusModel::load(&path).unwrap())));
+    group.bench_function("from_bytes", |b| {
+        b.iter(|| black_box(CorpusModel::from_bytes(black_box(&bytes)).unwrap()))
+    });
+    group.bench_function("load_file", |b| {
+        b.iter(|| black_box(CorpusModel::load(&path).unwrap()))
+    });
     group.bench_function("load_file_and_index_oracle", |b| {
         b.iter(|| black_box(CorpusModel::load(&path).unwrap().oracle().unwrap()))
     });
-    group.bench_function("to_bytes", |b| b.iter(|| black_box(model.to_bytes().unwrap())));
+    group.bench_function("to_bytes", |b| {
+        b.iter(|| black_box(model.to_bytes().unwrap()))
+    });
     group.bench_function("save_file", |b| {
-        b.iter_batched(|| (), |_| model.save(&path).unwrap(), BatchSize::PerIteration)
+        b.iter_batched(
+            || (),
+            |_| model.save(&path).unwrap(),
+            BatchSize::PerIteration,
+        )
     });
     group.finish();
     let _ = std::fs::remove_file(&path);

@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use criterion::{criterion_group, Criterion};
 use musichal::perception::synth::render_music;
-use musichal::perception::{KMeansConfig, Perception, PerceptionConfig, SphericalKMeans, Vocabulary};
+use musichal::perception::{
+    KMeansConfig, Perception, PerceptionConfig, SphericalKMeans, Vocabulary,
+};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
 
@@ -23,23 +25,33 @@ const RATE_HZ: u32 = 44_100;
 fn bench_segment(c: &mut Criterion) {
     let audio = render_music(60.0, RATE_HZ, 3);
     let mut perception = Perception::new(PerceptionConfig::default()).expect("perception");
-    let segments = perception.encode_file_segments(&audio[..RATE_HZ as usize * 30], RATE_HZ).expect("encode");
-    let (vocab, _) = Vocabulary::fit(perception.encoder_id(), &segments, &KMeansConfig::default()).expect("fit");
+    let segments = perception
+        .encode_file_segments(&audio[..RATE_HZ as usize * 30], RATE_HZ)
+        .expect("encode");
+    let (vocab, _) =
+        Vocabulary::fit(perception.encoder_id(), &segments, &KMeansConfig::default()).expect("fit");
     let seg_len = perception.config().segment_samples(RATE_HZ);
     let n_segs = audio.len() / seg_len;
     let mut live = Perception::new(PerceptionConfig::default()).expect("perception");
     let mut i = 0usize;
-    c.bench_function("segment/44k1_350ms_frontend_encoder_tokens_both_streams", |b| {
-        b.iter(|| {
-            let k = i % n_segs;
-            i += 1;
-            // Wrapping around restarts the stream (start 0), once per 171 segments.
-            let seg = live
-                .process_segment(&audio[k * seg_len..(k + 1) * seg_len], RATE_HZ, (k * seg_len) as u64)
-                .expect("segment");
-            black_box(vocab.tokens(&seg).expect("tokens"))
-        })
-    });
+    c.bench_function(
+        "segment/44k1_350ms_frontend_encoder_tokens_both_streams",
+        |b| {
+            b.iter(|| {
+                let k = i % n_segs;
+                i += 1;
+                // Wrapping around restarts the stream (start 0), once per 171 segments.
+                let seg = live
+                    .process_segment(
+                        &audio[k * seg_len..(k + 1) * seg_len],
+                        RATE_HZ,
+                        (k * seg_len) as u64,
+                    )
+                    .expect("segment");
+                black_box(vocab.tokens(&seg).expect("tokens"))
+            })
+        },
+    );
 }
 
 /// 50 000 x 768 vectors: 64 random directions with noise and log-normal norms (as the zscore

@@ -89,7 +89,8 @@ impl NiceEguiApp for MusicHalEditor {
             return;
         };
         let setter = gui_context.param_setter();
-        ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(33));
         egui::Frame::new()
             .fill(Color32::from_rgb(32, 36, 44))
             .inner_margin(egui::Margin::same(14))
@@ -109,23 +110,45 @@ impl NiceEguiApp for MusicHalEditor {
                             ui.add_space(2.0);
                         };
                         row(ui, "Term A", &|ui| {
-                            ui.add(widgets::ParamSlider::for_param(&self.params.term_a, &setter).with_width(SLIDER_WIDTH));
+                            ui.add(
+                                widgets::ParamSlider::for_param(&self.params.term_a, &setter)
+                                    .with_width(SLIDER_WIDTH),
+                            );
                         });
                         row(ui, "Morph  A <-> B", &|ui| {
-                            ui.add(widgets::ParamSlider::for_param(&self.params.morph, &setter).with_width(SLIDER_WIDTH));
+                            ui.add(
+                                widgets::ParamSlider::for_param(&self.params.morph, &setter)
+                                    .with_width(SLIDER_WIDTH),
+                            );
                         });
                         row(ui, "Term B", &|ui| {
-                            ui.add(widgets::ParamSlider::for_param(&self.params.term_b, &setter).with_width(SLIDER_WIDTH));
+                            ui.add(
+                                widgets::ParamSlider::for_param(&self.params.term_b, &setter)
+                                    .with_width(SLIDER_WIDTH),
+                            );
                         });
                         row(ui, "Intensity", &|ui| {
-                            ui.add(widgets::ParamSlider::for_param(&self.params.intensity, &setter).with_width(SLIDER_WIDTH));
+                            ui.add(
+                                widgets::ParamSlider::for_param(&self.params.intensity, &setter)
+                                    .with_width(SLIDER_WIDTH),
+                            );
                         });
                         row(ui, "Output gain", &|ui| {
-                            ui.add(widgets::ParamSlider::for_param(&self.params.output_gain, &setter).with_width(SLIDER_WIDTH));
+                            ui.add(
+                                widgets::ParamSlider::for_param(&self.params.output_gain, &setter)
+                                    .with_width(SLIDER_WIDTH),
+                            );
                         });
                         let bypassed = self.params.eq_bypass.value();
-                        let text = if bypassed { "EQ bypassed: click to engage" } else { "EQ engaged: click to bypass" };
-                        if ui.add(egui::Button::new(text).selected(!bypassed)).clicked() {
+                        let text = if bypassed {
+                            "EQ bypassed: click to engage"
+                        } else {
+                            "EQ engaged: click to bypass"
+                        };
+                        if ui
+                            .add(egui::Button::new(text).selected(!bypassed))
+                            .clicked()
+                        {
                             setter.begin_set_parameter(&self.params.eq_bypass);
                             setter.set_parameter(&self.params.eq_bypass, !bypassed);
                             setter.end_set_parameter(&self.params.eq_bypass);
@@ -164,9 +187,17 @@ impl MusicHalEditor {
         let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, Color32::from_rgb(24, 28, 36));
-        let rate = self.telemetry.sample_rate_hz.load(Ordering::Relaxed).max(44_100) as f32;
+        let rate = self
+            .telemetry
+            .sample_rate_hz
+            .load(Ordering::Relaxed)
+            .max(44_100) as f32;
         let bypassed = self.params.eq_bypass.value();
-        let params = if bypassed { EqParams::FLAT } else { self.telemetry.eq() };
+        let params = if bypassed {
+            EqParams::FLAT
+        } else {
+            self.telemetry.eq()
+        };
         let params = if params.to_array().iter().all(|v| *v == 0.0) {
             EqParams::FLAT
         } else {
@@ -174,17 +205,42 @@ impl MusicHalEditor {
         };
         Eq5::magnitude_response_db(&params, rate, &self.curve_freqs, &mut self.curve_db);
         let x_of = |f: f32| rect.left() + rect.width() * (f / 20.0).log10() / 3.0;
-        let y_of = |db: f32| rect.center().y - rect.height() * 0.5 * (db / PLOT_RANGE_DB).clamp(-1.0, 1.0);
+        let y_of =
+            |db: f32| rect.center().y - rect.height() * 0.5 * (db / PLOT_RANGE_DB).clamp(-1.0, 1.0);
         let grid = Stroke::new(1.0, Color32::from_gray(60));
         let label_font = egui::FontId::proportional(11.0);
         let label_colour = Color32::from_gray(150);
         for (f, text) in [(100.0, "100 Hz"), (1000.0, "1 kHz"), (10000.0, "10 kHz")] {
-            painter.line_segment([Pos2::new(x_of(f), rect.top()), Pos2::new(x_of(f), rect.bottom())], grid);
-            painter.text(Pos2::new(x_of(f) + 3.0, rect.bottom() - 3.0), egui::Align2::LEFT_BOTTOM, text, label_font.clone(), label_colour);
+            painter.line_segment(
+                [
+                    Pos2::new(x_of(f), rect.top()),
+                    Pos2::new(x_of(f), rect.bottom()),
+                ],
+                grid,
+            );
+            painter.text(
+                Pos2::new(x_of(f) + 3.0, rect.bottom() - 3.0),
+                egui::Align2::LEFT_BOTTOM,
+                text,
+                label_font.clone(),
+                label_colour,
+            );
         }
         for db in [-12.0f32, -6.0, 0.0, 6.0, 12.0] {
-            painter.line_segment([Pos2::new(rect.left(), y_of(db)), Pos2::new(rect.right(), y_of(db))], grid);
-            painter.text(Pos2::new(rect.left() + 3.0, y_of(db) - 1.0), egui::Align2::LEFT_BOTTOM, format!("{db:+.0} dB"), label_font.clone(), label_colour);
+            painter.line_segment(
+                [
+                    Pos2::new(rect.left(), y_of(db)),
+                    Pos2::new(rect.right(), y_of(db)),
+                ],
+                grid,
+            );
+            painter.text(
+                Pos2::new(rect.left() + 3.0, y_of(db) - 1.0),
+                egui::Align2::LEFT_BOTTOM,
+                format!("{db:+.0} dB"),
+                label_font.clone(),
+                label_colour,
+            );
         }
         let points: Vec<Pos2> = self
             .curve_freqs
@@ -192,7 +248,11 @@ impl MusicHalEditor {
             .zip(&self.curve_db)
             .map(|(f, db)| Pos2::new(x_of(*f), y_of(*db)))
             .collect();
-        let colour = if bypassed { Color32::from_gray(120) } else { Color32::from_rgb(105, 221, 190) };
+        let colour = if bypassed {
+            Color32::from_gray(120)
+        } else {
+            Color32::from_rgb(105, 221, 190)
+        };
         painter.add(egui::Shape::line(points, Stroke::new(2.0, colour)));
         // Band markers sit on the drawn curve at each band's frequency (the cascade's level
         // there, not the band's own gain, which would float off the line where bands overlap).
@@ -202,7 +262,11 @@ impl MusicHalEditor {
         Eq5::magnitude_response_db(&params, rate, &band_freqs, &mut band_db);
         for (f, db) in band_freqs.iter().zip(band_db) {
             painter.circle_filled(Pos2::new(x_of(*f), y_of(db)), 4.5, colour);
-            painter.circle_stroke(Pos2::new(x_of(*f), y_of(db)), 4.5, Stroke::new(1.0, Color32::from_gray(20)));
+            painter.circle_stroke(
+                Pos2::new(x_of(*f), y_of(db)),
+                4.5,
+                Stroke::new(1.0, Color32::from_gray(20)),
+            );
         }
     }
 }

@@ -129,7 +129,10 @@ impl Plugin for MusicHal {
         self.telemetry.blocks_processed.store(0, Ordering::Relaxed);
         if self
             .eq
-            .prepare(buffer_config.sample_rate, buffer_config.max_buffer_size as usize)
+            .prepare(
+                buffer_config.sample_rate,
+                buffer_config.max_buffer_size as usize,
+            )
             .is_err()
         {
             nice_error!("unsupported sample rate {} Hz", buffer_config.sample_rate);
@@ -141,9 +144,15 @@ impl Plugin for MusicHal {
     }
 
     fn reset(&mut self) {
-        self.params.output_gain.smoothed.reset(self.params.output_gain.value());
+        self.params
+            .output_gain
+            .smoothed
+            .reset(self.params.output_gain.value());
         self.params.morph.smoothed.reset(self.params.morph.value());
-        self.params.intensity.smoothed.reset(self.params.intensity.value());
+        self.params
+            .intensity
+            .smoothed
+            .reset(self.params.intensity.value());
         self.eq.reset();
         self.sync_eq_immediately();
     }
@@ -208,7 +217,10 @@ impl MusicHal {
         // and may take this long; the audio thread never waits.
         let deadline = std::time::Instant::now() + FIRST_GRID_TIMEOUT;
         while self.worker_shared.grids_published.load(Ordering::Acquire) == before
-            && !self.worker_shared.first_attempt_done.load(Ordering::Acquire)
+            && !self
+                .worker_shared
+                .first_attempt_done
+                .load(Ordering::Acquire)
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -219,8 +231,12 @@ impl MusicHal {
     /// Tell the worker which terms the parameters ask for. Real-time safe: atomics only.
     fn publish_requests(&self) {
         let shared = &self.worker_shared;
-        shared.term_a.store(self.params.term_a.value().max(0) as u32, Ordering::Relaxed);
-        shared.term_b.store(self.params.term_b.value().max(0) as u32, Ordering::Relaxed);
+        shared
+            .term_a
+            .store(self.params.term_a.value().max(0) as u32, Ordering::Relaxed);
+        shared
+            .term_b
+            .store(self.params.term_b.value().max(0) as u32, Ordering::Relaxed);
     }
 
     /// The EQ settings the parameters ask for right now, from the latest grid.
@@ -267,9 +283,9 @@ impl MusicHal {
             self.eq.set_target(target);
             let range = start..start + len;
             match channels {
-                [left, right, ..] => {
-                    self.eq.process_stereo(&mut left[range.clone()], &mut right[range])
-                }
+                [left, right, ..] => self
+                    .eq
+                    .process_stereo(&mut left[range.clone()], &mut right[range]),
                 [mono] => self.eq.process_mono(&mut mono[range]),
                 [] => {}
             }
@@ -306,8 +322,11 @@ impl ClapPlugin for MusicHal {
 
 impl Vst3Plugin for MusicHal {
     const VST3_CLASS_ID: [u8; 16] = *b"MusicHalNeuralEQ";
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
-        &[Vst3SubCategory::Fx, Vst3SubCategory::Eq, Vst3SubCategory::Generator];
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[
+        Vst3SubCategory::Fx,
+        Vst3SubCategory::Eq,
+        Vst3SubCategory::Generator,
+    ];
 }
 
 nice_export_clap!(MusicHal);

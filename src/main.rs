@@ -9,7 +9,11 @@ use musichal::eq_morph::{EqMorphModel, PARAM_ORDER};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "musichal", version, about = "MusicHal: listen, answer in MIDI, colour with words")]
+#[command(
+    name = "musichal",
+    version,
+    about = "MusicHal: listen, answer in MIDI, colour with words"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,7 +84,12 @@ fn load_model(path: Option<&PathBuf>) -> Result<EqMorphModel> {
 fn eq(args: EqArgs) -> Result<()> {
     let mut model = load_model(args.model.as_ref())?;
     if args.list_terms {
-        let terms: Vec<_> = model.meta().terms.iter().map(|t| (t.name.clone(), t.count)).collect();
+        let terms: Vec<_> = model
+            .meta()
+            .terms
+            .iter()
+            .map(|t| (t.name.clone(), t.count))
+            .collect();
         if args.json {
             let list: Vec<_> = terms
                 .iter()
@@ -96,7 +105,12 @@ fn eq(args: EqArgs) -> Result<()> {
     }
     let params = model.decode(&args.term_a, &args.term_b, args.morph, args.intensity)?;
     let mut response = [0.0f32; REPORT_FREQS_HZ.len()];
-    Eq5::magnitude_response_db(&params, REPORT_SAMPLE_RATE_HZ, &REPORT_FREQS_HZ, &mut response);
+    Eq5::magnitude_response_db(
+        &params,
+        REPORT_SAMPLE_RATE_HZ,
+        &REPORT_FREQS_HZ,
+        &mut response,
+    );
     let values = params.to_array();
     if args.json {
         let mut p = serde_json::Map::new();
@@ -128,7 +142,10 @@ fn eq(args: EqArgs) -> Result<()> {
 }
 
 fn print_params(p: &EqParams) {
-    println!("  low shelf   {:+6.2} dB @ {:>7.1} Hz", p.ls_gain_db, p.ls_freq_hz);
+    println!(
+        "  low shelf   {:+6.2} dB @ {:>7.1} Hz",
+        p.ls_gain_db, p.ls_freq_hz
+    );
     for (i, (g, f, q)) in [
         (p.p1_gain_db, p.p1_freq_hz, p.p1_q),
         (p.p2_gain_db, p.p2_freq_hz, p.p2_q),
@@ -137,9 +154,18 @@ fn print_params(p: &EqParams) {
     .into_iter()
     .enumerate()
     {
-        println!("  peak {}      {:+6.2} dB @ {:>7.1} Hz  Q {:.2}", i + 1, g, f, q);
+        println!(
+            "  peak {}      {:+6.2} dB @ {:>7.1} Hz  Q {:.2}",
+            i + 1,
+            g,
+            f,
+            q
+        );
     }
-    println!("  high shelf  {:+6.2} dB @ {:>7.1} Hz", p.hs_gain_db, p.hs_freq_hz);
+    println!(
+        "  high shelf  {:+6.2} dB @ {:>7.1} Hz",
+        p.hs_gain_db, p.hs_freq_hz
+    );
 }
 
 fn doctor() -> Result<()> {
@@ -154,7 +180,11 @@ fn doctor() -> Result<()> {
     );
     let mut model = EqMorphModel::embedded().context("embedded EQ model")?;
     let terms: Vec<String> = model.term_names().map(str::to_owned).collect();
-    println!("EQ morph model: {} terms ({})", terms.len(), terms.join(", "));
+    println!(
+        "EQ morph model: {} terms ({})",
+        terms.len(),
+        terms.join(", ")
+    );
     if terms.len() >= 2 {
         let p = model.decode(&terms[0], &terms[1], 0.5, 1.0)?;
         println!("{} <-> {} at 0.5:", terms[0], terms[1]);

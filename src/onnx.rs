@@ -45,7 +45,11 @@ static ENVIRONMENT: OnceLock<Result<(ort::environment::Environment, PathBuf), Ru
 ///
 /// Not real-time safe (loads a shared library on first call): call from the worker or the CLI.
 pub fn environment() -> Result<&'static ort::environment::Environment, RuntimeError> {
-    ENVIRONMENT.get_or_init(create).as_ref().map(|(env, _)| env).map_err(Clone::clone)
+    ENVIRONMENT
+        .get_or_init(create)
+        .as_ref()
+        .map(|(env, _)| env)
+        .map_err(Clone::clone)
 }
 
 /// Path of the library the environment was loaded from, if it loaded.
@@ -128,7 +132,9 @@ fn own_binary_path() -> Option<PathBuf> {
             let mut info: libc::Dl_info = std::mem::zeroed();
             let addr = own_binary_path as *const () as *const libc::c_void;
             if libc::dladdr(addr, &mut info) != 0 && !info.dli_fname.is_null() {
-                let name = CStr::from_ptr(info.dli_fname).to_string_lossy().into_owned();
+                let name = CStr::from_ptr(info.dli_fname)
+                    .to_string_lossy()
+                    .into_owned();
                 let path = PathBuf::from(name);
                 return path.canonicalize().ok().or(Some(path));
             }

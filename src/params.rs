@@ -20,7 +20,11 @@ pub fn embedded_term_names() -> Arc<Vec<String>> {
     let names = crate::eq_morph::EqMorphMeta::parse(crate::eq_morph::EMBEDDED_META)
         .map(|m| m.terms.into_iter().map(|t| t.name).collect::<Vec<_>>())
         .unwrap_or_default();
-    Arc::new(if names.is_empty() { vec!["flat".to_owned()] } else { names })
+    Arc::new(if names.is_empty() {
+        vec!["flat".to_owned()]
+    } else {
+        names
+    })
 }
 
 fn term_param(name: &str, default_term: &str, names: &Arc<Vec<String>>) -> IntParam {
@@ -35,7 +39,10 @@ fn term_param(name: &str, default_term: &str, names: &Arc<Vec<String>>) -> IntPa
         },
     )
     .with_value_to_string(Arc::new(move |i| {
-        to_text.get(i as usize).cloned().unwrap_or_else(|| i.to_string())
+        to_text
+            .get(i as usize)
+            .cloned()
+            .unwrap_or_else(|| i.to_string())
     }))
     .with_string_to_value(Arc::new(move |text| {
         let wanted = text.trim().to_lowercase();

@@ -106,7 +106,10 @@ struct GridKey {
     generation: u64,
 }
 
-fn run(shared: Arc<WorkerShared>, mut grid_in: triple_buffer::Input<MorphGrid>) -> triple_buffer::Input<MorphGrid> {
+fn run(
+    shared: Arc<WorkerShared>,
+    mut grid_in: triple_buffer::Input<MorphGrid>,
+) -> triple_buffer::Input<MorphGrid> {
     let mut model: Option<EqMorphModel> = None;
     let mut loaded_generation = u64::MAX;
     let mut published: Option<GridKey> = None;

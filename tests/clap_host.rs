@@ -451,10 +451,22 @@ fn saved_state_restores_into_a_new_instance() {
     b.load_state(&state).unwrap();
     assert_eq!(b.get_param(GAIN).unwrap(), ga, "gain after state load");
     assert_eq!(b.get_param(BYPASS).unwrap(), ba, "bypass after state load");
-    assert_eq!(b.get_param("Term A").unwrap(), term_a, "term A after state load");
+    assert_eq!(
+        b.get_param("Term A").unwrap(),
+        term_a,
+        "term A after state load"
+    );
     assert_eq!(b.value_text("Term A").unwrap(), "boomy");
-    assert_eq!(b.get_param("Morph").unwrap(), morph, "morph after state load");
-    assert_eq!(b.get_param("Intensity").unwrap(), intensity, "intensity after state load");
+    assert_eq!(
+        b.get_param("Morph").unwrap(),
+        morph,
+        "morph after state load"
+    );
+    assert_eq!(
+        b.get_param("Intensity").unwrap(),
+        intensity,
+        "intensity after state load"
+    );
     assert_eq!(
         b.value_text(GAIN).unwrap(),
         text_a,

@@ -1,7 +1,9 @@
 //! `.mhc` corpus files: round trip, typed errors for every kind of damage, and a property test
 //! over random mutations.
 
-use musichal::corpus::{consonance, CorpusError, CorpusModel, FrameRecord, TokenStream, FORMAT_VERSION, HEADER_LEN};
+use musichal::corpus::{
+    consonance, CorpusError, CorpusModel, FrameRecord, TokenStream, FORMAT_VERSION, HEADER_LEN,
+};
 use musichal::oracle::{DriveStream, Oracle, OracleError};
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
@@ -23,7 +25,9 @@ fn synthetic_corpus(n: usize, seed: u64) -> CorpusModel {
         DriveStream::Harmonic,
     );
     let centroids = |rng: &mut Pcg32| -> Vec<f32> {
-        let mut c: Vec<f32> = (0..vocab_size as usize * dim as usize).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let mut c: Vec<f32> = (0..vocab_size as usize * dim as usize)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
         for row in c.chunks_mut(dim as usize) {
             let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
             row.iter_mut().for_each(|x| *x /= norm);
@@ -35,10 +39,18 @@ fn synthetic_corpus(n: usize, seed: u64) -> CorpusModel {
     model.source_files = vec!["take1.wav".into(), "take2.flac".into()];
     let motif: Vec<u16> = (0..12).map(|_| rng.random_range(0..vocab_size)).collect();
     for i in 0..n {
-        let harmonic = if rng.random_bool(0.7) { motif[i % motif.len()] } else { rng.random_range(0..vocab_size) };
+        let harmonic = if rng.random_bool(0.7) {
+            motif[i % motif.len()]
+        } else {
+            rng.random_range(0..vocab_size)
+        };
         let mut chroma = [0.0f32; 12];
-        chroma.iter_mut().for_each(|c| *c = rng.random_range(0.0..1.0));
-        let pitches: Vec<u8> = (0..rng.random_range(0..4usize)).map(|_| rng.random_range(36..96u8)).collect();
+        chroma
+            .iter_mut()
+            .for_each(|c| *c = rng.random_range(0.0..1.0));
+        let pitches: Vec<u8> = (0..rng.random_range(0..4usize))
+            .map(|_| rng.random_range(36..96u8))
+            .collect();
         model.frames.push(FrameRecord {
             time_s: (i % (n / 2).max(1)) as f32 / 75.0,
             duration_s: 1.0 / 75.0,
@@ -82,7 +94,10 @@ fn save_load_round_trip_is_identical() {
     model.save(&path).unwrap();
     let loaded = CorpusModel::load(&path).unwrap();
     assert_eq!(model, loaded);
-    assert!(loaded.frames.iter().all(|f| f.harmonic_token.is_some() && f.percussive_token.is_some()));
+    assert!(loaded
+        .frames
+        .iter()
+        .all(|f| f.harmonic_token.is_some() && f.percussive_token.is_some()));
     // No temporary file is left next to it.
     let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
         .unwrap()
@@ -92,8 +107,14 @@ fn save_load_round_trip_is_identical() {
     assert!(leftovers.is_empty());
     // The loaded oracle is the one the tokens give, and navigable.
     let (h, p) = loaded.token_streams().unwrap();
-    assert_eq!(loaded.oracle().unwrap(), Oracle::from_tokens(DriveStream::Harmonic, &h, &p));
-    assert_eq!(CorpusModel::from_bytes(&model.to_bytes().unwrap()).unwrap(), model);
+    assert_eq!(
+        loaded.oracle().unwrap(),
+        Oracle::from_tokens(DriveStream::Harmonic, &h, &p)
+    );
+    assert_eq!(
+        CorpusModel::from_bytes(&model.to_bytes().unwrap()).unwrap(),
+        model
+    );
     // Saving again over the file replaces it.
     let mut other = synthetic_corpus(50, 2);
     other.created_by = "test".into();
@@ -118,25 +139,55 @@ fn missing_token_is_rejected_with_a_retrain_message() {
     // The writer refuses...
     assert!(matches!(
         model.to_bytes(),
-        Err(CorpusError::MissingTokens { frame: 17, stream: TokenStream::Percussive })
+        Err(CorpusError::MissingTokens {
+            frame: 17,
+            stream: TokenStream::Percussive
+        })
     ));
     // ...and a file written without validation is rejected at load.
     let err = CorpusModel::from_bytes(&raw_file(&model)).unwrap_err();
-    assert!(matches!(err, CorpusError::MissingTokens { frame: 17, stream: TokenStream::Percussive }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CorpusError::MissingTokens {
+                frame: 17,
+                stream: TokenStream::Percussive
+            }
+        ),
+        "{err}"
+    );
     let message = err.to_string();
-    assert!(message.contains("lack tokens") && message.contains("retrain"), "{message}");
+    assert!(
+        message.contains("lack tokens") && message.contains("retrain"),
+        "{message}"
+    );
     let mut model = synthetic_corpus(100, 4);
     model.frames[0].harmonic_token = None;
     assert!(matches!(
         CorpusModel::from_bytes(&raw_file(&model)),
-        Err(CorpusError::MissingTokens { frame: 0, stream: TokenStream::Harmonic })
+        Err(CorpusError::MissingTokens {
+            frame: 0,
+            stream: TokenStream::Harmonic
+        })
     ));
 }
 
 #[test]
 fn truncated_files_are_truncated() {
     let bytes = synthetic_corpus(200, 5).to_bytes().unwrap();
-    for cut in [0, 1, 7, 8, 12, 20, HEADER_LEN - 1, HEADER_LEN, HEADER_LEN + 1, bytes.len() / 2, bytes.len() - 1] {
+    for cut in [
+        0,
+        1,
+        7,
+        8,
+        12,
+        20,
+        HEADER_LEN - 1,
+        HEADER_LEN,
+        HEADER_LEN + 1,
+        bytes.len() / 2,
+        bytes.len() - 1,
+    ] {
         match CorpusModel::from_bytes(&bytes[..cut]) {
             Err(CorpusError::Truncated { actual, .. }) => assert_eq!(actual, cut as u64),
             other => panic!("cut at {cut}: {other:?}"),
@@ -144,7 +195,10 @@ fn truncated_files_are_truncated() {
     }
     let mut longer = bytes.clone();
     longer.push(0);
-    assert!(matches!(CorpusModel::from_bytes(&longer), Err(CorpusError::TrailingBytes { extra: 1 })));
+    assert!(matches!(
+        CorpusModel::from_bytes(&longer),
+        Err(CorpusError::TrailingBytes { extra: 1 })
+    ));
 }
 
 #[test]
@@ -152,7 +206,10 @@ fn wrong_magic_and_versions() {
     let bytes = synthetic_corpus(50, 6).to_bytes().unwrap();
     let mut b = bytes.clone();
     b[..8].copy_from_slice(b"RIFFWAVE");
-    assert!(matches!(CorpusModel::from_bytes(&b), Err(CorpusError::BadMagic { .. })));
+    assert!(matches!(
+        CorpusModel::from_bytes(&b),
+        Err(CorpusError::BadMagic { .. })
+    ));
     for version in [0u32, FORMAT_VERSION + 1, u32::MAX] {
         let mut b = bytes.clone();
         b[8..12].copy_from_slice(&version.to_le_bytes());
@@ -168,7 +225,10 @@ fn wrong_magic_and_versions() {
     model.format_version = 7;
     let mut b = raw_file(&model);
     b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    assert!(matches!(CorpusModel::from_bytes(&b), Err(CorpusError::VersionMismatch { header: 1, body: 7 })));
+    assert!(matches!(
+        CorpusModel::from_bytes(&b),
+        Err(CorpusError::VersionMismatch { header: 1, body: 7 })
+    ));
 }
 
 #[test]
@@ -177,47 +237,294 @@ fn bad_checksum_is_caught() {
     for at in [HEADER_LEN, HEADER_LEN + 100, bytes.len() - 1, 20] {
         let mut b = bytes.clone();
         b[at] ^= 0x40;
-        assert!(matches!(CorpusModel::from_bytes(&b), Err(CorpusError::ChecksumMismatch { .. })), "byte {at}");
+        assert!(
+            matches!(
+                CorpusModel::from_bytes(&b),
+                Err(CorpusError::ChecksumMismatch { .. })
+            ),
+            "byte {at}"
+        );
     }
 }
 
 #[test]
 fn invalid_contents_give_typed_errors() {
     let base = synthetic_corpus(120, 8);
-    let check = |mutate: &dyn Fn(&mut CorpusModel), expect: &dyn Fn(&CorpusError) -> bool, what: &str| {
-        let mut m = base.clone();
-        mutate(&mut m);
-        let err = CorpusModel::from_bytes(&raw_file(&m)).expect_err(what);
-        assert!(expect(&err), "{what}: got {err:?}");
-        // The writer refuses the same model.
-        assert!(m.to_bytes().is_err(), "{what}: writer accepted it");
-    };
-    check(&|m| m.frames[3].harmonic_token = Some(16), &|e| matches!(e, CorpusError::TokenOutOfRange { frame: 3, token: 16, vocab_size: 16, .. }), "token >= vocab");
-    check(&|m| m.centroids_percussive.pop().map(|_| ()).unwrap_or(()), &|e| matches!(e, CorpusError::CentroidLength { stream: TokenStream::Percussive, expected: 128, actual: 127 }), "centroid length");
-    check(&|m| m.centroids_harmonic[20] = f32::NAN, &|e| matches!(e, CorpusError::NonFiniteCentroid { stream: TokenStream::Harmonic, token: 2 }), "NaN centroid");
-    check(&|m| m.vocab_size = 32, &|e| matches!(e, CorpusError::UnsupportedVocabSize { vocab_size: 32 }), "vocab 32");
-    check(&|m| m.sample_rate_hz = 0, &|e| matches!(e, CorpusError::InvalidSampleRate), "sample rate 0");
-    check(&|m| m.frames_per_s = f32::NAN, &|e| matches!(e, CorpusError::InvalidParameter { field: "frames_per_s", .. }), "frame rate NaN");
-    check(&|m| m.dim = 0, &|e| matches!(e, CorpusError::ZeroDimension), "dim 0");
-    check(&|m| m.encoder_config = "{not json".into(), &|e| matches!(e, CorpusError::InvalidEncoderConfig { .. }), "config");
-    check(&|m| m.source_files[1] = "/home/me/take2.flac".into(), &|e| matches!(e, CorpusError::SourceIsPath { index: 1, .. }), "path");
-    check(&|m| m.frames[5].source_idx = 2, &|e| matches!(e, CorpusError::SourceOutOfRange { frame: 5, .. }), "source idx");
-    check(&|m| m.frames[9].pitches.push(200), &|e| matches!(e, CorpusError::PitchOutOfRange { frame: 9, note: 200 }), "pitch");
-    check(&|m| m.frames[2].loudness_db = f32::NEG_INFINITY, &|e| matches!(e, CorpusError::InvalidFrameField { frame: 2, field: "loudness_db", .. }), "loudness");
-    check(&|m| m.frames[2].consonance = 1.5, &|e| matches!(e, CorpusError::InvalidFrameField { field: "consonance", .. }), "consonance");
-    check(&|m| m.frames[2].chroma[4] = -1.0, &|e| matches!(e, CorpusError::InvalidFrameField { field: "chroma", .. }), "chroma");
+    let check =
+        |mutate: &dyn Fn(&mut CorpusModel), expect: &dyn Fn(&CorpusError) -> bool, what: &str| {
+            let mut m = base.clone();
+            mutate(&mut m);
+            let err = CorpusModel::from_bytes(&raw_file(&m)).expect_err(what);
+            assert!(expect(&err), "{what}: got {err:?}");
+            // The writer refuses the same model.
+            assert!(m.to_bytes().is_err(), "{what}: writer accepted it");
+        };
+    check(
+        &|m| m.frames[3].harmonic_token = Some(16),
+        &|e| {
+            matches!(
+                e,
+                CorpusError::TokenOutOfRange {
+                    frame: 3,
+                    token: 16,
+                    vocab_size: 16,
+                    ..
+                }
+            )
+        },
+        "token >= vocab",
+    );
+    check(
+        &|m| m.centroids_percussive.pop().map(|_| ()).unwrap_or(()),
+        &|e| {
+            matches!(
+                e,
+                CorpusError::CentroidLength {
+                    stream: TokenStream::Percussive,
+                    expected: 128,
+                    actual: 127
+                }
+            )
+        },
+        "centroid length",
+    );
+    check(
+        &|m| m.centroids_harmonic[20] = f32::NAN,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::NonFiniteCentroid {
+                    stream: TokenStream::Harmonic,
+                    token: 2
+                }
+            )
+        },
+        "NaN centroid",
+    );
+    check(
+        &|m| m.vocab_size = 32,
+        &|e| matches!(e, CorpusError::UnsupportedVocabSize { vocab_size: 32 }),
+        "vocab 32",
+    );
+    check(
+        &|m| m.sample_rate_hz = 0,
+        &|e| matches!(e, CorpusError::InvalidSampleRate),
+        "sample rate 0",
+    );
+    check(
+        &|m| m.frames_per_s = f32::NAN,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::InvalidParameter {
+                    field: "frames_per_s",
+                    ..
+                }
+            )
+        },
+        "frame rate NaN",
+    );
+    check(
+        &|m| m.dim = 0,
+        &|e| matches!(e, CorpusError::ZeroDimension),
+        "dim 0",
+    );
+    check(
+        &|m| m.encoder_config = "{not json".into(),
+        &|e| matches!(e, CorpusError::InvalidEncoderConfig { .. }),
+        "config",
+    );
+    check(
+        &|m| m.source_files[1] = "/home/me/take2.flac".into(),
+        &|e| matches!(e, CorpusError::SourceIsPath { index: 1, .. }),
+        "path",
+    );
+    check(
+        &|m| m.frames[5].source_idx = 2,
+        &|e| matches!(e, CorpusError::SourceOutOfRange { frame: 5, .. }),
+        "source idx",
+    );
+    check(
+        &|m| m.frames[9].pitches.push(200),
+        &|e| {
+            matches!(
+                e,
+                CorpusError::PitchOutOfRange {
+                    frame: 9,
+                    note: 200
+                }
+            )
+        },
+        "pitch",
+    );
+    check(
+        &|m| m.frames[2].loudness_db = f32::NEG_INFINITY,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::InvalidFrameField {
+                    frame: 2,
+                    field: "loudness_db",
+                    ..
+                }
+            )
+        },
+        "loudness",
+    );
+    check(
+        &|m| m.frames[2].consonance = 1.5,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::InvalidFrameField {
+                    field: "consonance",
+                    ..
+                }
+            )
+        },
+        "consonance",
+    );
+    check(
+        &|m| m.frames[2].chroma[4] = -1.0,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::InvalidFrameField {
+                    field: "chroma",
+                    ..
+                }
+            )
+        },
+        "chroma",
+    );
     // Oracle arrays.
-    check(&|m| m.oracle.sfx[10] = 10, &|e| matches!(e, CorpusError::Oracle(OracleError::SuffixLinkOutOfRange { state: 10, sfx: 10 })), "sfx[i] >= i");
-    check(&|m| m.oracle.construction_sfx[10] = 50, &|e| matches!(e, CorpusError::Oracle(OracleError::SuffixLinkOutOfRange { state: 10, .. })), "construction sfx");
-    check(&|m| { let s = m.oracle.sfx[40]; m.oracle.lrs[40] = s + 1 }, &|e| matches!(e, CorpusError::Oracle(OracleError::LrsOutOfRange { state: 40, .. })), "lrs > sfx");
-    check(&|m| m.oracle.lrs[0] = 1, &|e| matches!(e, CorpusError::Oracle(OracleError::LrsOutOfRange { state: 0, .. })), "lrs[0]");
-    check(&|m| { let k = m.oracle.trn_targets.len() - 1; m.oracle.trn_targets[k] = 121 }, &|e| matches!(e, CorpusError::Oracle(OracleError::TransitionOutOfRange { target: 121, .. })), "trn target > n");
-    check(&|m| m.oracle.trn_targets[0] = 0, &|e| matches!(e, CorpusError::Oracle(OracleError::TransitionOutOfRange { state: 0, target: 0 })), "trn target backwards");
-    check(&|m| { let k = m.oracle.trn_offsets.len() - 1; m.oracle.trn_offsets[k] += 5 }, &|e| matches!(e, CorpusError::Oracle(OracleError::BadTransitionOffsets { .. })), "offsets");
-    check(&|m| { m.oracle.trn_offsets[3] = m.oracle.trn_offsets[2] + 100 }, &|e| matches!(e, CorpusError::Oracle(OracleError::BadTransitionOffsets { .. })), "offsets jump");
-    check(&|m| { m.oracle.lrs.pop(); }, &|e| matches!(e, CorpusError::Oracle(OracleError::LengthMismatch { array: "lrs", .. })), "lrs length");
-    check(&|m| { m.frames.pop(); }, &|e| matches!(e, CorpusError::OracleLength { oracle_frames: 120, frames: 119 }), "oracle vs frames");
-    check(&|m| { let t = m.frames[30].harmonic_token.unwrap(); m.frames[30].harmonic_token = Some((t + 1) % 16) }, &|e| matches!(e, CorpusError::OracleSymbolMismatch { frame: 30, .. }), "symbol mismatch");
+    check(
+        &|m| m.oracle.sfx[10] = 10,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::Oracle(OracleError::SuffixLinkOutOfRange { state: 10, sfx: 10 })
+            )
+        },
+        "sfx[i] >= i",
+    );
+    check(
+        &|m| m.oracle.construction_sfx[10] = 50,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::Oracle(OracleError::SuffixLinkOutOfRange { state: 10, .. })
+            )
+        },
+        "construction sfx",
+    );
+    check(
+        &|m| {
+            let s = m.oracle.sfx[40];
+            m.oracle.lrs[40] = s + 1
+        },
+        &|e| {
+            matches!(
+                e,
+                CorpusError::Oracle(OracleError::LrsOutOfRange { state: 40, .. })
+            )
+        },
+        "lrs > sfx",
+    );
+    check(
+        &|m| m.oracle.lrs[0] = 1,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::Oracle(OracleError::LrsOutOfRange { state: 0, .. })
+            )
+        },
+        "lrs[0]",
+    );
+    check(
+        &|m| {
+            let k = m.oracle.trn_targets.len() - 1;
+            m.oracle.trn_targets[k] = 121
+        },
+        &|e| {
+            matches!(
+                e,
+                CorpusError::Oracle(OracleError::TransitionOutOfRange { target: 121, .. })
+            )
+        },
+        "trn target > n",
+    );
+    check(
+        &|m| m.oracle.trn_targets[0] = 0,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::Oracle(OracleError::TransitionOutOfRange {
+                    state: 0,
+                    target: 0
+                })
+            )
+        },
+        "trn target backwards",
+    );
+    check(
+        &|m| {
+            let k = m.oracle.trn_offsets.len() - 1;
+            m.oracle.trn_offsets[k] += 5
+        },
+        &|e| {
+            matches!(
+                e,
+                CorpusError::Oracle(OracleError::BadTransitionOffsets { .. })
+            )
+        },
+        "offsets",
+    );
+    check(
+        &|m| m.oracle.trn_offsets[3] = m.oracle.trn_offsets[2] + 100,
+        &|e| {
+            matches!(
+                e,
+                CorpusError::Oracle(OracleError::BadTransitionOffsets { .. })
+            )
+        },
+        "offsets jump",
+    );
+    check(
+        &|m| {
+            m.oracle.lrs.pop();
+        },
+        &|e| {
+            matches!(
+                e,
+                CorpusError::Oracle(OracleError::LengthMismatch { array: "lrs", .. })
+            )
+        },
+        "lrs length",
+    );
+    check(
+        &|m| {
+            m.frames.pop();
+        },
+        &|e| {
+            matches!(
+                e,
+                CorpusError::OracleLength {
+                    oracle_frames: 120,
+                    frames: 119
+                }
+            )
+        },
+        "oracle vs frames",
+    );
+    check(
+        &|m| {
+            let t = m.frames[30].harmonic_token.unwrap();
+            m.frames[30].harmonic_token = Some((t + 1) % 16)
+        },
+        &|e| matches!(e, CorpusError::OracleSymbolMismatch { frame: 30, .. }),
+        "symbol mismatch",
+    );
 }
 
 #[test]
@@ -241,8 +548,14 @@ fn random_bytes_give_errors_not_panics() {
 #[test]
 fn io_errors_are_typed_and_invalid_models_are_not_written() {
     let missing = temp_path("no-such-dir").join("x").join("model.mhc");
-    assert!(matches!(CorpusModel::load(&missing), Err(CorpusError::Io { op: "read", .. })));
-    assert!(matches!(synthetic_corpus(20, 10).save(&missing), Err(CorpusError::Io { .. })));
+    assert!(matches!(
+        CorpusModel::load(&missing),
+        Err(CorpusError::Io { op: "read", .. })
+    ));
+    assert!(matches!(
+        synthetic_corpus(20, 10).save(&missing),
+        Err(CorpusError::Io { .. })
+    ));
     let mut bad = synthetic_corpus(20, 10);
     bad.sample_rate_hz = 0;
     let path = temp_path("invalid.mhc");

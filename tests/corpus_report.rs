@@ -52,7 +52,10 @@ fn report_counts_and_entropies() {
     assert!((r.duration_s - 32.0 / 75.0).abs() < 1e-6);
     assert_eq!(r.mean_consonance, 1.0);
     let text = r.to_string();
-    assert!(text.contains("16 active tokens") && text.contains("33 states"), "{text}");
+    assert!(
+        text.contains("16 active tokens") && text.contains("33 states"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -62,8 +65,14 @@ fn json_dump_holds_every_frame_and_the_oracle_arrays() {
     let frames = j["frames"].as_array().unwrap();
     assert_eq!(frames.len(), 32);
     for (f, v) in m.frames.iter().zip(frames) {
-        assert_eq!(v["harmonic_token"].as_u64(), f.harmonic_token.map(u64::from));
-        assert_eq!(v["percussive_token"].as_u64(), f.percussive_token.map(u64::from));
+        assert_eq!(
+            v["harmonic_token"].as_u64(),
+            f.harmonic_token.map(u64::from)
+        );
+        assert_eq!(
+            v["percussive_token"].as_u64(),
+            f.percussive_token.map(u64::from)
+        );
     }
     let o = &j["oracle"];
     assert_eq!(o["sfx"].as_array().unwrap().len(), 33);

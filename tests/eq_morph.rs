@@ -2,7 +2,9 @@
 //! Needs the ONNX Runtime library (`cargo xtask test` provides it).
 
 use musichal::dsp::{Eq5, EqParams};
-use musichal::eq_morph::{apply_intensity, EqMorphError, EqMorphModel, EMBEDDED_META, EMBEDDED_ONNX};
+use musichal::eq_morph::{
+    apply_intensity, EqMorphError, EqMorphModel, EMBEDDED_META, EMBEDDED_ONNX,
+};
 use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 
@@ -28,7 +30,9 @@ fn log_freqs(n: usize) -> Vec<f32> {
 
 /// Mean level in dB of the response over [lo, hi] Hz (30 log-spaced points).
 fn band_level_db(p: &EqParams, lo: f32, hi: f32) -> f32 {
-    let freqs: Vec<f32> = (0..30).map(|i| lo * (hi / lo).powf(i as f32 / 29.0)).collect();
+    let freqs: Vec<f32> = (0..30)
+        .map(|i| lo * (hi / lo).powf(i as f32 / 29.0))
+        .collect();
     let mut out = vec![0.0; freqs.len()];
     Eq5::magnitude_response_db(p, 48_000.0, &freqs, &mut out);
     out.iter().sum::<f32>() / out.len() as f32
@@ -39,7 +43,10 @@ fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         // Relative for frequencies (hundreds to thousands of Hz), absolute otherwise.
         let scale = w.abs().max(1.0);
-        assert!((g - w).abs() <= tol * scale, "{what}[{i}]: got {g}, fixture {w}");
+        assert!(
+            (g - w).abs() <= tol * scale,
+            "{what}[{i}]: got {g}, fixture {w}"
+        );
     }
 }
 
@@ -91,7 +98,10 @@ fn ten_thousand_random_requests_give_valid_settings() {
         let p = apply_intensity(EqParams::from_array(*row), intensity);
         for (k, v) in p.to_array().iter().enumerate() {
             let (lo, hi) = ranges[k];
-            assert!(v.is_finite() && *v >= lo && *v <= hi, "param {k} = {v} outside [{lo}, {hi}]");
+            assert!(
+                v.is_finite() && *v >= lo && *v <= hi,
+                "param {k} = {v} outside [{lo}, {hi}]"
+            );
             assert!(*v >= -12.0 || k % 3 != 0);
         }
         let a = p.to_array();
@@ -118,12 +128,18 @@ fn intensity_zero_is_flat() {
             let p = m.decode(a, &terms[terms.len() - 1], morph, 0.0).unwrap();
             Eq5::magnitude_response_db(&p, 48_000.0, &freqs, &mut out);
             let worst = out.iter().fold(0.0f32, |w, v| w.max(v.abs()));
-            assert!(worst <= 0.01, "{a} morph {morph}: |H| deviates {worst} dB from flat");
+            assert!(
+                worst <= 0.01,
+                "{a} morph {morph}: |H| deviates {worst} dB from flat"
+            );
         }
         // And intensity 1 is not flat: the model says something about every term.
         let p = m.decode(a, a, 0.0, 1.0).unwrap();
         Eq5::magnitude_response_db(&p, 48_000.0, &freqs, &mut out);
-        assert!(out.iter().any(|v| v.abs() > 0.5), "{a} decodes to a flat EQ");
+        assert!(
+            out.iter().any(|v| v.abs() > 0.5),
+            "{a} decodes to a flat EQ"
+        );
     }
 }
 
@@ -136,11 +152,20 @@ fn warm_to_bright_tilt_is_monotonic() {
         let p = m.decode("warm", "bright", i as f32 / 20.0, 1.0).unwrap();
         let tilt = band_level_db(&p, 200.0, 400.0) - band_level_db(&p, 4000.0, 8000.0);
         tilts.push(tilt);
-        assert!(tilt < previous, "tilt not decreasing at step {i}: {tilts:?}");
+        assert!(
+            tilt < previous,
+            "tilt not decreasing at step {i}: {tilts:?}"
+        );
         previous = tilt;
     }
-    assert!(tilts[0] > 0.0, "warm should favour 200-400 Hz over 4-8 kHz: {tilts:?}");
-    assert!(tilts[20] < 0.0, "bright should favour 4-8 kHz over 200-400 Hz: {tilts:?}");
+    assert!(
+        tilts[0] > 0.0,
+        "warm should favour 200-400 Hz over 4-8 kHz: {tilts:?}"
+    );
+    assert!(
+        tilts[20] < 0.0,
+        "bright should favour 4-8 kHz over 200-400 Hz: {tilts:?}"
+    );
 }
 
 #[test]
@@ -161,7 +186,10 @@ fn grid_interpolation_tracks_exact_decoding() {
             .fold(0.0f32, |w, (a, b)| w.max((a - b).abs()));
         // On grid points (even i) the table is the decoder's output itself.
         let tol = if i % 2 == 0 { 1e-3 } else { 0.25 };
-        assert!(worst <= tol, "morph {morph}: grid response off by {worst} dB");
+        assert!(
+            worst <= tol,
+            "morph {morph}: grid response off by {worst} dB"
+        );
     }
 }
 
@@ -218,9 +246,15 @@ fn wrong_metadata_is_a_typed_error() {
         wider.err()
     );
     let renamed = with(&|m| m["onnx_output"] = "not_there".into());
-    assert!(matches!(renamed, Err(EqMorphError::MetadataMismatch { .. })));
+    assert!(matches!(
+        renamed,
+        Err(EqMorphError::MetadataMismatch { .. })
+    ));
     let reordered = with(&|m| m["param_order"].as_array_mut().unwrap().swap(0, 1));
-    assert!(matches!(reordered, Err(EqMorphError::MetadataInvalid { .. })));
+    assert!(matches!(
+        reordered,
+        Err(EqMorphError::MetadataInvalid { .. })
+    ));
     let future = with(&|m| m["format_version"] = 99.into());
     assert!(matches!(future, Err(EqMorphError::MetadataInvalid { .. })));
     let short = with(&|m| m["terms"][0]["centroid"] = Value::from(vec![0.0; 1]));

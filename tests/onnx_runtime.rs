@@ -28,7 +28,10 @@ fn expected(x: &[f32; 4]) -> [f32; 3] {
 #[test]
 fn onnx_runtime_loads_and_runs_tiny_graph() {
     let env = musichal::onnx::environment().expect("ONNX Runtime must load for this test");
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny_tanh_affine.onnx");
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tiny_tanh_affine.onnx"
+    );
     let mut session = Session::builder(env)
         .expect("session builder")
         .commit_from_file(model)

@@ -19,5 +19,8 @@ fn missing_onnx_runtime_library_gives_typed_error() {
     let message = err.to_string();
     assert!(message.contains("cargo xtask fetch-ort"), "{message}");
     // The failure is cached: a second caller gets the same answer without retrying.
-    assert!(matches!(environment(), Err(RuntimeError::LibraryNotFound { .. })));
+    assert!(matches!(
+        environment(),
+        Err(RuntimeError::LibraryNotFound { .. })
+    ));
 }

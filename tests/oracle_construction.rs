@@ -8,7 +8,9 @@ fn word(s: &str) -> Vec<Symbol> {
 }
 
 fn transitions(o: &Oracle) -> Vec<Vec<u32>> {
-    (0..o.num_states()).map(|i| o.transitions(i).to_vec()).collect()
+    (0..o.num_states())
+        .map(|i| o.transitions(i).to_vec())
+        .collect()
 }
 
 const N: u32 = NO_SUFFIX;
@@ -77,7 +79,13 @@ fn random_sequences() -> Vec<Vec<Symbol>> {
             let period = rng.random_range(1..=12usize);
             let motif: Vec<Symbol> = (0..period).map(|_| rng.random_range(0..alphabet)).collect();
             (0..len)
-                .map(|i| if rng.random_bool(0.05) { rng.random_range(0..alphabet) } else { motif[i % period] })
+                .map(|i| {
+                    if rng.random_bool(0.05) {
+                        rng.random_range(0..alphabet)
+                    } else {
+                        motif[i % period]
+                    }
+                })
                 .collect()
         } else {
             (0..len).map(|_| rng.random_range(0..alphabet)).collect()
@@ -94,9 +102,9 @@ fn every_factor_is_recognised() {
         for start in 0..seq.len() {
             let mut state = 0usize;
             for (end, &s) in seq.iter().enumerate().skip(start) {
-                state = o
-                    .transition(state, s)
-                    .unwrap_or_else(|| panic!("factor {:?} of {:?} rejected", &seq[start..=end], seq));
+                state = o.transition(state, s).unwrap_or_else(|| {
+                    panic!("factor {:?} of {:?} rejected", &seq[start..=end], seq)
+                });
                 // Reading a factor ends no earlier than its first occurrence can.
                 assert!(state > end - start);
             }
@@ -115,11 +123,19 @@ fn sfx_and_lrs_match_brute_force() {
         for i in 1..=seq.len() {
             // common[e] = length of the common suffix of s[..i] and s[..e], e < i.
             let common: Vec<usize> = (0..i)
-                .map(|e| (0..e).take_while(|&k| seq[e - 1 - k] == seq[i - 1 - k]).count())
+                .map(|e| {
+                    (0..e)
+                        .take_while(|&k| seq[e - 1 - k] == seq[i - 1 - k])
+                        .count()
+                })
                 .collect();
             let longest = *common.iter().max().unwrap_or(&0);
             assert_eq!(lrs[i] as usize, longest, "lrs[{i}] of {seq:?}");
-            let first_end = if longest == 0 { 0 } else { common.iter().position(|&c| c >= longest).unwrap() };
+            let first_end = if longest == 0 {
+                0
+            } else {
+                common.iter().position(|&c| c >= longest).unwrap()
+            };
             assert_eq!(sfx[i] as usize, first_end, "sfx[{i}] of {seq:?}");
             assert!(lrs[i] <= sfx[i], "validation invariant lrs <= sfx");
         }
@@ -148,7 +164,16 @@ fn golden_abaabab() {
     assert_eq!(o.construction_sfx(), &[N, 0, 0, 1, 1, 2, 3, 2]);
     assert_eq!(o.sfx(), &[N, 0, 0, 1, 1, 2, 3, 2]);
     assert_eq!(o.lrs(), &[0, 0, 0, 1, 1, 2, 3, 2]);
-    let expected: Vec<Vec<u32>> = vec![vec![1, 2], vec![2, 4], vec![3], vec![4, 7], vec![5], vec![6], vec![7], vec![]];
+    let expected: Vec<Vec<u32>> = vec![
+        vec![1, 2],
+        vec![2, 4],
+        vec![3],
+        vec![4, 7],
+        vec![5],
+        vec![6],
+        vec![7],
+        vec![],
+    ];
     assert_eq!(transitions(&o), expected);
 }
 

@@ -42,7 +42,10 @@ fn continuity_half_gives_mean_run_length_about_two() {
             }
         }
         let mean = runs.iter().sum::<usize>() as f64 / runs.len() as f64;
-        println!("alphabet {alphabet}: mean run length {mean:.3} over {} runs", runs.len());
+        println!(
+            "alphabet {alphabet}: mean run length {mean:.3} over {} runs",
+            runs.len()
+        );
         assert!((1.6..=2.4).contains(&mean), "mean run length {mean}");
     }
 }

@@ -6,17 +6,34 @@ use nice_plug::prelude::Params;
 use std::collections::BTreeSet;
 
 /// Every id ever shipped. Never remove or rename an entry.
-const SHIPPED_IDS: &[&str] = &["eq_bypass", "intensity", "morph", "out_gain", "term_a", "term_b"];
+const SHIPPED_IDS: &[&str] = &[
+    "eq_bypass",
+    "intensity",
+    "morph",
+    "out_gain",
+    "term_a",
+    "term_b",
+];
 
 #[test]
 fn parameter_ids_match_the_snapshot() {
     let params = musichal::params::MusicHalParams::default();
-    let ids: BTreeSet<String> = params.param_map().into_iter().map(|(id, _, _)| id).collect();
+    let ids: BTreeSet<String> = params
+        .param_map()
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
     let shipped: BTreeSet<String> = SHIPPED_IDS.iter().map(|s| s.to_string()).collect();
     let removed: Vec<_> = shipped.difference(&ids).collect();
-    assert!(removed.is_empty(), "shipped parameter ids disappeared: {removed:?}");
+    assert!(
+        removed.is_empty(),
+        "shipped parameter ids disappeared: {removed:?}"
+    );
     let new: Vec<_> = ids.difference(&shipped).collect();
-    assert!(new.is_empty(), "new parameter ids must be added to SHIPPED_IDS: {new:?}");
+    assert!(
+        new.is_empty(),
+        "new parameter ids must be added to SHIPPED_IDS: {new:?}"
+    );
 }
 
 #[test]
@@ -29,6 +46,9 @@ fn persisted_state_keys_are_stable() {
     // And they restore.
     let restored = musichal::params::MusicHalParams::default();
     restored.deserialize_fields(&fields);
-    assert_eq!(restored.corpus_path.read().as_deref(), Some("my corpus.mhc"));
+    assert_eq!(
+        restored.corpus_path.read().as_deref(),
+        Some("my corpus.mhc")
+    );
     assert_eq!(*restored.eq_model_path.read(), None);
 }

@@ -27,12 +27,20 @@ fn live_path(audio: &[f32], rate_hz: u32, seed: u64) -> Vec<SegmentFrames> {
         pos += block;
         while fifo.len() >= seg_len {
             let seg: Vec<f32> = fifo.drain(..seg_len).collect();
-            out.push(perception.process_segment(&seg, rate_hz, next_start).unwrap());
+            out.push(
+                perception
+                    .process_segment(&seg, rate_hz, next_start)
+                    .unwrap(),
+            );
             next_start += seg_len as u64;
         }
     }
     if !fifo.is_empty() {
-        out.push(perception.process_segment(&fifo, rate_hz, next_start).unwrap());
+        out.push(
+            perception
+                .process_segment(&fifo, rate_hz, next_start)
+                .unwrap(),
+        );
     }
     out
 }
@@ -63,7 +71,10 @@ fn training_and_live_paths_give_identical_tokens() {
         let (idx_t, h_t, p_t) = concat(&train);
         let (idx_l, h_l, p_l) = concat(&live);
         // Every frame exactly once, in order.
-        assert!(idx_t.windows(2).all(|w| w[1] == w[0] + 1), "frames contiguous");
+        assert!(
+            idx_t.windows(2).all(|w| w[1] == w[0] + 1),
+            "frames contiguous"
+        );
         assert_eq!(idx_t, idx_l);
         // ~75 frames/s.
         let fps = idx_t.len() as f64 / 12.0;
@@ -72,7 +83,15 @@ fn training_and_live_paths_give_identical_tokens() {
         assert!(h_t == h_l, "harmonic features differ at {rate_hz} Hz");
         assert!(p_t == p_l, "percussive features differ at {rate_hz} Hz");
         // Identical tokens.
-        let (vocab, _) = Vocabulary::fit(trainer.encoder_id(), &train, &KMeansConfig { k: 64, ..Default::default() }).unwrap();
+        let (vocab, _) = Vocabulary::fit(
+            trainer.encoder_id(),
+            &train,
+            &KMeansConfig {
+                k: 64,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         for (a, b) in train.iter().zip(&live) {
             assert_eq!(vocab.tokens(a).unwrap(), vocab.tokens(b).unwrap());
         }

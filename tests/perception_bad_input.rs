@@ -13,18 +13,29 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn write_wav_i16(path: &Path, rate: u32, channels: u16, frames: &[Vec<f32>]) {
-    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for f in frames {
         for &s in f {
-            w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+            w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
+                .unwrap();
         }
     }
     w.finalize().unwrap();
 }
 
 fn write_wav_f32(path: &Path, rate: u32, samples: &[f32]) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &s in samples {
         w.write_sample(s).unwrap();
@@ -33,14 +44,20 @@ fn write_wav_f32(path: &Path, rate: u32, samples: &[f32]) {
 }
 
 fn sine(rate: u32, secs: f32, freq: f32) -> Vec<f32> {
-    (0..(rate as f32 * secs) as usize).map(|i| 0.5 * (std::f32::consts::TAU * freq * i as f32 / rate as f32).sin()).collect()
+    (0..(rate as f32 * secs) as usize)
+        .map(|i| 0.5 * (std::f32::consts::TAU * freq * i as f32 / rate as f32).sin())
+        .collect()
 }
 
 fn encode(path: &Path) -> Result<usize, PerceptionError> {
     let audio = decode_file(path)?;
     let mut p = Perception::new(PerceptionConfig::default())?;
     let frames = p.encode_file(&audio.samples, audio.sample_rate_hz)?;
-    assert!(frames.iter().all(|f| f.harmonic.iter().chain(&f.percussive).all(|v| v.is_finite())));
+    assert!(frames.iter().all(|f| f
+        .harmonic
+        .iter()
+        .chain(&f.percussive)
+        .all(|v| v.is_finite())));
     Ok(frames.len())
 }
 
@@ -49,19 +66,43 @@ fn empty_short_and_garbage_files() {
     let d = temp_dir("bad");
     let empty = d.join("empty.wav");
     write_wav_i16(&empty, 44_100, 1, &[]);
-    assert!(matches!(decode_file(&empty), Err(PerceptionError::Empty { .. })), "{:?}", decode_file(&empty));
+    assert!(
+        matches!(decode_file(&empty), Err(PerceptionError::Empty { .. })),
+        "{:?}",
+        decode_file(&empty)
+    );
     let short = d.join("10ms.wav");
     write_wav_i16(&short, 44_100, 1, &[sine(44_100, 0.01, 440.0)]);
     assert_eq!(decode_file(&short).unwrap().samples.len(), 441);
-    assert!(matches!(encode(&short), Err(PerceptionError::TooShort { samples: 441, .. })));
+    assert!(matches!(
+        encode(&short),
+        Err(PerceptionError::TooShort { samples: 441, .. })
+    ));
     let missing = d.join("missing.wav");
-    assert!(matches!(decode_file(&missing), Err(PerceptionError::Io { .. })));
-    let garbage = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/perception/not_audio.wav");
-    assert!(matches!(decode_file(&garbage), Err(PerceptionError::UnsupportedFormat { .. })), "{:?}", decode_file(&garbage));
+    assert!(matches!(
+        decode_file(&missing),
+        Err(PerceptionError::Io { .. })
+    ));
+    let garbage =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/perception/not_audio.wav");
+    assert!(
+        matches!(
+            decode_file(&garbage),
+            Err(PerceptionError::UnsupportedFormat { .. })
+        ),
+        "{:?}",
+        decode_file(&garbage)
+    );
     // In-memory too.
     let mut p = Perception::new(PerceptionConfig::default()).unwrap();
-    assert!(matches!(p.encode_file(&[], 44_100), Err(PerceptionError::Empty { .. })));
-    assert!(matches!(p.encode_file(&[0.0; 1000], 4_000), Err(PerceptionError::UnsupportedSampleRate { rate_hz: 4_000, .. })));
+    assert!(matches!(
+        p.encode_file(&[], 44_100),
+        Err(PerceptionError::Empty { .. })
+    ));
+    assert!(matches!(
+        p.encode_file(&[0.0; 1000], 4_000),
+        Err(PerceptionError::UnsupportedSampleRate { rate_hz: 4_000, .. })
+    ));
     // An empty live segment is not an error: no frames.
     assert_eq!(p.process_segment(&[], 48_000, 0).unwrap().n_frames, 0);
     std::fs::remove_dir_all(&d).ok();
@@ -105,8 +146,16 @@ fn extreme_rates_and_channel_counts() {
     // 6 channels: one active channel at 0.6 -> downmix mean 0.1 peak.
     let six = d.join("six.wav");
     let x = sine(44_100, 1.0, 440.0);
-    let frames: Vec<Vec<f32>> = x.iter().map(|&s| vec![1.2 * s, 0.0, 0.0, 0.0, 0.0, 0.0]).collect();
-    let spec = hound::WavSpec { channels: 6, sample_rate: 44_100, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let frames: Vec<Vec<f32>> = x
+        .iter()
+        .map(|&s| vec![1.2 * s, 0.0, 0.0, 0.0, 0.0, 0.0])
+        .collect();
+    let spec = hound::WavSpec {
+        channels: 6,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(&six, spec).unwrap();
     for f in &frames {
         for &s in f {
@@ -131,7 +180,11 @@ fn compressed_fixtures_decode() {
         assert_eq!(a.sample_rate_hz, 22_050, "{ext}");
         assert_eq!(a.channels, 2, "{ext}");
         // 1 s (MP3 adds encoder padding, decoders may trim it).
-        assert!((a.samples.len() as i64 - 22_050).abs() < 2_500, "{ext}: {} samples", a.samples.len());
+        assert!(
+            (a.samples.len() as i64 - 22_050).abs() < 2_500,
+            "{ext}: {} samples",
+            a.samples.len()
+        );
         // Mean of 0.3 and 0.15 amplitude channels: peak ~0.225.
         let peak = a.samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         assert!((peak - 0.225).abs() < 0.04, "{ext}: peak {peak}");

@@ -35,7 +35,19 @@ fn chord_goes_harmonic_drums_go_percussive() {
     let n = 4 * RATE as usize;
     let mut chord = vec![0.0f32; n];
     for m in [60.0, 64.0, 67.0] {
-        add_tone(&mut chord, RATE, 0, n, m, 0.1, 8, 1.0, 0.02, f32::INFINITY, 0.0);
+        add_tone(
+            &mut chord,
+            RATE,
+            0,
+            n,
+            m,
+            0.1,
+            8,
+            1.0,
+            0.02,
+            f32::INFINITY,
+            0.0,
+        );
     }
     let mut kick = vec![0.0f32; n];
     let mut snare_hat = vec![0.0f32; n];
@@ -54,11 +66,21 @@ fn chord_goes_harmonic_drums_go_percussive() {
     let (mix_mag, n_frames) = stft(&mix);
     let cfg = PerceptionConfig::default();
     let bins = SPECTRAL_N_FFT / 2 + 1;
-    let mut hpss = StreamingHpss::new(bins, cfg.harmonic_kernel_frames, cfg.harmonic_lookahead_frames, cfg.percussive_kernel_bins, cfg.mask_power).unwrap();
+    let mut hpss = StreamingHpss::new(
+        bins,
+        cfg.harmonic_kernel_frames,
+        cfg.harmonic_lookahead_frames,
+        cfg.percussive_kernel_bins,
+        cfg.mask_power,
+    )
+    .unwrap();
     let (mut h, mut p) = (Vec::new(), Vec::new());
     let mut emitted = 0;
     for f in 0..n_frames {
-        if hpss.push_frame(&mix_mag[f * bins..(f + 1) * bins], &mut h, &mut p).unwrap() {
+        if hpss
+            .push_frame(&mix_mag[f * bins..(f + 1) * bins], &mut h, &mut p)
+            .unwrap()
+        {
             emitted += 1;
         }
     }

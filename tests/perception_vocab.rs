@@ -20,7 +20,15 @@ fn k64_keeps_tokens_active_on_music() {
     let mut perception = Perception::new(PerceptionConfig::default()).unwrap();
     let train = perception.encode_file_segments(&train_audio, rate).unwrap();
     let test = perception.encode_file_segments(&test_audio, rate).unwrap();
-    let (vocab, fit) = Vocabulary::fit(perception.encoder_id(), &train, &KMeansConfig { k: 64, ..Default::default() }).unwrap();
+    let (vocab, fit) = Vocabulary::fit(
+        perception.encoder_id(),
+        &train,
+        &KMeansConfig {
+            k: 64,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let cat = |f: fn(&musichal::perception::SegmentFrames) -> &Vec<f32>| -> Vec<f32> {
         test.iter().flat_map(|s| f(s).iter().copied()).collect()
     };
@@ -38,9 +46,18 @@ fn k64_keeps_tokens_active_on_music() {
     );
     eprintln!(
         "held-out ({} frames): H {} active {:.2} bits | P {} active {:.2} bits",
-        held_h.n_samples, held_h.active_tokens, held_h.entropy_bits, held_p.active_tokens, held_p.entropy_bits
+        held_h.n_samples,
+        held_h.active_tokens,
+        held_h.entropy_bits,
+        held_p.active_tokens,
+        held_p.entropy_bits
     );
-    for (name, r) in [("harmonic", &held_h), ("percussive", &held_p), ("harmonic fit", &fit.harmonic), ("percussive fit", &fit.percussive)] {
+    for (name, r) in [
+        ("harmonic", &held_h),
+        ("percussive", &held_p),
+        ("harmonic fit", &fit.harmonic),
+        ("percussive fit", &fit.percussive),
+    ] {
         assert!(r.active_tokens >= 48, "{name}: {} active", r.active_tokens);
         assert!(r.entropy_bits >= 5.0, "{name}: {:.2} bits", r.entropy_bits);
     }

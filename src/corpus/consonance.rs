@@ -122,11 +122,17 @@ mod tests {
         let d = interval_class_roughness();
         println!("D(ic) = {d:?}");
         assert!(d[5] < d[3] && d[5] < d[4], "{d:?}");
-        assert!(d[1] > d[2] && d[2] > d[6] && d[1] == d.iter().copied().fold(0.0, f32::max), "{d:?}");
+        assert!(
+            d[1] > d[2] && d[2] > d[6] && d[1] == d.iter().copied().fold(0.0, f32::max),
+            "{d:?}"
+        );
         let fifth = consonance(&chord(&[0, 7]));
         let tritone = consonance(&chord(&[0, 6]));
         let minor_second = consonance(&chord(&[0, 1]));
-        assert!(fifth > tritone && tritone > minor_second, "{fifth} {tritone} {minor_second}");
+        assert!(
+            fifth > tritone && tritone > minor_second,
+            "{fifth} {tritone} {minor_second}"
+        );
     }
 
     #[test]

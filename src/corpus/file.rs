@@ -17,7 +17,10 @@ impl CorpusModel {
     pub fn to_bytes(&self) -> Result<Vec<u8>, CorpusError> {
         self.validate()?;
         if self.format_version != FORMAT_VERSION {
-            return Err(CorpusError::VersionMismatch { header: FORMAT_VERSION, body: self.format_version });
+            return Err(CorpusError::VersionMismatch {
+                header: FORMAT_VERSION,
+                body: self.format_version,
+            });
         }
         let body = postcard::to_stdvec(self)?;
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
@@ -35,17 +38,30 @@ impl CorpusModel {
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             // A short file that is a prefix of the magic is a truncated corpus file.
             if bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
-                return Err(CorpusError::Truncated { expected: HEADER_LEN as u64, actual });
+                return Err(CorpusError::Truncated {
+                    expected: HEADER_LEN as u64,
+                    actual,
+                });
             }
-            return Err(CorpusError::BadMagic { found: bytes[..bytes.len().min(MAGIC.len())].to_vec() });
+            return Err(CorpusError::BadMagic {
+                found: bytes[..bytes.len().min(MAGIC.len())].to_vec(),
+            });
         }
         if bytes.len() < HEADER_LEN {
-            return Err(CorpusError::Truncated { expected: HEADER_LEN as u64, actual });
+            return Err(CorpusError::Truncated {
+                expected: HEADER_LEN as u64,
+                actual,
+            });
         }
-        let u32_at = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let u32_at = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let version = u32_at(8);
         if version == 0 || version > FORMAT_VERSION {
-            return Err(CorpusError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+            return Err(CorpusError::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         let mut len_bytes = [0u8; 8];
         len_bytes.copy_from_slice(&bytes[12..20]);
@@ -53,19 +69,30 @@ impl CorpusModel {
         let expected_crc = u32_at(20);
         let available = actual - HEADER_LEN as u64;
         if available < body_len {
-            return Err(CorpusError::Truncated { expected: HEADER_LEN as u64 + body_len, actual });
+            return Err(CorpusError::Truncated {
+                expected: HEADER_LEN as u64 + body_len,
+                actual,
+            });
         }
         if available > body_len {
-            return Err(CorpusError::TrailingBytes { extra: available - body_len });
+            return Err(CorpusError::TrailingBytes {
+                extra: available - body_len,
+            });
         }
         let body = &bytes[HEADER_LEN..];
         let actual_crc = crc32fast::hash(body);
         if actual_crc != expected_crc {
-            return Err(CorpusError::ChecksumMismatch { expected: expected_crc, actual: actual_crc });
+            return Err(CorpusError::ChecksumMismatch {
+                expected: expected_crc,
+                actual: actual_crc,
+            });
         }
         let model: CorpusModel = postcard::from_bytes(body)?;
         if model.format_version != version {
-            return Err(CorpusError::VersionMismatch { header: version, body: model.format_version });
+            return Err(CorpusError::VersionMismatch {
+                header: version,
+                body: model.format_version,
+            });
         }
         model.validate()?;
         Ok(model)
@@ -76,8 +103,15 @@ impl CorpusModel {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CorpusError> {
         let path = path.as_ref();
         let bytes = self.to_bytes()?;
-        let io = |op, source| CorpusError::Io { op, path: path.display().to_string(), source };
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let io = |op, source| CorpusError::Io {
+            op,
+            path: path.display().to_string(),
+            source,
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
         let result = (|| {
             let mut f = fs::File::create(&tmp).map_err(|e| io("create", e))?;

@@ -152,8 +152,15 @@ pub enum CorpusError {
     #[error("frame {frame} lacks its {stream:?} token: this corpus model's frames lack tokens and it must be retrained (`musichal train`)")]
     MissingTokens { frame: usize, stream: TokenStream },
     /// A token outside the vocabulary.
-    #[error("frame {frame}: {stream:?} token {token} is out of range for vocabulary size {vocab_size}")]
-    TokenOutOfRange { frame: usize, stream: TokenStream, token: u16, vocab_size: u16 },
+    #[error(
+        "frame {frame}: {stream:?} token {token} is out of range for vocabulary size {vocab_size}"
+    )]
+    TokenOutOfRange {
+        frame: usize,
+        stream: TokenStream,
+        token: u16,
+        vocab_size: u16,
+    },
     /// A vocabulary size the quantiser does not support.
     #[error("vocabulary size {vocab_size} is not one of 16, 64, 256")]
     UnsupportedVocabSize { vocab_size: u16 },
@@ -168,19 +175,31 @@ pub enum CorpusError {
     ZeroDimension,
     /// A centroid array whose length is not `vocab_size * dim`.
     #[error("{stream:?} centroids have {actual} values, expected vocab_size * dim = {expected}")]
-    CentroidLength { stream: TokenStream, expected: usize, actual: usize },
+    CentroidLength {
+        stream: TokenStream,
+        expected: usize,
+        actual: usize,
+    },
     /// NaN or infinity in a centroid.
     #[error("{stream:?} centroid {token} holds a non-finite value")]
     NonFiniteCentroid { stream: TokenStream, token: usize },
     /// NaN/infinity or an impossible value in a frame field.
     #[error("frame {frame}: field `{field}` is invalid ({value})")]
-    InvalidFrameField { frame: usize, field: &'static str, value: f32 },
+    InvalidFrameField {
+        frame: usize,
+        field: &'static str,
+        value: f32,
+    },
     /// A MIDI note above 127.
     #[error("frame {frame}: MIDI note {note} is out of range")]
     PitchOutOfRange { frame: usize, note: u8 },
     /// A frame pointing at a source file that is not listed.
     #[error("frame {frame}: source index {source_idx} but {num_sources} source files")]
-    SourceOutOfRange { frame: usize, source_idx: u16, num_sources: usize },
+    SourceOutOfRange {
+        frame: usize,
+        source_idx: u16,
+        num_sources: usize,
+    },
     /// A source entry that is a path rather than a file name.
     #[error("source file entry {index} ({name:?}) is a path; store file names only")]
     SourceIsPath { index: usize, name: String },
@@ -195,7 +214,11 @@ pub enum CorpusError {
     OracleLength { oracle_frames: usize, frames: usize },
     /// A factor oracle whose symbol for a frame is not that frame's token(s).
     #[error("oracle symbol of frame {frame} is {symbol}, the frame's tokens give {expected}")]
-    OracleSymbolMismatch { frame: usize, symbol: u32, expected: u32 },
+    OracleSymbolMismatch {
+        frame: usize,
+        symbol: u32,
+        expected: u32,
+    },
 }
 
 impl CorpusModel {
@@ -232,8 +255,14 @@ impl CorpusModel {
         let mut h = Vec::with_capacity(self.frames.len());
         let mut p = Vec::with_capacity(self.frames.len());
         for (frame, f) in self.frames.iter().enumerate() {
-            h.push(f.harmonic_token.ok_or(CorpusError::MissingTokens { frame, stream: TokenStream::Harmonic })?);
-            p.push(f.percussive_token.ok_or(CorpusError::MissingTokens { frame, stream: TokenStream::Percussive })?);
+            h.push(f.harmonic_token.ok_or(CorpusError::MissingTokens {
+                frame,
+                stream: TokenStream::Harmonic,
+            })?);
+            p.push(f.percussive_token.ok_or(CorpusError::MissingTokens {
+                frame,
+                stream: TokenStream::Percussive,
+            })?);
         }
         Ok((h, p))
     }
@@ -253,18 +282,25 @@ impl CorpusModel {
     /// Checks every invariant of the model (the same checks `load` runs).
     pub fn validate(&self) -> Result<(), CorpusError> {
         if !SUPPORTED_VOCAB_SIZES.contains(&self.vocab_size) {
-            return Err(CorpusError::UnsupportedVocabSize { vocab_size: self.vocab_size });
+            return Err(CorpusError::UnsupportedVocabSize {
+                vocab_size: self.vocab_size,
+            });
         }
         if self.sample_rate_hz == 0 {
             return Err(CorpusError::InvalidSampleRate);
         }
-        for (field, value) in [("segment_len_s", self.segment_len_s), ("frames_per_s", self.frames_per_s)] {
+        for (field, value) in [
+            ("segment_len_s", self.segment_len_s),
+            ("frames_per_s", self.frames_per_s),
+        ] {
             if !value.is_finite() || value <= 0.0 {
                 return Err(CorpusError::InvalidParameter { field, value });
             }
         }
         if let Err(e) = serde_json::from_str::<serde_json::Value>(&self.encoder_config) {
-            return Err(CorpusError::InvalidEncoderConfig { message: e.to_string() });
+            return Err(CorpusError::InvalidEncoderConfig {
+                message: e.to_string(),
+            });
         }
         if self.dim == 0 {
             return Err(CorpusError::ZeroDimension);
@@ -275,15 +311,25 @@ impl CorpusModel {
             (TokenStream::Percussive, &self.centroids_percussive),
         ] {
             if c.len() != expected {
-                return Err(CorpusError::CentroidLength { stream, expected, actual: c.len() });
+                return Err(CorpusError::CentroidLength {
+                    stream,
+                    expected,
+                    actual: c.len(),
+                });
             }
             if let Some(i) = c.iter().position(|x| !x.is_finite()) {
-                return Err(CorpusError::NonFiniteCentroid { stream, token: i / self.dim as usize });
+                return Err(CorpusError::NonFiniteCentroid {
+                    stream,
+                    token: i / self.dim as usize,
+                });
             }
         }
         for (index, name) in self.source_files.iter().enumerate() {
             if name.contains('/') || name.contains('\\') {
-                return Err(CorpusError::SourceIsPath { index, name: name.clone() });
+                return Err(CorpusError::SourceIsPath {
+                    index,
+                    name: name.clone(),
+                });
             }
         }
         for (frame, f) in self.frames.iter().enumerate() {
@@ -291,14 +337,21 @@ impl CorpusModel {
         }
         self.oracle.validate()?;
         if self.oracle.len() != self.frames.len() {
-            return Err(CorpusError::OracleLength { oracle_frames: self.oracle.len(), frames: self.frames.len() });
+            return Err(CorpusError::OracleLength {
+                oracle_frames: self.oracle.len(),
+                frames: self.frames.len(),
+            });
         }
         if self.oracle.kind == OracleKind::Factor {
             for (frame, (f, &symbol)) in self.frames.iter().zip(&self.oracle.symbols).enumerate() {
                 let (h, p) = f.tokens().unwrap_or((0, 0)); // present: checked above
                 let expected = self.oracle.drive.symbol(h, p);
                 if symbol != expected {
-                    return Err(CorpusError::OracleSymbolMismatch { frame, symbol, expected });
+                    return Err(CorpusError::OracleSymbolMismatch {
+                        frame,
+                        symbol,
+                        expected,
+                    });
                 }
             }
         }
@@ -306,13 +359,27 @@ impl CorpusModel {
     }
 
     fn validate_frame(&self, frame: usize, f: &FrameRecord) -> Result<(), CorpusError> {
-        for (stream, token) in [(TokenStream::Harmonic, f.harmonic_token), (TokenStream::Percussive, f.percussive_token)] {
+        for (stream, token) in [
+            (TokenStream::Harmonic, f.harmonic_token),
+            (TokenStream::Percussive, f.percussive_token),
+        ] {
             let token = token.ok_or(CorpusError::MissingTokens { frame, stream })?;
             if token >= self.vocab_size {
-                return Err(CorpusError::TokenOutOfRange { frame, stream, token, vocab_size: self.vocab_size });
+                return Err(CorpusError::TokenOutOfRange {
+                    frame,
+                    stream,
+                    token,
+                    vocab_size: self.vocab_size,
+                });
             }
         }
-        let bad = |field, value: f32| Err(CorpusError::InvalidFrameField { frame, field, value });
+        let bad = |field, value: f32| {
+            Err(CorpusError::InvalidFrameField {
+                frame,
+                field,
+                value,
+            })
+        };
         if !f.time_s.is_finite() || f.time_s < 0.0 {
             return bad("time_s", f.time_s);
         }
@@ -333,7 +400,11 @@ impl CorpusModel {
         }
         let num_sources = self.source_files.len();
         if (f.source_idx as usize) >= num_sources.max(1) {
-            return Err(CorpusError::SourceOutOfRange { frame, source_idx: f.source_idx, num_sources });
+            return Err(CorpusError::SourceOutOfRange {
+                frame,
+                source_idx: f.source_idx,
+                num_sources,
+            });
         }
         Ok(())
     }

@@ -95,10 +95,20 @@ impl CorpusReport {
             vocab_size: model.vocab_size,
             frames: n,
             events: model.frames.iter().filter(|f| f.onset).count(),
-            duration_s: if model.frames_per_s > 0.0 { n as f32 / model.frames_per_s } else { 0.0 },
+            duration_s: if model.frames_per_s > 0.0 {
+                n as f32 / model.frames_per_s
+            } else {
+                0.0
+            },
             source_files: model.source_files.len(),
-            harmonic: stream_stats(model.frames.iter().map(|f| f.harmonic_token), model.vocab_size),
-            percussive: stream_stats(model.frames.iter().map(|f| f.percussive_token), model.vocab_size),
+            harmonic: stream_stats(
+                model.frames.iter().map(|f| f.harmonic_token),
+                model.vocab_size,
+            ),
+            percussive: stream_stats(
+                model.frames.iter().map(|f| f.percussive_token),
+                model.vocab_size,
+            ),
             oracle_kind: model.oracle.kind,
             drive: model.oracle.drive,
             oracle_states: model.oracle.sfx.len(),
@@ -109,7 +119,12 @@ impl CorpusReport {
             mean_consonance: if n == 0 {
                 0.0
             } else {
-                model.frames.iter().map(|f| f.consonance as f64).sum::<f64>() as f32 / n as f32
+                model
+                    .frames
+                    .iter()
+                    .map(|f| f.consonance as f64)
+                    .sum::<f64>() as f32
+                    / n as f32
             },
         }
     }
@@ -117,13 +132,20 @@ impl CorpusReport {
 
 impl fmt::Display for CorpusReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "encoder           {} (vocabulary {})", self.encoder_id, self.vocab_size)?;
+        writeln!(
+            f,
+            "encoder           {} (vocabulary {})",
+            self.encoder_id, self.vocab_size
+        )?;
         writeln!(
             f,
             "frames            {} ({:.1} s, {} source files), events {}",
             self.frames, self.duration_s, self.source_files, self.events
         )?;
-        for (name, s) in [("harmonic", &self.harmonic), ("percussive", &self.percussive)] {
+        for (name, s) in [
+            ("harmonic", &self.harmonic),
+            ("percussive", &self.percussive),
+        ] {
             writeln!(
                 f,
                 "{name:<17} {} active tokens, entropy {:.2} / {:.2} bits",
@@ -159,7 +181,15 @@ impl CorpusModel {
             })
             .collect();
         let link = |v: &[u32]| -> Vec<Value> {
-            v.iter().map(|&s| if s == NO_SUFFIX { Value::Null } else { json!(s) }).collect()
+            v.iter()
+                .map(|&s| {
+                    if s == NO_SUFFIX {
+                        Value::Null
+                    } else {
+                        json!(s)
+                    }
+                })
+                .collect()
         };
         json!({
             "format_version": self.format_version,

@@ -70,7 +70,11 @@ impl MorphGrid {
     /// Real-time safe: no alloc, no locks.
     #[inline]
     pub fn params_at(&self, morph: f32) -> EqParams {
-        let m = if morph.is_finite() { morph.clamp(0.0, 1.0) } else { 0.0 };
+        let m = if morph.is_finite() {
+            morph.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let pos = m * (self.len - 1) as f32;
         let i = (pos.floor() as usize).min(self.len - 2);
         let t = pos - i as f32;

@@ -75,7 +75,10 @@ impl EqMorphMeta {
             )));
         }
         if meta.latent_dim == 0 || meta.latent_dim > 64 {
-            return Err(invalid(format!("latent_dim {} out of range 1..=64", meta.latent_dim)));
+            return Err(invalid(format!(
+                "latent_dim {} out of range 1..=64",
+                meta.latent_dim
+            )));
         }
         if meta.param_order != PARAM_ORDER {
             return Err(invalid(format!(
@@ -88,7 +91,10 @@ impl EqMorphMeta {
         }
         for (i, t) in meta.terms.iter().enumerate() {
             if t.name.is_empty() || t.name != t.name.trim().to_lowercase() {
-                return Err(invalid(format!("term {i} name '{}' is not trimmed lower case", t.name)));
+                return Err(invalid(format!(
+                    "term {i} name '{}' is not trimmed lower case",
+                    t.name
+                )));
             }
             if meta.terms[..i].iter().any(|o| o.name == t.name) {
                 return Err(invalid(format!("term '{}' appears twice", t.name)));

@@ -46,7 +46,9 @@ pub enum EqMorphError {
     ModelCorrupt { message: String },
     #[error("EQ model metadata is invalid: {message}")]
     MetadataInvalid { message: String },
-    #[error("EQ model metadata does not match the model: {what}: expected {expected}, found {actual}")]
+    #[error(
+        "EQ model metadata does not match the model: {what}: expected {expected}, found {actual}"
+    )]
     MetadataMismatch {
         what: &'static str,
         expected: String,
@@ -99,8 +101,16 @@ impl EqMorphModel {
             })?;
         let input_name = meta.onnx_input.clone();
         let output_name = meta.onnx_output.clone();
-        let inputs: Vec<String> = session.inputs().iter().map(|i| i.name().to_string()).collect();
-        let outputs: Vec<String> = session.outputs().iter().map(|o| o.name().to_string()).collect();
+        let inputs: Vec<String> = session
+            .inputs()
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect();
+        let outputs: Vec<String> = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
         if !inputs.contains(&input_name) {
             return Err(EqMorphError::MetadataMismatch {
                 what: "input name",
@@ -145,7 +155,13 @@ impl EqMorphModel {
             .position(|t| t.name == wanted)
             .ok_or_else(|| EqMorphError::UnknownTerm {
                 term: term.to_string(),
-                known: self.meta.terms.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+                known: self
+                    .meta
+                    .terms
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 
@@ -202,10 +218,17 @@ impl EqMorphModel {
 
     /// The latent point `morph` of the way from term A's centroid to term B's.
     pub fn morph_latent(&self, term_a: usize, term_b: usize, morph: f32) -> Vec<f32> {
-        let m = if morph.is_finite() { morph.clamp(0.0, 1.0) } else { 0.0 };
+        let m = if morph.is_finite() {
+            morph.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let a = &self.meta.terms[term_a].centroid;
         let b = &self.meta.terms[term_b].centroid;
-        a.iter().zip(b).map(|(a, b)| (1.0 - m) * a + m * b).collect()
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (1.0 - m) * a + m * b)
+            .collect()
     }
 
     /// Decode one setting.

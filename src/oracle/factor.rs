@@ -105,7 +105,13 @@ impl PartialEq for Oracle {
 }
 
 impl Oracle {
-    fn empty(kind: OracleKind, drive: DriveStream, distance: Distance, threshold: f32, dim: usize) -> Self {
+    fn empty(
+        kind: OracleKind,
+        drive: DriveStream,
+        distance: Distance,
+        threshold: f32,
+        dim: usize,
+    ) -> Self {
         Self {
             kind,
             drive,
@@ -165,9 +171,18 @@ impl Oracle {
             return Err(OracleError::InvalidThreshold { threshold });
         }
         if dim == 0 {
-            return Err(OracleError::DimensionMismatch { expected: 1, actual: 0 });
+            return Err(OracleError::DimensionMismatch {
+                expected: 1,
+                actual: 0,
+            });
         }
-        Ok(Self::empty(OracleKind::Audio, drive, distance, threshold, dim))
+        Ok(Self::empty(
+            OracleKind::Audio,
+            drive,
+            distance,
+            threshold,
+            dim,
+        ))
     }
 
     /// An audio oracle over `features` (row-major, `dim` values per frame).
@@ -180,7 +195,10 @@ impl Oracle {
     ) -> Result<Self, OracleError> {
         let mut oracle = Self::new_audio(drive, dim, threshold, distance)?;
         if features.len() % dim != 0 {
-            return Err(OracleError::DimensionMismatch { expected: dim, actual: features.len() % dim });
+            return Err(OracleError::DimensionMismatch {
+                expected: dim,
+                actual: features.len() % dim,
+            });
         }
         oracle.reserve(features.len() / dim);
         oracle.features.reserve(features.len());
@@ -203,7 +221,10 @@ impl Oracle {
     /// (Allauzen et al. 1999; Lefebvre & Lecroq 2000). Amortised O(1). Returns the new state.
     pub fn add_symbol(&mut self, symbol: Symbol) -> Result<usize, OracleError> {
         if self.kind != OracleKind::Factor {
-            return Err(OracleError::WrongKind { expected: OracleKind::Factor, actual: self.kind });
+            return Err(OracleError::WrongKind {
+                expected: OracleKind::Factor,
+                actual: self.kind,
+            });
         }
         Ok(self.push_symbol(symbol))
     }
@@ -221,7 +242,11 @@ impl Oracle {
     }
 
     fn push_symbol(&mut self, symbol: Symbol) -> usize {
-        if self.repeats.as_ref().is_none_or(|r| r.count() != self.len()) {
+        if self
+            .repeats
+            .as_ref()
+            .is_none_or(|r| r.count() != self.len())
+        {
             self.repeats = Some(RepeatTracker::from_sequence(self.sequence()));
         }
         let i = self.new_state(symbol);
@@ -231,7 +256,10 @@ impl Oracle {
         let mut found = 0;
         while k != NO_SUFFIX {
             let symbols = &self.symbols;
-            if let Some(&t) = self.trn[k as usize].iter().find(|&&t| symbols[t as usize] == symbol) {
+            if let Some(&t) = self.trn[k as usize]
+                .iter()
+                .find(|&&t| symbols[t as usize] == symbol)
+            {
                 found = t;
                 break;
             }
@@ -269,7 +297,10 @@ impl Oracle {
     fn index_state(&mut self, i: usize) {
         let s = self.sfx[i] as usize;
         self.rsfx[s].push(i as u32);
-        self.by_symbol.entry(self.symbols[i]).or_default().push(i as u32);
+        self.by_symbol
+            .entry(self.symbols[i])
+            .or_default()
+            .push(i as u32);
     }
 
     /// Lefebvre & Lecroq's `LengthCommonSuffix(p1, p2)`.
@@ -289,13 +320,21 @@ impl Oracle {
     /// state's label is its suffix's label, or a new latent cluster when it has none.
     pub fn add_feature(&mut self, feature: &[f32]) -> Result<usize, OracleError> {
         if self.kind != OracleKind::Audio {
-            return Err(OracleError::WrongKind { expected: OracleKind::Audio, actual: self.kind });
+            return Err(OracleError::WrongKind {
+                expected: OracleKind::Audio,
+                actual: self.kind,
+            });
         }
         if feature.len() != self.dim {
-            return Err(OracleError::DimensionMismatch { expected: self.dim, actual: feature.len() });
+            return Err(OracleError::DimensionMismatch {
+                expected: self.dim,
+                actual: feature.len(),
+            });
         }
         if feature.iter().any(|x| !x.is_finite()) {
-            return Err(OracleError::NonFiniteFeature { index: self.symbols.len() - 1 });
+            return Err(OracleError::NonFiniteFeature {
+                index: self.symbols.len() - 1,
+            });
         }
         // Keep per-state features only while they are complete (built in memory).
         let keep_features = self.features.len() == (self.symbols.len() - 1) * self.dim;
@@ -312,7 +351,9 @@ impl Oracle {
                 if t as usize == i {
                     continue;
                 }
-                let d = self.distance.between(feature, self.state_feature(t as usize, keep_features));
+                let d = self
+                    .distance
+                    .between(feature, self.state_feature(t as usize, keep_features));
                 if d < self.threshold && best.is_none_or(|(_, bd)| d < bd) {
                     best = Some((t, d));
                 }
@@ -426,7 +467,10 @@ impl Oracle {
     }
     /// All states (>= 1, ascending) whose symbol is `symbol`.
     pub fn states_with_symbol(&self, symbol: Symbol) -> &[u32] {
-        self.by_symbol.get(&symbol).map(Vec::as_slice).unwrap_or(&[])
+        self.by_symbol
+            .get(&symbol)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
     /// Number of distinct symbols (latent clusters for the audio kind).
     pub fn num_symbols(&self) -> usize {
@@ -442,7 +486,8 @@ impl Oracle {
     /// Walks `word` from state 0; the state reached, or `None` if the oracle rejects it. Every
     /// factor of the input is accepted (the oracle may accept a few non-factors too).
     pub fn accepts(&self, word: &[Symbol]) -> Option<usize> {
-        word.iter().try_fold(0usize, |state, &s| self.transition(state, s))
+        word.iter()
+            .try_fold(0usize, |state, &s| self.transition(state, s))
     }
 
     /// The serialised form.
@@ -483,13 +528,18 @@ impl Oracle {
         oracle.construction_sfx = data.construction_sfx.clone();
         oracle.trn = (0..=n)
             .map(|i| {
-                data.trn_targets[data.trn_offsets[i] as usize..data.trn_offsets[i + 1] as usize].to_vec()
+                data.trn_targets[data.trn_offsets[i] as usize..data.trn_offsets[i + 1] as usize]
+                    .to_vec()
             })
             .collect();
         oracle.rsfx = vec![Vec::new(); n + 1];
         for i in 1..=n {
             oracle.rsfx[data.sfx[i] as usize].push(i as u32);
-            oracle.by_symbol.entry(data.symbols[i - 1]).or_default().push(i as u32);
+            oracle
+                .by_symbol
+                .entry(data.symbols[i - 1])
+                .or_default()
+                .push(i as u32);
         }
         if data.kind == OracleKind::Audio {
             oracle.latent_centroids = data.latent_centroids.clone();
@@ -520,7 +570,11 @@ impl OracleData {
             if expected == actual {
                 Ok(())
             } else {
-                Err(OracleError::LengthMismatch { array, expected, actual })
+                Err(OracleError::LengthMismatch {
+                    array,
+                    expected,
+                    actual,
+                })
             }
         };
         len_check("sfx", n + 1, self.sfx.len())?;
@@ -528,21 +582,35 @@ impl OracleData {
         len_check("construction_sfx", n + 1, self.construction_sfx.len())?;
         len_check("trn_offsets", n + 2, self.trn_offsets.len())?;
         if !self.threshold.is_finite() || self.threshold < 0.0 {
-            return Err(OracleError::InvalidThreshold { threshold: self.threshold });
+            return Err(OracleError::InvalidThreshold {
+                threshold: self.threshold,
+            });
         }
         match self.kind {
             OracleKind::Factor => {
                 len_check("latent_centroids", 0, self.latent_centroids.len())?;
                 if self.drive != DriveStream::Both {
-                    if let Some((i, &s)) = self.symbols.iter().enumerate().find(|(_, &s)| s > u16::MAX as u32) {
-                        return Err(OracleError::SymbolOutOfRange { state: i + 1, symbol: s, drive: self.drive });
+                    if let Some((i, &s)) = self
+                        .symbols
+                        .iter()
+                        .enumerate()
+                        .find(|(_, &s)| s > u16::MAX as u32)
+                    {
+                        return Err(OracleError::SymbolOutOfRange {
+                            state: i + 1,
+                            symbol: s,
+                            drive: self.drive,
+                        });
                     }
                 }
             }
             OracleKind::Audio => {
                 let dim = self.dim as usize;
                 if dim == 0 {
-                    return Err(OracleError::DimensionMismatch { expected: 1, actual: 0 });
+                    return Err(OracleError::DimensionMismatch {
+                        expected: 1,
+                        actual: 0,
+                    });
                 }
                 let clusters = self.latent_centroids.len() / dim;
                 if self.latent_centroids.len() % dim != 0 {
@@ -554,16 +622,32 @@ impl OracleData {
                 if let Some(i) = self.latent_centroids.iter().position(|x| !x.is_finite()) {
                     return Err(OracleError::NonFiniteFeature { index: i / dim });
                 }
-                if let Some((i, &s)) = self.symbols.iter().enumerate().find(|(_, &s)| s as usize >= clusters) {
-                    return Err(OracleError::SymbolOutOfRange { state: i + 1, symbol: s, drive: self.drive });
+                if let Some((i, &s)) = self
+                    .symbols
+                    .iter()
+                    .enumerate()
+                    .find(|(_, &s)| s as usize >= clusters)
+                {
+                    return Err(OracleError::SymbolOutOfRange {
+                        state: i + 1,
+                        symbol: s,
+                        drive: self.drive,
+                    });
                 }
             }
         }
         if self.sfx[0] != NO_SUFFIX || self.construction_sfx[0] != NO_SUFFIX {
-            return Err(OracleError::SuffixLinkOutOfRange { state: 0, sfx: self.sfx[0] });
+            return Err(OracleError::SuffixLinkOutOfRange {
+                state: 0,
+                sfx: self.sfx[0],
+            });
         }
         if self.lrs[0] != 0 {
-            return Err(OracleError::LrsOutOfRange { state: 0, lrs: self.lrs[0], sfx: 0 });
+            return Err(OracleError::LrsOutOfRange {
+                state: 0,
+                lrs: self.lrs[0],
+                sfx: 0,
+            });
         }
         for i in 1..=n {
             let s = self.sfx[i];
@@ -571,13 +655,22 @@ impl OracleData {
                 return Err(OracleError::SuffixLinkOutOfRange { state: i, sfx: s });
             }
             if self.construction_sfx[i] as usize >= i {
-                return Err(OracleError::SuffixLinkOutOfRange { state: i, sfx: self.construction_sfx[i] });
+                return Err(OracleError::SuffixLinkOutOfRange {
+                    state: i,
+                    sfx: self.construction_sfx[i],
+                });
             }
             if self.lrs[i] > s {
-                return Err(OracleError::LrsOutOfRange { state: i, lrs: self.lrs[i], sfx: s });
+                return Err(OracleError::LrsOutOfRange {
+                    state: i,
+                    lrs: self.lrs[i],
+                    sfx: s,
+                });
             }
         }
-        if self.trn_offsets[0] != 0 || *self.trn_offsets.last().unwrap_or(&0) as usize != self.trn_targets.len() {
+        if self.trn_offsets[0] != 0
+            || *self.trn_offsets.last().unwrap_or(&0) as usize != self.trn_targets.len()
+        {
             return Err(OracleError::BadTransitionOffsets { state: 0 });
         }
         if let Some(i) = self.trn_offsets.windows(2).position(|w| w[0] > w[1]) {
@@ -590,7 +683,10 @@ impl OracleData {
             labels.clear();
             for &t in targets {
                 if t as usize <= i || t as usize > n {
-                    return Err(OracleError::TransitionOutOfRange { state: i, target: t });
+                    return Err(OracleError::TransitionOutOfRange {
+                        state: i,
+                        target: t,
+                    });
                 }
                 labels.push(self.symbols[t as usize - 1]);
             }
@@ -600,7 +696,10 @@ impl OracleData {
             if self.kind == OracleKind::Factor {
                 labels.sort_unstable();
                 if let Some(w) = labels.windows(2).find(|w| w[0] == w[1]) {
-                    return Err(OracleError::DuplicateTransition { state: i, symbol: w[0] });
+                    return Err(OracleError::DuplicateTransition {
+                        state: i,
+                        symbol: w[0],
+                    });
                 }
             }
         }
@@ -632,17 +731,32 @@ mod tests {
         for i in 0..o.num_states() {
             assert_eq!(o.reverse_suffix(i), back.reverse_suffix(i));
         }
-        assert_eq!(o.states_with_symbol(b'a' as u32), back.states_with_symbol(b'a' as u32));
+        assert_eq!(
+            o.states_with_symbol(b'a' as u32),
+            back.states_with_symbol(b'a' as u32)
+        );
     }
 
     #[test]
     fn wrong_kind_is_an_error() {
         let mut o = Oracle::new_factor(DriveStream::Harmonic);
-        assert!(matches!(o.add_feature(&[0.0]), Err(OracleError::WrongKind { .. })));
+        assert!(matches!(
+            o.add_feature(&[0.0]),
+            Err(OracleError::WrongKind { .. })
+        ));
         let mut a = Oracle::new_audio(DriveStream::Harmonic, 2, 0.1, Distance::Euclidean).unwrap();
-        assert!(matches!(a.add_symbol(3), Err(OracleError::WrongKind { .. })));
-        assert!(matches!(a.add_feature(&[0.0]), Err(OracleError::DimensionMismatch { .. })));
-        assert!(matches!(a.add_feature(&[f32::NAN, 0.0]), Err(OracleError::NonFiniteFeature { .. })));
+        assert!(matches!(
+            a.add_symbol(3),
+            Err(OracleError::WrongKind { .. })
+        ));
+        assert!(matches!(
+            a.add_feature(&[0.0]),
+            Err(OracleError::DimensionMismatch { .. })
+        ));
+        assert!(matches!(
+            a.add_feature(&[f32::NAN, 0.0]),
+            Err(OracleError::NonFiniteFeature { .. })
+        ));
     }
 
     #[test]
@@ -655,7 +769,8 @@ mod tests {
             v[(s - b'a' as u32) as usize] = 1.0;
             feats.extend_from_slice(&v);
         }
-        let a = Oracle::from_features(DriveStream::Harmonic, &feats, 3, 0.5, Distance::Euclidean).unwrap();
+        let a = Oracle::from_features(DriveStream::Harmonic, &feats, 3, 0.5, Distance::Euclidean)
+            .unwrap();
         let f = Oracle::from_symbols(DriveStream::Harmonic, &seq);
         assert_eq!(a.sfx(), f.sfx());
         assert_eq!(a.lrs(), f.lrs());
@@ -679,21 +794,39 @@ mod tests {
         assert!(good.validate().is_ok());
         let mut d = good.clone();
         d.sfx[5] = 5;
-        assert!(matches!(d.validate(), Err(OracleError::SuffixLinkOutOfRange { state: 5, .. })));
+        assert!(matches!(
+            d.validate(),
+            Err(OracleError::SuffixLinkOutOfRange { state: 5, .. })
+        ));
         let mut d = good.clone();
         d.lrs[4] = 9;
-        assert!(matches!(d.validate(), Err(OracleError::LrsOutOfRange { state: 4, .. })));
+        assert!(matches!(
+            d.validate(),
+            Err(OracleError::LrsOutOfRange { state: 4, .. })
+        ));
         let mut d = good.clone();
         d.trn_targets[0] = 99;
-        assert!(matches!(d.validate(), Err(OracleError::TransitionOutOfRange { state: 0, target: 99 })));
+        assert!(matches!(
+            d.validate(),
+            Err(OracleError::TransitionOutOfRange {
+                state: 0,
+                target: 99
+            })
+        ));
         let mut d = good.clone();
         d.lrs.pop();
-        assert!(matches!(d.validate(), Err(OracleError::LengthMismatch { array: "lrs", .. })));
+        assert!(matches!(
+            d.validate(),
+            Err(OracleError::LengthMismatch { array: "lrs", .. })
+        ));
         let mut d = good.clone();
         d.trn_offsets[2] = 1000;
         assert!(d.validate().is_err());
         let mut d = good.clone();
         d.symbols[0] = 70_000;
-        assert!(matches!(d.validate(), Err(OracleError::SymbolOutOfRange { .. })));
+        assert!(matches!(
+            d.validate(),
+            Err(OracleError::SymbolOutOfRange { .. })
+        ));
     }
 }

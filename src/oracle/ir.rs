@@ -66,11 +66,17 @@ pub fn compror(oracle: &Oracle) -> Vec<CodeBlock> {
         }
         if i == j {
             i += 1;
-            code.push(CodeBlock { len: 0, pos: i as u32 });
+            code.push(CodeBlock {
+                len: 0,
+                pos: i as u32,
+            });
         } else {
             // sfx[i] - (i - j) + 1: where the copied block starts (1-based state of its first frame).
             let pos = (sfx[i] as i64 - (i - j) as i64 + 1).max(0) as u32;
-            code.push(CodeBlock { len: (i - j) as u32, pos });
+            code.push(CodeBlock {
+                len: (i - j) as u32,
+                pos,
+            });
         }
         j = i;
     }
@@ -110,7 +116,12 @@ pub fn information_rate(oracle: &Oracle) -> InformationRate {
         per_frame.push((a - b).max(0.0));
     }
     let total = per_frame.iter().sum();
-    InformationRate { per_frame, h0, h1, total }
+    InformationRate {
+        per_frame,
+        h0,
+        h1,
+        total,
+    }
 }
 
 /// Builds an audio oracle over `features` (`dim` per frame) for each threshold of `grid` and
@@ -129,10 +140,17 @@ pub fn select_threshold(
         let total_ir = information_rate(&oracle).total;
         per_threshold.push((threshold, total_ir));
         if best.as_ref().is_none_or(|b| total_ir > b.total_ir) {
-            best = Some(ThresholdChoice { threshold, total_ir, per_threshold: Vec::new(), oracle });
+            best = Some(ThresholdChoice {
+                threshold,
+                total_ir,
+                per_threshold: Vec::new(),
+                oracle,
+            });
         }
     }
-    let mut choice = best.ok_or(OracleError::Empty { what: "threshold grid" })?;
+    let mut choice = best.ok_or(OracleError::Empty {
+        what: "threshold grid",
+    })?;
     choice.per_threshold = per_threshold;
     Ok(choice)
 }
@@ -175,13 +193,25 @@ mod tests {
             }
         }
         let grid = [0.0, 0.1, 0.5, 5.0];
-        let choice = select_threshold(DriveStream::Harmonic, &feats, 2, &grid, Distance::Euclidean).unwrap();
+        let choice =
+            select_threshold(DriveStream::Harmonic, &feats, 2, &grid, Distance::Euclidean).unwrap();
         let irs: Vec<f32> = choice.per_threshold.iter().map(|p| p.1).collect();
-        assert_eq!(irs[0], 0.0, "threshold 0: every frame new, no information: {irs:?}");
-        assert_eq!(irs[3], 0.0, "huge threshold: one symbol, no information: {irs:?}");
-        assert!(choice.threshold == 0.1 || choice.threshold == 0.5, "{irs:?}");
+        assert_eq!(
+            irs[0], 0.0,
+            "threshold 0: every frame new, no information: {irs:?}"
+        );
+        assert_eq!(
+            irs[3], 0.0,
+            "huge threshold: one symbol, no information: {irs:?}"
+        );
+        assert!(
+            choice.threshold == 0.1 || choice.threshold == 0.5,
+            "{irs:?}"
+        );
         assert!(choice.total_ir > 100.0, "{irs:?}");
         assert_eq!(choice.oracle.num_symbols(), 4);
-        assert!(select_threshold(DriveStream::Harmonic, &feats, 2, &[], Distance::Euclidean).is_err());
+        assert!(
+            select_threshold(DriveStream::Harmonic, &feats, 2, &[], Distance::Euclidean).is_err()
+        );
     }
 }

@@ -27,11 +27,13 @@
 
 mod factor;
 mod ir;
-mod repeats;
 mod navigate;
+mod repeats;
 
 pub use factor::{Oracle, OracleData, NO_SUFFIX};
-pub use ir::{compror, information_rate, select_threshold, CodeBlock, InformationRate, ThresholdChoice};
+pub use ir::{
+    compror, information_rate, select_threshold, CodeBlock, InformationRate, ThresholdChoice,
+};
 pub use navigate::{Improviser, Navigator, MAX_QUERY_LEN};
 
 use serde::{Deserialize, Serialize};
@@ -128,7 +130,10 @@ impl Distance {
 pub enum OracleError {
     /// An operation for one kind was called on the other.
     #[error("operation needs a {expected:?} oracle, this one is {actual:?}")]
-    WrongKind { expected: OracleKind, actual: OracleKind },
+    WrongKind {
+        expected: OracleKind,
+        actual: OracleKind,
+    },
     /// A feature vector of the wrong dimension.
     #[error("feature vector has dimension {actual}, the oracle's is {expected}")]
     DimensionMismatch { expected: usize, actual: usize },
@@ -143,7 +148,11 @@ pub enum OracleError {
     Empty { what: &'static str },
     /// A per-state array whose length disagrees with the number of states.
     #[error("oracle array `{array}` has length {actual}, expected {expected}")]
-    LengthMismatch { array: &'static str, expected: usize, actual: usize },
+    LengthMismatch {
+        array: &'static str,
+        expected: usize,
+        actual: usize,
+    },
     /// A suffix link that does not point to an earlier state (or state 0's is not `NO_SUFFIX`).
     #[error("state {state}: suffix link {sfx} is out of range")]
     SuffixLinkOutOfRange { state: usize, sfx: u32 },
@@ -167,5 +176,9 @@ pub enum OracleError {
     CentroidLength { expected: usize, actual: usize },
     /// A symbol too large for the drive stream (a single stream's tokens are `u16`).
     #[error("state {state}: symbol {symbol} does not fit drive stream {drive:?}")]
-    SymbolOutOfRange { state: usize, symbol: Symbol, drive: DriveStream },
+    SymbolOutOfRange {
+        state: usize,
+        symbol: Symbol,
+        drive: DriveStream,
+    },
 }

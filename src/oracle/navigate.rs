@@ -28,7 +28,11 @@ pub struct Navigator {
 impl Navigator {
     /// A navigator at the initial state. `continuity` is clamped to 0..=1 (NaN -> 0).
     pub fn new(continuity: f32) -> Self {
-        let mut nav = Self { state: 0, continuity: 0.0, candidates: Vec::with_capacity(256) };
+        let mut nav = Self {
+            state: 0,
+            continuity: 0.0,
+            candidates: Vec::with_capacity(256),
+        };
         nav.set_continuity(continuity);
         nav
     }
@@ -40,7 +44,11 @@ impl Navigator {
 
     /// Sets the probability of a linear continuation (clamped to 0..=1, NaN -> 0).
     pub fn set_continuity(&mut self, continuity: f32) {
-        self.continuity = if continuity.is_nan() { 0.0 } else { continuity.clamp(0.0, 1.0) };
+        self.continuity = if continuity.is_nan() {
+            0.0
+        } else {
+            continuity.clamp(0.0, 1.0)
+        };
     }
 
     /// The current state.
@@ -76,7 +84,11 @@ impl Navigator {
             return 0;
         }
         let i = self.state.min(n);
-        self.state = if i == 0 || (i < n && self.continues(rng)) { i + 1 } else { self.jump(oracle, i, rng) };
+        self.state = if i == 0 || (i < n && self.continues(rng)) {
+            i + 1
+        } else {
+            self.jump(oracle, i, rng)
+        };
         self.state
     }
 
@@ -92,9 +104,21 @@ impl Navigator {
             if usable(s) {
                 self.candidates.push(s);
             }
-            self.candidates.extend(oracle.reverse_suffix(s as usize).iter().copied().filter(|&c| usable(c)));
+            self.candidates.extend(
+                oracle
+                    .reverse_suffix(s as usize)
+                    .iter()
+                    .copied()
+                    .filter(|&c| usable(c)),
+            );
         }
-        self.candidates.extend(oracle.reverse_suffix(i).iter().copied().filter(|&c| usable(c)));
+        self.candidates.extend(
+            oracle
+                .reverse_suffix(i)
+                .iter()
+                .copied()
+                .filter(|&c| usable(c)),
+        );
         if self.candidates.is_empty() {
             // No shared context: restart after the suffix link (state 1 when it is 0).
             return if s == NO_SUFFIX { 1 } else { s as usize + 1 };
@@ -111,7 +135,12 @@ impl Navigator {
     /// Otherwise it jumps to `c + 1` for the state `c` whose preceding context `s[..c]` shares
     /// the longest suffix with the query (up to [`MAX_QUERY_LEN`]; ties broken by `rng`); when
     /// the query's last symbol never occurs (before the end), it falls back to a free jump.
-    pub fn step_guided<R: Rng + ?Sized>(&mut self, oracle: &Oracle, query: &[Symbol], rng: &mut R) -> usize {
+    pub fn step_guided<R: Rng + ?Sized>(
+        &mut self,
+        oracle: &Oracle,
+        query: &[Symbol],
+        rng: &mut R,
+    ) -> usize {
         let n = oracle.len();
         let Some(&last) = query.last() else {
             return self.step(oracle, rng);
@@ -157,7 +186,12 @@ impl Navigator {
     }
 
     /// `steps` free moves (vmo's `improvise`): the visited states.
-    pub fn improvise<R: Rng + ?Sized>(&mut self, oracle: &Oracle, steps: usize, rng: &mut R) -> Vec<usize> {
+    pub fn improvise<R: Rng + ?Sized>(
+        &mut self,
+        oracle: &Oracle,
+        steps: usize,
+        rng: &mut R,
+    ) -> Vec<usize> {
         (0..steps).map(|_| self.step(oracle, rng)).collect()
     }
 }
@@ -176,8 +210,14 @@ pub struct Improviser {
 impl Improviser {
     /// Wraps a (corpus) oracle; state `i` gets payload `i - 1`.
     pub fn new(oracle: Oracle, continuity: f32) -> Self {
-        let payload = (0..oracle.num_states() as u32).map(|i| i.saturating_sub(1)).collect();
-        Self { oracle, navigator: Navigator::new(continuity), payload }
+        let payload = (0..oracle.num_states() as u32)
+            .map(|i| i.saturating_sub(1))
+            .collect();
+        Self {
+            oracle,
+            navigator: Navigator::new(continuity),
+            payload,
+        }
     }
 
     /// Live learning: adds a state for `symbol` (factor kind), carrying `payload_index`.
@@ -188,7 +228,11 @@ impl Improviser {
     }
 
     /// Live learning for the audio kind: adds a state for `feature`, carrying `payload_index`.
-    pub fn append_feature(&mut self, feature: &[f32], payload_index: u32) -> Result<usize, OracleError> {
+    pub fn append_feature(
+        &mut self,
+        feature: &[f32],
+        payload_index: u32,
+    ) -> Result<usize, OracleError> {
         let state = self.oracle.add_feature(feature)?;
         self.payload.push(payload_index);
         Ok(state)
@@ -239,7 +283,10 @@ mod tests {
 
     #[test]
     fn steps_stay_in_range_and_jumps_share_context() {
-        let seq: Vec<Symbol> = b"abcabdabcabdabcaaab".iter().map(|&b| b as Symbol).collect();
+        let seq: Vec<Symbol> = b"abcabdabcabdabcaaab"
+            .iter()
+            .map(|&b| b as Symbol)
+            .collect();
         let o = Oracle::from_symbols(DriveStream::Harmonic, &seq);
         let mut rng = rand_pcg::Pcg32::seed_from_u64(3);
         let mut nav = Navigator::new(0.3);

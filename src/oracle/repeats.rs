@@ -50,7 +50,8 @@ impl std::hash::Hasher for FxHasher {
 }
 
 /// `HashMap` with [`FxHasher`].
-pub(crate) type FxHashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+pub(crate) type FxHashMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// The suffix automaton of the sequence so far, reduced to what repeated suffixes need.
 ///
@@ -110,7 +111,10 @@ impl RepeatTracker {
 
     #[inline]
     fn get(&self, state: u32, symbol: Symbol) -> Option<u32> {
-        self.next[state as usize].iter().find(|e| e.0 == symbol).map(|e| e.1)
+        self.next[state as usize]
+            .iter()
+            .find(|e| e.0 == symbol)
+            .map(|e| e.1)
     }
 
     #[inline]
@@ -180,7 +184,10 @@ mod tests {
         let mut t = RepeatTracker::new();
         let got: Vec<(u32, u32)> = b"abbbaab".iter().map(|&c| t.push(c as Symbol)).collect();
         // sfx/lrs of states 1..=7 (the factor oracle gives the same here).
-        assert_eq!(got, vec![(0, 0), (0, 0), (2, 1), (3, 2), (1, 1), (1, 1), (2, 2)]);
+        assert_eq!(
+            got,
+            vec![(0, 0), (0, 0), (2, 1), (3, 2), (1, 1), (1, 1), (2, 2)]
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ pub struct DecodedAudio {
 }
 
 fn unsupported(path: &Path, reason: impl ToString) -> PerceptionError {
-    PerceptionError::UnsupportedFormat { path: path.into(), reason: reason.to_string() }
+    PerceptionError::UnsupportedFormat {
+        path: path.into(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Decodes `path` to mono f32 at the file's rate.
@@ -43,16 +46,26 @@ fn unsupported(path: &Path, reason: impl ToString) -> PerceptionError {
 /// players do. A file shorter than one analysis frame decodes fine; `Perception::encode_file`
 /// then returns `TooShort`.
 pub fn decode_file(path: &Path) -> Result<DecodedAudio> {
-    let file = File::open(path).map_err(|source| PerceptionError::Io { path: path.into(), source })?;
+    let file = File::open(path).map_err(|source| PerceptionError::Io {
+        path: path.into(),
+        source,
+    })?;
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
     let mut format = symphonia::default::get_probe()
-        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(|e| unsupported(path, e))?;
-    let track = format.default_track(TrackType::Audio).ok_or_else(|| unsupported(path, "no audio track"))?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| unsupported(path, "no audio track"))?;
     let track_id = track.id;
     let params = track
         .codec_params
@@ -72,7 +85,12 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio> {
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(PerceptionError::Decode { path: path.into(), reason: e.to_string() }),
+            Err(e) => {
+                return Err(PerceptionError::Decode {
+                    path: path.into(),
+                    reason: e.to_string(),
+                })
+            }
         };
         if packet.track_id != track_id {
             continue;
@@ -80,12 +98,20 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio> {
         let buf = match decoder.decode(&packet) {
             Ok(b) => b,
             Err(SymError::DecodeError(_)) => continue,
-            Err(e) => return Err(PerceptionError::Decode { path: path.into(), reason: e.to_string() }),
+            Err(e) => {
+                return Err(PerceptionError::Decode {
+                    path: path.into(),
+                    reason: e.to_string(),
+                })
+            }
         };
         let spec = buf.spec();
         let ch = spec.channels().count();
         if ch == 0 || ch > MAX_CHANNELS {
-            return Err(unsupported(path, format!("{ch} channels (max {MAX_CHANNELS})")));
+            return Err(unsupported(
+                path,
+                format!("{ch} channels (max {MAX_CHANNELS})"),
+            ));
         }
         if rate_hz == 0 {
             rate_hz = spec.rate();
@@ -113,5 +139,10 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio> {
     if mono.is_empty() {
         return Err(PerceptionError::Empty { what: "audio file" });
     }
-    Ok(DecodedAudio { samples: mono, sample_rate_hz: rate_hz, channels, non_finite_replaced: non_finite })
+    Ok(DecodedAudio {
+        samples: mono,
+        sample_rate_hz: rate_hz,
+        channels,
+        non_finite_replaced: non_finite,
+    })
 }

@@ -64,7 +64,8 @@ pub const NUM_MELS: usize = 64;
 /// Number of chroma bins.
 pub const NUM_CHROMA: usize = 12;
 /// Octave sub-band edges for spectral contrast (Jiang et al. 2002; librosa's defaults).
-pub const CONTRAST_EDGES_HZ: [f32; 8] = [0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0, 12_000.0];
+pub const CONTRAST_EDGES_HZ: [f32; 8] =
+    [0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0, 12_000.0];
 /// Number of contrast bands.
 pub const NUM_CONTRAST: usize = CONTRAST_EDGES_HZ.len() - 1;
 /// Scalar shape features: loudness, silence, centroid, flatness, flux, then contrast bands.
@@ -129,8 +130,9 @@ impl SpectralEncoder {
     /// Slaney), the chroma map and contrast bands for 24 kHz / n_fft 1024.
     pub fn new() -> Self {
         let n_bins = SPECTRAL_N_FFT / 2 + 1;
-        let bin_hz: Vec<f32> =
-            (0..n_bins).map(|b| b as f32 * SPECTRAL_RATE_HZ as f32 / SPECTRAL_N_FFT as f32).collect();
+        let bin_hz: Vec<f32> = (0..n_bins)
+            .map(|b| b as f32 * SPECTRAL_RATE_HZ as f32 / SPECTRAL_N_FFT as f32)
+            .collect();
         let (m_lo, m_hi) = (hz_to_mel(MEL_FMIN_HZ), hz_to_mel(MEL_FMAX_HZ));
         let edges: Vec<f32> = (0..NUM_MELS + 2)
             .map(|i| mel_to_hz(m_lo + (m_hi - m_lo) * i as f32 / (NUM_MELS + 1) as f32))
@@ -185,7 +187,11 @@ impl SpectralEncoder {
             .windows(2)
             .map(|e| {
                 let lo = bin_hz.iter().position(|&f| f >= e[0]).unwrap_or(0);
-                let hi = bin_hz.iter().position(|&f| f >= e[1]).unwrap_or(n_bins).max(lo + 1);
+                let hi = bin_hz
+                    .iter()
+                    .position(|&f| f >= e[1])
+                    .unwrap_or(n_bins)
+                    .max(lo + 1);
                 (lo, hi.min(n_bins))
             })
             .collect();
@@ -248,14 +254,20 @@ impl SpectralEncoder {
         }
         let total: f32 = chroma_out.iter().sum();
         if total > 1e-12 {
-            chroma_out.iter_mut().for_each(|v| *v = *v / total - 1.0 / NUM_CHROMA as f32);
+            chroma_out
+                .iter_mut()
+                .for_each(|v| *v = *v / total - 1.0 / NUM_CHROMA as f32);
         }
         normalise_block(chroma_out, 0.3, W_CHROMA);
         // --- shape scalars ---
         let loud = ((loud_db + TOP_DB) / TOP_DB).clamp(0.0, 1.0);
         let msum: f32 = mag.iter().sum();
         let centroid_hz = if msum > 1e-9 {
-            mag.iter().zip(&self.bin_hz).map(|(m, f)| m * f).sum::<f32>() / msum
+            mag.iter()
+                .zip(&self.bin_hz)
+                .map(|(m, f)| m * f)
+                .sum::<f32>()
+                / msum
         } else {
             1000.0
         };
@@ -271,7 +283,8 @@ impl SpectralEncoder {
             let len = self.scratch.len();
             let q = ((len as f32 * 0.2).ceil() as usize).clamp(1, len);
             // Partition instead of sorting: lowest q values first, then highest q last.
-            self.scratch.select_nth_unstable_by(q - 1, |a, b| a.total_cmp(b));
+            self.scratch
+                .select_nth_unstable_by(q - 1, |a, b| a.total_cmp(b));
             let valley = self.scratch[..q].iter().sum::<f32>() / q as f32;
             if len - q > q {
                 self.scratch[q..].select_nth_unstable_by(len - 2 * q, |a, b| a.total_cmp(b));
@@ -346,15 +359,23 @@ mod tests {
         let mut e = SpectralEncoder::new();
         let mut out = Vec::new();
         // A4 = 440 Hz -> class 9; bin 19 = 445 Hz is close enough.
-        e.frames(Stream::Harmonic, &tone_frame(440.0), &mut out).unwrap();
+        e.frames(Stream::Harmonic, &tone_frame(440.0), &mut out)
+            .unwrap();
         assert_eq!(out.len(), SPECTRAL_DIM);
         assert!(out.iter().all(|v| v.is_finite()));
         let chroma = &out[NUM_MELS..NUM_MELS + NUM_CHROMA];
-        let argmax = (0..12).max_by(|&a, &b| chroma[a].total_cmp(&chroma[b])).unwrap();
+        let argmax = (0..12)
+            .max_by(|&a, &b| chroma[a].total_cmp(&chroma[b]))
+            .unwrap();
         assert_eq!(argmax, 9, "chroma {chroma:?}");
         // Silence: finite, silence feature on.
         let mut out2 = Vec::new();
-        e.frames(Stream::Percussive, &vec![0.0; SPECTRAL_N_FFT / 2 + 1], &mut out2).unwrap();
+        e.frames(
+            Stream::Percussive,
+            &vec![0.0; SPECTRAL_N_FFT / 2 + 1],
+            &mut out2,
+        )
+        .unwrap();
         assert!(out2.iter().all(|v| v.is_finite()));
         assert!(out2[NUM_MELS + NUM_CHROMA + 1] > 0.3);
     }

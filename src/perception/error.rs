@@ -14,7 +14,11 @@ pub enum PerceptionError {
     InvalidConfig { reason: String },
     /// The sample rate is outside `MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ`.
     #[error("unsupported sample rate {rate_hz} Hz (supported {min_hz}..={max_hz} Hz)")]
-    UnsupportedSampleRate { rate_hz: u32, min_hz: u32, max_hz: u32 },
+    UnsupportedSampleRate {
+        rate_hz: u32,
+        min_hz: u32,
+        max_hz: u32,
+    },
     /// The vocabulary size is not one of `SUPPORTED_K`.
     #[error("unsupported vocabulary size K = {k} (supported: 16, 64, 256)")]
     UnsupportedK { k: usize },

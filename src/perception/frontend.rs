@@ -97,7 +97,9 @@ impl StreamingStft {
             }
             self.fft
                 .process_with_scratch(&mut self.frame_in, &mut self.spectrum, &mut self.scratch)
-                .map_err(|e| PerceptionError::InvalidConfig { reason: e.to_string() })?;
+                .map_err(|e| PerceptionError::InvalidConfig {
+                    reason: e.to_string(),
+                })?;
             mags.extend(self.spectrum.iter().map(|c| c.norm() * self.scale));
             start += self.hop;
             n_frames += 1;
@@ -141,7 +143,11 @@ impl StreamingHpss {
         kernel_freq: usize,
         power: f32,
     ) -> Result<Self> {
-        if kernel_time == 0 || kernel_time > MAX_KERNEL || kernel_freq == 0 || kernel_freq > MAX_KERNEL {
+        if kernel_time == 0
+            || kernel_time > MAX_KERNEL
+            || kernel_freq == 0
+            || kernel_freq > MAX_KERNEL
+        {
             return Err(PerceptionError::InvalidConfig {
                 reason: format!(
                     "HPSS kernels ({kernel_time} frames, {kernel_freq} bins) must be in 1..={MAX_KERNEL}"
@@ -154,7 +160,9 @@ impl StreamingHpss {
             });
         }
         if !(power.is_finite() && power > 0.0) {
-            return Err(PerceptionError::InvalidConfig { reason: format!("mask power {power} must be > 0") });
+            return Err(PerceptionError::InvalidConfig {
+                reason: format!("mask power {power} must be > 0"),
+            });
         }
         Ok(Self {
             n_bins,
@@ -178,9 +186,17 @@ impl StreamingHpss {
 
     /// Pushes one magnitude frame; when a frame is ready, appends its harmonic and percussive
     /// magnitudes (`n_bins` each) and returns `true`.
-    pub fn push_frame(&mut self, mag: &[f32], harm: &mut Vec<f32>, perc: &mut Vec<f32>) -> Result<bool> {
+    pub fn push_frame(
+        &mut self,
+        mag: &[f32],
+        harm: &mut Vec<f32>,
+        perc: &mut Vec<f32>,
+    ) -> Result<bool> {
         if mag.len() != self.n_bins {
-            return Err(PerceptionError::ShapeMismatch { expected: self.n_bins, actual: mag.len() });
+            return Err(PerceptionError::ShapeMismatch {
+                expected: self.n_bins,
+                actual: mag.len(),
+            });
         }
         // Overwrite the oldest row with the new frame; it becomes the newest. Each bin's sorted
         // window trades the outgoing value for the incoming one (O(k) moves, no sort).
@@ -272,7 +288,9 @@ fn sorted_replace(sorted: &mut [f32], old: f32, new: f32) {
 /// Removes one occurrence of `value` from sorted `window` (values after it shift left; the last
 /// slot becomes free). `value` must be present.
 fn sorted_remove(window: &mut [f32], value: f32) {
-    let i = window.partition_point(|&x| x < value).min(window.len().saturating_sub(1));
+    let i = window
+        .partition_point(|&x| x < value)
+        .min(window.len().saturating_sub(1));
     window.copy_within(i + 1.., i);
 }
 
@@ -315,10 +333,25 @@ mod tests {
     #[test]
     fn hpss_masks_sum_to_one_over_grid() {
         let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
-        for &(kt, la, kf, p) in &[(17, 8, 17, 2.0f32), (31, 0, 31, 1.0), (5, 2, 3, 2.0), (1, 0, 1, 2.0)] {
+        for &(kt, la, kf, p) in &[
+            (17, 8, 17, 2.0f32),
+            (31, 0, 31, 1.0),
+            (5, 2, 3, 2.0),
+            (1, 0, 1, 2.0),
+        ] {
             let mut h = StreamingHpss::new(64, kt, la, kf, p).unwrap();
             let frames: Vec<Vec<f32>> = (0..40)
-                .map(|_| (0..64).map(|_| if rng.random::<f32>() < 0.2 { 0.0 } else { rng.random::<f32>() }).collect())
+                .map(|_| {
+                    (0..64)
+                        .map(|_| {
+                            if rng.random::<f32>() < 0.2 {
+                                0.0
+                            } else {
+                                rng.random::<f32>()
+                            }
+                        })
+                        .collect()
+                })
                 .collect();
             let (mut hs, mut ps) = (Vec::new(), Vec::new());
             let mut emitted = 0;
@@ -344,7 +377,11 @@ mod tests {
         let mut rng = rand_pcg::Pcg64::seed_from_u64(3);
         let (bins, kt, la, kf) = (40usize, 7usize, 3usize, 5usize);
         let frames: Vec<Vec<f32>> = (0..30)
-            .map(|_| (0..bins).map(|_| (rng.random::<f32>() * 4.0).floor()).collect())
+            .map(|_| {
+                (0..bins)
+                    .map(|_| (rng.random::<f32>() * 4.0).floor())
+                    .collect()
+            })
             .collect();
         let mut h = StreamingHpss::new(bins, kt, la, kf, 2.0).unwrap();
         let (mut hs, mut ps) = (Vec::new(), Vec::new());
@@ -358,14 +395,31 @@ mod tests {
         for c in 0..30 - la {
             let t = c + la;
             for b in 0..bins {
-                let hm = median((0..kt).map(|j| if t + j + 1 >= kt { frames[t + j + 1 - kt][b] } else { 0.0 }).collect());
+                let hm = median(
+                    (0..kt)
+                        .map(|j| {
+                            if t + j + 1 >= kt {
+                                frames[t + j + 1 - kt][b]
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect(),
+                );
                 let lo = b.saturating_sub(kf / 2);
                 let hi = (b + kf - kf / 2).min(bins);
                 let pm = median(frames[c][lo..hi].to_vec());
                 let s = frames[c][b];
                 let z = hm.max(pm);
-                let expect = if z <= f32::MIN_POSITIVE { 0.5 * s } else { s * hm * hm / (hm * hm + pm * pm) };
-                assert!((hs[c * bins + b] - expect).abs() < 1e-6, "frame {c} bin {b}");
+                let expect = if z <= f32::MIN_POSITIVE {
+                    0.5 * s
+                } else {
+                    s * hm * hm / (hm * hm + pm * pm)
+                };
+                assert!(
+                    (hs[c * bins + b] - expect).abs() < 1e-6,
+                    "frame {c} bin {b}"
+                );
             }
         }
     }
@@ -376,7 +430,15 @@ mod tests {
         assert!(StreamingHpss::new(10, 0, 0, 17, 2.0).is_err());
         assert!(StreamingHpss::new(10, 17, 8, 17, f32::NAN).is_err());
         let mut h = StreamingHpss::new(10, 3, 1, 3, 2.0).unwrap();
-        let err = h.push_frame(&[0.0; 9], &mut Vec::new(), &mut Vec::new()).unwrap_err();
-        assert!(matches!(err, PerceptionError::ShapeMismatch { expected: 10, actual: 9 }));
+        let err = h
+            .push_frame(&[0.0; 9], &mut Vec::new(), &mut Vec::new())
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            PerceptionError::ShapeMismatch {
+                expected: 10,
+                actual: 9
+            }
+        ));
     }
 }

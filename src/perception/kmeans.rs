@@ -118,13 +118,18 @@ pub fn l2_normalise_rows(data: &mut [f32], dim: usize) {
 
 fn validate(data: &[f32], dim: usize) -> Result<usize> {
     if dim == 0 || dim > MAX_DIM {
-        return Err(PerceptionError::InvalidConfig { reason: format!("dim = {dim} must be in 1..={MAX_DIM}") });
+        return Err(PerceptionError::InvalidConfig {
+            reason: format!("dim = {dim} must be in 1..={MAX_DIM}"),
+        });
     }
     if data.is_empty() {
         return Err(PerceptionError::Empty { what: "vectors" });
     }
     if data.len() % dim != 0 {
-        return Err(PerceptionError::ShapeMismatch { expected: (data.len() / dim + 1) * dim, actual: data.len() });
+        return Err(PerceptionError::ShapeMismatch {
+            expected: (data.len() / dim + 1) * dim,
+            actual: data.len(),
+        });
     }
     if let Some(index) = data.iter().position(|v| !v.is_finite()) {
         return Err(PerceptionError::NonFinite { index });
@@ -170,7 +175,11 @@ impl SphericalKMeans {
         } else {
             (0..n).collect()
         };
-        let mut model = Self { k, dim, centroids: kmeans_pp(&x, dim, &seed_idx, k, &mut rng) };
+        let mut model = Self {
+            k,
+            dim,
+            centroids: kmeans_pp(&x, dim, &seed_idx, k, &mut rng),
+        };
         let mut assign = vec![u32::MAX; n];
         let mut best_sim = vec![0.0f32; n];
         let mut iterations = 0;
@@ -189,7 +198,9 @@ impl SphericalKMeans {
                     counts[c] += 1;
                     let lr = 1.0 / counts[c] as f32;
                     let cent = &mut model.centroids[c * dim..(c + 1) * dim];
-                    cent.iter_mut().zip(row).for_each(|(cv, xv)| *cv += lr * (xv - *cv));
+                    cent.iter_mut()
+                        .zip(row)
+                        .for_each(|(cv, xv)| *cv += lr * (xv - *cv));
                 }
                 let mut max_shift = 0.0f32;
                 for c in 0..k {
@@ -290,7 +301,14 @@ impl SphericalKMeans {
         }
     }
 
-    fn report_from(&self, assign: &[u32], best_sim: &[f32], iterations: usize, converged: bool, minibatch: bool) -> KMeansReport {
+    fn report_from(
+        &self,
+        assign: &[u32],
+        best_sim: &[f32],
+        iterations: usize,
+        converged: bool,
+        minibatch: bool,
+    ) -> KMeansReport {
         let mut sizes = vec![0usize; self.k];
         assign.iter().for_each(|&a| sizes[a as usize] += 1);
         KMeansReport {
@@ -309,7 +327,10 @@ impl SphericalKMeans {
     /// Nearest centroid (cosine) of one vector of any norm. A zero vector maps to token 0.
     pub fn nearest(&self, v: &[f32]) -> Result<Token> {
         if v.len() != self.dim {
-            return Err(PerceptionError::ShapeMismatch { expected: self.dim, actual: v.len() });
+            return Err(PerceptionError::ShapeMismatch {
+                expected: self.dim,
+                actual: v.len(),
+            });
         }
         // The norm does not change the argmax of dot products; no need to normalise.
         Ok(self.nearest_with_sim(v).0 as Token)
@@ -318,7 +339,10 @@ impl SphericalKMeans {
     /// Tokens of `data` (`[n, dim]`).
     pub fn transform(&self, data: &[f32]) -> Result<Vec<Token>> {
         let _ = validate(data, self.dim)?;
-        Ok(data.chunks_exact(self.dim).map(|r| self.nearest_with_sim(r).0 as Token).collect())
+        Ok(data
+            .chunks_exact(self.dim)
+            .map(|r| self.nearest_with_sim(r).0 as Token)
+            .collect())
     }
 
     /// Report (active tokens, entropy, inertia, sizes) of this vocabulary on `data`.
@@ -344,7 +368,10 @@ impl SphericalKMeans {
             return Err(PerceptionError::UnsupportedK { k: m.k });
         }
         if m.centroids.len() != m.k * m.dim {
-            return Err(PerceptionError::ShapeMismatch { expected: m.k * m.dim, actual: m.centroids.len() });
+            return Err(PerceptionError::ShapeMismatch {
+                expected: m.k * m.dim,
+                actual: m.centroids.len(),
+            });
         }
         validate(&m.centroids, m.dim)?;
         Ok(m)
@@ -352,12 +379,18 @@ impl SphericalKMeans {
 
     /// Writes JSON to `path`.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        std::fs::write(path, self.to_json()?).map_err(|source| PerceptionError::Io { path: path.into(), source })
+        std::fs::write(path, self.to_json()?).map_err(|source| PerceptionError::Io {
+            path: path.into(),
+            source,
+        })
     }
 
     /// Reads JSON from `path`.
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        let s = std::fs::read_to_string(path).map_err(|source| PerceptionError::Io { path: path.into(), source })?;
+        let s = std::fs::read_to_string(path).map_err(|source| PerceptionError::Io {
+            path: path.into(),
+            source,
+        })?;
         Self::from_json(&s)
     }
 }
@@ -406,9 +439,17 @@ mod tests {
     use super::*;
 
     /// `n_clusters` well-separated directions plus noise, `[n, dim]`.
-    fn blobs(n: usize, dim: usize, n_clusters: usize, noise: f32, seed: u64) -> (Vec<f32>, Vec<usize>) {
+    fn blobs(
+        n: usize,
+        dim: usize,
+        n_clusters: usize,
+        noise: f32,
+        seed: u64,
+    ) -> (Vec<f32>, Vec<usize>) {
         let mut rng = Pcg64::seed_from_u64(seed);
-        let centres: Vec<f32> = (0..n_clusters * dim).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+        let centres: Vec<f32> = (0..n_clusters * dim)
+            .map(|_| rng.random::<f32>() * 2.0 - 1.0)
+            .collect();
         let mut data = Vec::with_capacity(n * dim);
         let mut labels = Vec::with_capacity(n);
         for i in 0..n {
@@ -425,7 +466,10 @@ mod tests {
     #[test]
     fn recovers_blobs_deterministically() {
         let (data, labels) = blobs(1600, 32, 16, 0.2, 1);
-        let cfg = KMeansConfig { k: 16, ..Default::default() };
+        let cfg = KMeansConfig {
+            k: 16,
+            ..Default::default()
+        };
         let (m, r) = SphericalKMeans::fit(&data, 32, &cfg).unwrap();
         assert_eq!(r.active_tokens, 16);
         assert!(r.converged);
@@ -433,7 +477,10 @@ mod tests {
         // Purity: each true cluster maps to one token.
         let t = m.transform(&data).unwrap();
         for c in 0..16 {
-            let toks: std::collections::HashSet<_> = (0..1600).filter(|&i| labels[i] == c).map(|i| t[i]).collect();
+            let toks: std::collections::HashSet<_> = (0..1600)
+                .filter(|&i| labels[i] == c)
+                .map(|i| t[i])
+                .collect();
             assert_eq!(toks.len(), 1);
         }
         let (m2, r2) = SphericalKMeans::fit(&data, 32, &cfg).unwrap();
@@ -444,7 +491,13 @@ mod tests {
     #[test]
     fn minibatch_mode_and_save_load() {
         let (data, _) = blobs(3000, 16, 64, 0.3, 2);
-        let cfg = KMeansConfig { k: 64, minibatch_threshold: 1000, batch_size: 512, max_iter: 20, ..Default::default() };
+        let cfg = KMeansConfig {
+            k: 64,
+            minibatch_threshold: 1000,
+            batch_size: 512,
+            max_iter: 20,
+            ..Default::default()
+        };
         let (m, r) = SphericalKMeans::fit(&data, 16, &cfg).unwrap();
         assert!(r.minibatch);
         assert!(r.active_tokens >= 60, "{}", r.active_tokens);
@@ -463,7 +516,10 @@ mod tests {
         // must be empty before repair... with only 40 distinct points, at most 40 are non-empty.
         let (mut data, _) = blobs(70, 8, 70, 0.0, 3);
         data.truncate(70 * 8);
-        let cfg = KMeansConfig { k: 64, ..Default::default() };
+        let cfg = KMeansConfig {
+            k: 64,
+            ..Default::default()
+        };
         let (_, r) = SphericalKMeans::fit(&data, 8, &cfg).unwrap();
         assert_eq!(r.active_tokens, 64);
         assert_eq!(r.cluster_sizes.iter().sum::<usize>(), 70);
@@ -472,12 +528,30 @@ mod tests {
     #[test]
     fn rejects_bad_input() {
         let cfg = KMeansConfig::default();
-        assert!(matches!(SphericalKMeans::fit(&[0.0; 10], 3, &cfg), Err(PerceptionError::ShapeMismatch { .. })));
-        assert!(matches!(SphericalKMeans::fit(&[], 3, &cfg), Err(PerceptionError::Empty { .. })));
-        assert!(matches!(SphericalKMeans::fit(&[f32::NAN; 6], 3, &cfg), Err(PerceptionError::NonFinite { index: 0 })));
-        assert!(matches!(SphericalKMeans::fit(&[1.0; 30], 3, &cfg), Err(PerceptionError::TooFewSamples { .. })));
-        let bad_k = KMeansConfig { k: 10, ..Default::default() };
-        assert!(matches!(SphericalKMeans::fit(&[1.0; 300], 3, &bad_k), Err(PerceptionError::UnsupportedK { k: 10 })));
+        assert!(matches!(
+            SphericalKMeans::fit(&[0.0; 10], 3, &cfg),
+            Err(PerceptionError::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            SphericalKMeans::fit(&[], 3, &cfg),
+            Err(PerceptionError::Empty { .. })
+        ));
+        assert!(matches!(
+            SphericalKMeans::fit(&[f32::NAN; 6], 3, &cfg),
+            Err(PerceptionError::NonFinite { index: 0 })
+        ));
+        assert!(matches!(
+            SphericalKMeans::fit(&[1.0; 30], 3, &cfg),
+            Err(PerceptionError::TooFewSamples { .. })
+        ));
+        let bad_k = KMeansConfig {
+            k: 10,
+            ..Default::default()
+        };
+        assert!(matches!(
+            SphericalKMeans::fit(&[1.0; 300], 3, &bad_k),
+            Err(PerceptionError::UnsupportedK { k: 10 })
+        ));
         assert!(SphericalKMeans::from_json(r#"{"k":16,"dim":2,"centroids":[1.0]}"#).is_err());
     }
 
@@ -509,8 +583,12 @@ mod tests {
             (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
         };
         let inv_sqrt_dim = 1.0 / (dim as f32).sqrt();
-        let content_dirs: Vec<f32> = (0..n_content * dim).map(|_| gauss() * inv_sqrt_dim).collect();
-        let offset: Vec<f32> = (0..dim).map(|_| (1.0 + 0.2 * gauss()) * inv_sqrt_dim).collect();
+        let content_dirs: Vec<f32> = (0..n_content * dim)
+            .map(|_| gauss() * inv_sqrt_dim)
+            .collect();
+        let offset: Vec<f32> = (0..dim)
+            .map(|_| (1.0 + 0.2 * gauss()) * inv_sqrt_dim)
+            .collect();
         let mut data = vec![0.0f32; n * dim];
         for i in 0..n {
             let c = i % n_content;
@@ -530,7 +608,10 @@ mod tests {
         let mut z = data.clone();
         for d in 0..dim {
             let mean = (0..n).map(|i| z[i * dim + d] as f64).sum::<f64>() / n as f64;
-            let var = (0..n).map(|i| (z[i * dim + d] as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+            let var = (0..n)
+                .map(|i| (z[i * dim + d] as f64 - mean).powi(2))
+                .sum::<f64>()
+                / n as f64;
             let sd = var.sqrt().max(1e-12);
             for i in 0..n {
                 z[i * dim + d] = ((z[i * dim + d] as f64 - mean) / sd) as f32;
@@ -539,7 +620,10 @@ mod tests {
         let euclid_sizes = euclidean_kmeans_sizes(&z, dim, 64, 7);
         let euclid_bits = entropy_bits(&euclid_sizes);
         // --- L2 + spherical (the product path) ---
-        let cfg = KMeansConfig { k: 64, ..Default::default() };
+        let cfg = KMeansConfig {
+            k: 64,
+            ..Default::default()
+        };
         let (_, r) = SphericalKMeans::fit(&data, dim, &cfg).unwrap();
         eprintln!(
             "z-score+euclid: {} active, {euclid_bits:.2} bits; spherical: {} active ({} non-empty), {:.2} bits",
@@ -548,9 +632,17 @@ mod tests {
             r.active_tokens,
             r.entropy_bits
         );
-        assert!(active(&r.cluster_sizes) as f64 > 0.9 * 64.0, "spherical kept {}", active(&r.cluster_sizes));
+        assert!(
+            active(&r.cluster_sizes) as f64 > 0.9 * 64.0,
+            "spherical kept {}",
+            active(&r.cluster_sizes)
+        );
         assert!(r.entropy_bits > 5.2);
-        assert!(active(&euclid_sizes) <= 8, "z-score pipeline kept {}", active(&euclid_sizes));
+        assert!(
+            active(&euclid_sizes) <= 8,
+            "z-score pipeline kept {}",
+            active(&euclid_sizes)
+        );
         assert!(euclid_bits < 2.0);
     }
 
@@ -558,10 +650,13 @@ mod tests {
     fn euclidean_kmeans_sizes(x: &[f32], dim: usize, k: usize, seed: u64) -> Vec<usize> {
         let n = x.len() / dim;
         let mut rng = Pcg64::seed_from_u64(seed);
-        let d2 = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f32>();
+        let d2 =
+            |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f32>();
         let first = rng.random_range(0..n);
         let mut cents: Vec<f32> = x[first * dim..(first + 1) * dim].to_vec();
-        let mut dist: Vec<f32> = (0..n).map(|i| d2(&x[i * dim..(i + 1) * dim], &cents[..dim])).collect();
+        let mut dist: Vec<f32> = (0..n)
+            .map(|i| d2(&x[i * dim..(i + 1) * dim], &cents[..dim]))
+            .collect();
         for c in 1..k {
             let total: f64 = dist.iter().map(|&d| d as f64).sum();
             let mut r = rng.random::<f64>() * total;

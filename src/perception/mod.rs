@@ -66,13 +66,23 @@ pub struct VocabularyReport {
 
 impl Vocabulary {
     /// Fits both streams on `segments` (all frames of a corpus).
-    pub fn fit(encoder_id: &str, segments: &[SegmentFrames], config: &KMeansConfig) -> Result<(Self, VocabularyReport)> {
-        let dim = segments.first().map(|s| s.dim).ok_or(PerceptionError::Empty { what: "segments" })?;
+    pub fn fit(
+        encoder_id: &str,
+        segments: &[SegmentFrames],
+        config: &KMeansConfig,
+    ) -> Result<(Self, VocabularyReport)> {
+        let dim = segments
+            .first()
+            .map(|s| s.dim)
+            .ok_or(PerceptionError::Empty { what: "segments" })?;
         let mut h = Vec::new();
         let mut p = Vec::new();
         for s in segments {
             if s.dim != dim {
-                return Err(PerceptionError::ShapeMismatch { expected: dim, actual: s.dim });
+                return Err(PerceptionError::ShapeMismatch {
+                    expected: dim,
+                    actual: s.dim,
+                });
             }
             h.extend_from_slice(&s.harmonic);
             p.extend_from_slice(&s.percussive);
@@ -80,15 +90,34 @@ impl Vocabulary {
         let (harmonic, rh) = SphericalKMeans::fit(&h, dim, config)?;
         let (percussive, rp) = SphericalKMeans::fit(&p, dim, config)?;
         Ok((
-            Self { encoder_id: encoder_id.to_owned(), harmonic, percussive },
-            VocabularyReport { harmonic: rh, percussive: rp },
+            Self {
+                encoder_id: encoder_id.to_owned(),
+                harmonic,
+                percussive,
+            },
+            VocabularyReport {
+                harmonic: rh,
+                percussive: rp,
+            },
         ))
     }
 
     /// Tokens of one segment (the worker's per-segment call).
     pub fn tokens(&self, seg: &SegmentFrames) -> Result<SegmentTokens> {
-        let harmonic = if seg.n_frames == 0 { Vec::new() } else { self.harmonic.transform(&seg.harmonic)? };
-        let percussive = if seg.n_frames == 0 { Vec::new() } else { self.percussive.transform(&seg.percussive)? };
-        Ok(SegmentTokens { first_frame_idx: seg.first_frame_idx, harmonic, percussive })
+        let harmonic = if seg.n_frames == 0 {
+            Vec::new()
+        } else {
+            self.harmonic.transform(&seg.harmonic)?
+        };
+        let percussive = if seg.n_frames == 0 {
+            Vec::new()
+        } else {
+            self.percussive.transform(&seg.percussive)?
+        };
+        Ok(SegmentTokens {
+            first_frame_idx: seg.first_frame_idx,
+            harmonic,
+            percussive,
+        })
     }
 }

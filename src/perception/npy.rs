@@ -9,7 +9,10 @@ use super::error::{PerceptionError, Result};
 /// Serialises `data` (row-major `[rows, cols]`) into NPY v1.0 bytes.
 pub fn npy_bytes_f32(data: &[f32], rows: usize, cols: usize) -> Result<Vec<u8>> {
     if rows * cols != data.len() {
-        return Err(PerceptionError::ShapeMismatch { expected: rows * cols, actual: data.len() });
+        return Err(PerceptionError::ShapeMismatch {
+            expected: rows * cols,
+            actual: data.len(),
+        });
     }
     let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // magic(6) + version(2) + header_len(2) + dict + padding + '\n' must be a multiple of 64.
@@ -31,8 +34,14 @@ pub fn npy_bytes_f32(data: &[f32], rows: usize, cols: usize) -> Result<Vec<u8>> 
 /// Writes `data` (`[rows, cols]`) to `path` as `.npy`.
 pub fn write_npy_f32(path: &Path, data: &[f32], rows: usize, cols: usize) -> Result<()> {
     let bytes = npy_bytes_f32(data, rows, cols)?;
-    let mut f = std::fs::File::create(path).map_err(|source| PerceptionError::Io { path: path.into(), source })?;
-    f.write_all(&bytes).map_err(|source| PerceptionError::Io { path: path.into(), source })
+    let mut f = std::fs::File::create(path).map_err(|source| PerceptionError::Io {
+        path: path.into(),
+        source,
+    })?;
+    f.write_all(&bytes).map_err(|source| PerceptionError::Io {
+        path: path.into(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -49,7 +58,15 @@ mod tests {
         assert!(header.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
         assert!(header.ends_with('\n'));
         assert_eq!(b.len(), 10 + hl + 24);
-        assert_eq!(f32::from_le_bytes([b[10 + hl + 4], b[10 + hl + 5], b[10 + hl + 6], b[10 + hl + 7]]), 2.0);
+        assert_eq!(
+            f32::from_le_bytes([
+                b[10 + hl + 4],
+                b[10 + hl + 5],
+                b[10 + hl + 6],
+                b[10 + hl + 7]
+            ]),
+            2.0
+        );
         assert!(npy_bytes_f32(&[1.0], 2, 3).is_err());
     }
 }

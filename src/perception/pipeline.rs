@@ -232,7 +232,8 @@ impl Perception {
             self.config.percussive_kernel_bins,
             self.config.mask_power,
         )?;
-        let frame_len_host = self.encoder.hop() as f64 * host_rate_hz as f64 / self.encoder.sample_rate() as f64;
+        let frame_len_host =
+            self.encoder.hop() as f64 * host_rate_hz as f64 / self.encoder.sample_rate() as f64;
         Ok(StreamState {
             host_rate_hz,
             next_start_sample: start_sample,
@@ -252,10 +253,18 @@ impl Perception {
     ///
     /// Allocating (worker thread only). Any segment length works; the trainer and the live path
     /// use `config.segment_samples(host_rate_hz)`.
-    pub fn process_segment(&mut self, samples: &[f32], host_rate_hz: u32, start_sample: u64) -> Result<SegmentFrames> {
+    pub fn process_segment(
+        &mut self,
+        samples: &[f32],
+        host_rate_hz: u32,
+        start_sample: u64,
+    ) -> Result<SegmentFrames> {
         validate_rate(host_rate_hz)?;
         if samples.len() > MAX_SEGMENT_SAMPLES {
-            return Err(PerceptionError::ShapeMismatch { expected: MAX_SEGMENT_SAMPLES, actual: samples.len() });
+            return Err(PerceptionError::ShapeMismatch {
+                expected: MAX_SEGMENT_SAMPLES,
+                actual: samples.len(),
+            });
         }
         let continuous = self
             .state
@@ -266,7 +275,9 @@ impl Perception {
             self.state = Some(st);
         }
         let Some(state) = self.state.as_mut() else {
-            return Err(PerceptionError::InvalidConfig { reason: "stream state missing".into() });
+            return Err(PerceptionError::InvalidConfig {
+                reason: "stream state missing".into(),
+            });
         };
         self.sanitised.clear();
         let mut non_finite = 0usize;
@@ -287,15 +298,21 @@ impl Perception {
         let n_bins = state.stft.n_bins();
         let mut n_frames = 0usize;
         for f in 0..n_stft {
-            if state.hpss.push_frame(&self.mags[f * n_bins..(f + 1) * n_bins], &mut self.harm_mags, &mut self.perc_mags)? {
+            if state.hpss.push_frame(
+                &self.mags[f * n_bins..(f + 1) * n_bins],
+                &mut self.harm_mags,
+                &mut self.perc_mags,
+            )? {
                 n_frames += 1;
             }
         }
         let dim = self.encoder.dim();
         let mut harmonic = Vec::with_capacity(n_frames * dim);
         let mut percussive = Vec::with_capacity(n_frames * dim);
-        self.encoder.frames(Stream::Harmonic, &self.harm_mags, &mut harmonic)?;
-        self.encoder.frames(Stream::Percussive, &self.perc_mags, &mut percussive)?;
+        self.encoder
+            .frames(Stream::Harmonic, &self.harm_mags, &mut harmonic)?;
+        self.encoder
+            .frames(Stream::Percussive, &self.perc_mags, &mut percussive)?;
         let out = SegmentFrames {
             segment_idx: state.segment_idx,
             start_sample,
@@ -319,18 +336,29 @@ impl Perception {
     ///
     /// Errors: `Empty` for no samples, `TooShort` below one STFT window, rate out of range.
     pub fn encode_file(&mut self, samples: &[f32], rate_hz: u32) -> Result<Vec<FrameRecord>> {
-        Ok(self.encode_file_segments(samples, rate_hz)?.iter().flat_map(|s| self.records(s)).collect())
+        Ok(self
+            .encode_file_segments(samples, rate_hz)?
+            .iter()
+            .flat_map(|s| self.records(s))
+            .collect())
     }
 
     /// As [`Self::encode_file`] but keeps the per-segment grouping.
-    pub fn encode_file_segments(&mut self, samples: &[f32], rate_hz: u32) -> Result<Vec<SegmentFrames>> {
+    pub fn encode_file_segments(
+        &mut self,
+        samples: &[f32],
+        rate_hz: u32,
+    ) -> Result<Vec<SegmentFrames>> {
         validate_rate(rate_hz)?;
         if samples.is_empty() {
             return Err(PerceptionError::Empty { what: "audio" });
         }
         let min = self.min_samples(rate_hz);
         if samples.len() < min {
-            return Err(PerceptionError::TooShort { samples: samples.len(), min_samples: min });
+            return Err(PerceptionError::TooShort {
+                samples: samples.len(),
+                min_samples: min,
+            });
         }
         self.reset();
         let seg = self.config.segment_samples(rate_hz).max(1);
@@ -384,7 +412,11 @@ mod tests {
             assert_eq!(s.first_frame_idx, next, "frames must be contiguous");
             next += s.n_frames as u64;
             assert_eq!(s.harmonic.len(), s.n_frames * s.dim);
-            assert!(s.harmonic.iter().chain(&s.percussive).all(|v| v.is_finite()));
+            assert!(s
+                .harmonic
+                .iter()
+                .chain(&s.percussive)
+                .all(|v| v.is_finite()));
         }
         // Steady-state segments carry 26.25 frames on average; the resampler's 20 ms chunks
         // hold back up to 1.5 frames' worth of samples, so 25..=28 per segment.
@@ -403,9 +435,15 @@ mod tests {
         assert_eq!(seg, 16800);
         let a = p.process_segment(&x[..seg], 48000, 0).unwrap();
         // Skip a segment: start far away; frame count restarts (first segment of a stream).
-        let b = p.process_segment(&x[..seg], 48000, 10 * seg as u64).unwrap();
+        let b = p
+            .process_segment(&x[..seg], 48000, 10 * seg as u64)
+            .unwrap();
         assert_eq!(a.n_frames, b.n_frames);
         assert_eq!(a.harmonic, b.harmonic);
-        assert_eq!(b.first_frame_idx, 10 * 26 + 3, "nearest frame to 3.5 s is 262.5 -> 263");
+        assert_eq!(
+            b.first_frame_idx,
+            10 * 26 + 3,
+            "nearest frame to 3.5 s is 262.5 -> 263"
+        );
     }
 }

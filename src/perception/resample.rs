@@ -43,11 +43,14 @@ impl StreamResampler {
                 Fft::<f32>::new(
                     in_rate_hz as usize,
                     out_rate_hz as usize,
-                    (in_rate_hz as usize * RESAMPLER_CHUNK_MS as usize / 1000).max(MIN_RESAMPLER_CHUNK_SAMPLES),
+                    (in_rate_hz as usize * RESAMPLER_CHUNK_MS as usize / 1000)
+                        .max(MIN_RESAMPLER_CHUNK_SAMPLES),
                     1,
                     FixedSync::Input,
                 )
-                .map_err(|e| PerceptionError::Resampler { reason: e.to_string() })?,
+                .map_err(|e| PerceptionError::Resampler {
+                    reason: e.to_string(),
+                })?,
             )
         };
         let delay_to_drop = inner.as_ref().map_or(0, |r| r.output_delay());
@@ -90,13 +93,19 @@ impl StreamResampler {
                 self.chunk_out.resize(out_len, 0.0);
             }
             let adapter_in = SequentialSlice::new(&self.fifo_in[pos..pos + need], 1, need)
-                .map_err(|e| PerceptionError::Resampler { reason: e.to_string() })?;
+                .map_err(|e| PerceptionError::Resampler {
+                    reason: e.to_string(),
+                })?;
             let chunk_len = self.chunk_out.len();
             let mut adapter_out = SequentialSlice::new_mut(&mut self.chunk_out[..], 1, chunk_len)
-                .map_err(|e| PerceptionError::Resampler { reason: e.to_string() })?;
+                .map_err(|e| PerceptionError::Resampler {
+                reason: e.to_string(),
+            })?;
             let (n_in, n_out) = resampler
                 .process_into_buffer(&adapter_in, &mut adapter_out, None)
-                .map_err(|e| PerceptionError::Resampler { reason: e.to_string() })?;
+                .map_err(|e| PerceptionError::Resampler {
+                    reason: e.to_string(),
+                })?;
             pos += n_in;
             let produced = &self.chunk_out[..n_out];
             let skip = self.delay_to_drop.min(produced.len());

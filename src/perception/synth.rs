@@ -36,9 +36,17 @@ pub fn add_tone(
     for (i, o) in out[start.min(end)..end].iter_mut().enumerate() {
         let t = i as f32 / sr;
         let env_a = (t / attack_s.max(1e-4)).min(1.0);
-        let env_d = if decay_s.is_finite() { (-t / decay_s).exp() } else { 1.0 };
+        let env_d = if decay_s.is_finite() {
+            (-t / decay_s).exp()
+        } else {
+            1.0
+        };
         let left = len - i;
-        let env_r = if left < release { left as f32 / release as f32 } else { 1.0 };
+        let env_r = if left < release {
+            left as f32 / release as f32
+        } else {
+            1.0
+        };
         let env = amp * env_a * env_d * env_r;
         if env < 1e-5 {
             continue;
@@ -67,7 +75,14 @@ pub enum Drum {
 }
 
 /// Adds one drum hit at `start`.
-pub fn add_drum(out: &mut [f32], rate_hz: u32, start: usize, drum: Drum, amp: f32, rng: &mut Pcg64) {
+pub fn add_drum(
+    out: &mut [f32],
+    rate_hz: u32,
+    start: usize,
+    drum: Drum,
+    amp: f32,
+    rng: &mut Pcg64,
+) {
     let sr = rate_hz as f32;
     let (dur_s, decay_s) = match drum {
         Drum::Kick => (0.35, 0.09),
@@ -130,21 +145,47 @@ pub fn render_music(seconds: f32, rate_hz: u32, seed: u64) -> Vec<f32> {
         while t < end {
             let degree = rng.random_range(0..7);
             let root = key + scale[degree] as f32;
-            let third = key + scale[(degree + 2) % 7] as f32 + if degree + 2 >= 7 { 12.0 } else { 0.0 };
-            let fifth = key + scale[(degree + 4) % 7] as f32 + if degree + 4 >= 7 { 12.0 } else { 0.0 };
+            let third =
+                key + scale[(degree + 2) % 7] as f32 + if degree + 2 >= 7 { 12.0 } else { 0.0 };
+            let fifth =
+                key + scale[(degree + 4) % 7] as f32 + if degree + 4 >= 7 { 12.0 } else { 0.0 };
             let len = chord_len.min(end - t);
             if parts & 1 != 0 {
                 let amp = 0.05 + rng.random::<f32>() * 0.08;
                 for (j, m) in [root, third, fifth].iter().enumerate() {
                     let oct = if rng.random::<f32>() < 0.3 { 12.0 } else { 0.0 };
-                    add_tone(&mut out, rate_hz, t, len, m + oct, amp, 8, pad_tilt, 0.05 + 0.02 * j as f32, f32::INFINITY, 0.5);
+                    add_tone(
+                        &mut out,
+                        rate_hz,
+                        t,
+                        len,
+                        m + oct,
+                        amp,
+                        8,
+                        pad_tilt,
+                        0.05 + 0.02 * j as f32,
+                        f32::INFINITY,
+                        0.5,
+                    );
                 }
             }
             if parts & 2 != 0 {
                 let mut b = t;
                 while b < t + len {
                     let bl = (beat * rng.random_range(1..3)).min(t + len - b);
-                    add_tone(&mut out, rate_hz, b, bl, root - 12.0, 0.15 + rng.random::<f32>() * 0.1, 6, 1.2, 0.005, 0.4, 0.0);
+                    add_tone(
+                        &mut out,
+                        rate_hz,
+                        b,
+                        bl,
+                        root - 12.0,
+                        0.15 + rng.random::<f32>() * 0.1,
+                        6,
+                        1.2,
+                        0.005,
+                        0.4,
+                        0.0,
+                    );
                     b += bl;
                 }
             }
@@ -159,8 +200,24 @@ pub fn render_music(seconds: f32, rate_hz: u32, seed: u64) -> Vec<f32> {
                 if rng.random::<f32>() < 0.85 {
                     deg = (deg + rng.random_range(-2..3)).clamp(0, 13);
                     let m = key + 12.0 + scale[(deg % 7) as usize] as f32 + 12.0 * (deg / 7) as f32;
-                    let decay = if rng.random::<bool>() { 0.25 } else { f32::INFINITY };
-                    add_tone(&mut out, rate_hz, t, len, m, 0.1 + rng.random::<f32>() * 0.12, mel_harm, mel_tilt, 0.01, decay, rng.random::<f32>() * 0.8);
+                    let decay = if rng.random::<bool>() {
+                        0.25
+                    } else {
+                        f32::INFINITY
+                    };
+                    add_tone(
+                        &mut out,
+                        rate_hz,
+                        t,
+                        len,
+                        m,
+                        0.1 + rng.random::<f32>() * 0.12,
+                        mel_harm,
+                        mel_tilt,
+                        0.01,
+                        decay,
+                        rng.random::<f32>() * 0.8,
+                    );
                 }
                 t += len;
             }
@@ -172,14 +229,36 @@ pub fn render_music(seconds: f32, rate_hz: u32, seed: u64) -> Vec<f32> {
             let sixteenth = (beat / 4).max(1);
             while t < end {
                 let s = step % 16;
-                if s % 8 == 0 || (pattern >> s) & 1 == 1 && s % 2 == 0 && rng.random::<f32>() < 0.5 {
-                    add_drum(&mut out, rate_hz, t, Drum::Kick, 0.4 + rng.random::<f32>() * 0.3, &mut rng);
+                if s % 8 == 0 || (pattern >> s) & 1 == 1 && s % 2 == 0 && rng.random::<f32>() < 0.5
+                {
+                    add_drum(
+                        &mut out,
+                        rate_hz,
+                        t,
+                        Drum::Kick,
+                        0.4 + rng.random::<f32>() * 0.3,
+                        &mut rng,
+                    );
                 }
                 if s % 8 == 4 || ((pattern >> (s + 16)) & 1 == 1 && rng.random::<f32>() < 0.3) {
-                    add_drum(&mut out, rate_hz, t, Drum::Snare, 0.2 + rng.random::<f32>() * 0.25, &mut rng);
+                    add_drum(
+                        &mut out,
+                        rate_hz,
+                        t,
+                        Drum::Snare,
+                        0.2 + rng.random::<f32>() * 0.25,
+                        &mut rng,
+                    );
                 }
                 if s % 2 == 0 || rng.random::<f32>() < 0.3 {
-                    add_drum(&mut out, rate_hz, t, Drum::HiHat, 0.05 + rng.random::<f32>() * 0.15, &mut rng);
+                    add_drum(
+                        &mut out,
+                        rate_hz,
+                        t,
+                        Drum::HiHat,
+                        0.05 + rng.random::<f32>() * 0.15,
+                        &mut rng,
+                    );
                 }
                 step += 1;
                 t += sixteenth;

@@ -51,7 +51,9 @@ fn main() -> Result<()> {
         Some("fetch-ort") => fetch_ort(&root).map(|_| ()),
         Some("demo") => demo(&root),
         Some("test") => test(&root, &args[1..]),
-        Some("bundle") | Some("bundle-universal") => nice_plug_xtask::main_with_args("cargo xtask", args),
+        Some("bundle") | Some("bundle-universal") => {
+            nice_plug_xtask::main_with_args("cargo xtask", args)
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <demo | test | setup | fetch-ort | bundle <package> [--release]>"
@@ -63,12 +65,17 @@ fn main() -> Result<()> {
 
 fn workspace_root() -> Result<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    Ok(manifest.parent().context("xtask has no parent directory")?.to_path_buf())
+    Ok(manifest
+        .parent()
+        .context("xtask has no parent directory")?
+        .to_path_buf())
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {:?}", cmd);
-    let status = cmd.status().with_context(|| format!("could not start {:?}", cmd))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {:?}", cmd))?;
     if !status.success() {
         bail!("{:?} failed with {}", cmd, status);
     }
@@ -100,7 +107,10 @@ fn ensure_apt_packages() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let line = format!("apt-get install -y --no-install-recommends {}", missing.join(" "));
+    let line = format!(
+        "apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
     if !is_root() {
         bail!("missing system packages; run as root:\n  apt-get update && {line}");
     }
@@ -116,7 +126,9 @@ fn venv_python(root: &Path) -> PathBuf {
 fn ensure_venv(root: &Path) -> Result<()> {
     let python = venv_python(root);
     if !python.exists() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(root.join(".venv")))?;
+        run(Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(root.join(".venv")))?;
     }
     let reqs = root.join("training/requirements.txt");
     let stamp = root.join(".venv/.requirements.installed");
@@ -126,7 +138,9 @@ fn ensure_venv(root: &Path) -> Result<()> {
     }
     run(Command::new(&python).args(["-m", "pip", "install", "-q", "--upgrade", "pip"]))?;
     if reqs.exists() {
-        run(Command::new(&python).args(["-m", "pip", "install", "-q", "-r"]).arg(&reqs))?;
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "-r"])
+            .arg(&reqs))?;
     }
     std::fs::write(stamp, wanted)?;
     Ok(())
@@ -160,7 +174,14 @@ fn fetch_ort(root: &Path) -> Result<PathBuf> {
         Some(w) => w,
         None => {
             run(Command::new("python3")
-                .args(["-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"])
+                .args([
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                ])
                 .arg(format!("onnxruntime=={ORT_VERSION}"))
                 .arg("-d")
                 .arg(&cache))?;
@@ -175,7 +196,10 @@ fn fetch_ort(root: &Path) -> Result<PathBuf> {
          assert n, 'no {ORT_LIBRARY_FILE} in wheel'\n\
          with z.open(n[0]) as s, open(sys.argv[2],'wb') as d: shutil.copyfileobj(s,d)\n"
     );
-    run(Command::new("python3").args(["-c", &script]).arg(&wheel).arg(&dest))?;
+    run(Command::new("python3")
+        .args(["-c", &script])
+        .arg(&wheel)
+        .arg(&dest))?;
     eprintln!("ONNX Runtime {ORT_VERSION}: {}", dest.display());
     Ok(dest)
 }
@@ -224,13 +248,22 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         .env("MUSICHAL_REQUIRE_GUI_TEST", "1"))?;
     // 2. The CLAP host test against a debug build whose `process()` aborts on any allocation.
     run(cargo()
-        .args(["test", "--features", "assert_process_allocs", "--test", "clap_host"])
+        .args([
+            "test",
+            "--features",
+            "assert_process_allocs",
+            "--test",
+            "clap_host",
+        ])
         .env("ORT_DYLIB_PATH", &ort))?;
     // 3. The CLAP host test against the release bundle users install.
     bundle_release()?;
     run(cargo()
         .args(["test", "--test", "clap_host"])
-        .env("MUSICHAL_CLAP_PATH", root.join("target/bundled/MusicHal.clap"))
+        .env(
+            "MUSICHAL_CLAP_PATH",
+            root.join("target/bundled/MusicHal.clap"),
+        )
         .env("ORT_DYLIB_PATH", &ort))?;
     // 4. The EQ model's training tests.
     if root.join("training/tests").is_dir() {
