@@ -48,6 +48,7 @@ pub fn create(
             gui_context: None,
             curve_freqs: log_grid(CURVE_POINTS),
             curve_db: vec![0.0; CURVE_POINTS],
+            model_path_text: String::new(),
         },
     )
 }
@@ -67,6 +68,8 @@ pub struct MusicHalEditor {
     gui_context: Option<GuiContext>,
     curve_freqs: Vec<f32>,
     curve_db: Vec<f32>,
+    /// Text of the user EQ model path field.
+    model_path_text: String,
 }
 
 impl NiceEguiApp for MusicHalEditor {
@@ -77,6 +80,7 @@ impl NiceEguiApp for MusicHalEditor {
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui_context = Some(nice_gui_ctx);
+        self.model_path_text = self.params.eq_model_path.read().clone().unwrap_or_default();
         Ok(())
     }
 
@@ -167,6 +171,26 @@ impl NiceEguiApp for MusicHalEditor {
                     });
                     ui.separator();
                     ui.label(self.worker.eq_status.lock().clone());
+                });
+                ui.horizontal(|ui| {
+                    ui.label("EQ model");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.model_path_text)
+                            .hint_text("embedded (or a path to model.onnx, its .json beside it)")
+                            .desired_width(360.0),
+                    );
+                    if ui.button("Load").clicked() {
+                        let path = self.model_path_text.trim();
+                        let path = (!path.is_empty()).then(|| path.to_owned());
+                        // Persisted in the host's project, so the session reopens with it.
+                        *self.params.eq_model_path.write() = path.clone();
+                        self.worker.set_eq_model_path(path.map(Into::into));
+                    }
+                    if ui.button("Embedded").clicked() {
+                        self.model_path_text.clear();
+                        *self.params.eq_model_path.write() = None;
+                        self.worker.set_eq_model_path(None);
+                    }
                 });
                 let bad = self.telemetry.bad_input_blocks.load(Ordering::Relaxed);
                 if bad > 0 {

@@ -53,6 +53,15 @@ pub struct Worker {
     handle: Option<JoinHandle<triple_buffer::Input<MorphGrid>>>,
 }
 
+impl WorkerShared {
+    /// Point the worker at a user EQ model (`None`: the embedded one). GUI/main thread; the
+    /// worker loads it within one poll interval.
+    pub fn set_eq_model_path(&self, path: Option<PathBuf>) {
+        *self.eq_model_path.lock() = path;
+        self.model_generation.fetch_add(1, Ordering::Release);
+    }
+}
+
 impl Worker {
     /// Spawn the thread. `grid_in` is the writing end of the grid triple buffer; it comes back
     /// from [`Worker::stop`] so the next activation can reuse it.
@@ -123,7 +132,10 @@ fn run(
             // Contain any panic from a model or ONNX Runtime: the worker must outlive bad files.
             let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if loaded_generation != key.generation || model.is_none() {
-                    model = load_model(&shared);
+                    // A bad user file keeps the previous model (and says why in the status).
+                    if let Some(new_model) = load_model(&shared, model.is_some()) {
+                        model = Some(new_model);
+                    }
                     loaded_generation = key.generation;
                 }
                 model.as_mut().map(|m| decode(&shared, m, key))
@@ -148,7 +160,7 @@ fn run(
     grid_in
 }
 
-fn load_model(shared: &WorkerShared) -> Option<EqMorphModel> {
+fn load_model(shared: &WorkerShared, have_previous: bool) -> Option<EqMorphModel> {
     let path = shared.eq_model_path.lock().clone();
     let result = match &path {
         Some(p) => EqMorphModel::from_files(p, None),
@@ -165,7 +177,12 @@ fn load_model(shared: &WorkerShared) -> Option<EqMorphModel> {
             Some(model)
         }
         Err(e) => {
-            *shared.eq_status.lock() = format!("EQ model unavailable: {e}");
+            let keep = if have_previous {
+                " (keeping the previous model)"
+            } else {
+                ""
+            };
+            *shared.eq_status.lock() = format!("EQ model unavailable: {e}{keep}");
             None
         }
     }
@@ -185,5 +202,64 @@ fn decode(shared: &WorkerShared, model: &mut EqMorphModel, key: GridKey) -> Opti
             *shared.eq_status.lock() = format!("EQ decoding failed: {e}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Wait until `cond` holds, up to 10 s (first ONNX Runtime load included).
+    fn wait_for(what: &str, cond: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Needs ONNX Runtime (`cargo xtask test` sets ORT_DYLIB_PATH).
+    #[test]
+    fn worker_decodes_on_term_change_and_survives_a_bad_user_model() {
+        let shared = Arc::new(WorkerShared::default());
+        let (grid_in, mut grid_out) = triple_buffer::triple_buffer(&MorphGrid::default());
+        let flat = grid_out.read().row(0);
+        let worker = Worker::spawn(shared.clone(), grid_in).expect("spawn");
+        wait_for("first grid", || {
+            shared.grids_published.load(Ordering::Acquire) >= 1
+        });
+        let first = grid_out.read().row(0);
+        assert_ne!(
+            first, flat,
+            "the embedded model should not decode to a flat EQ"
+        );
+
+        // A bad user model: status says so, the previous model stays in use.
+        shared.set_eq_model_path(Some("/nonexistent/model.onnx".into()));
+        wait_for("bad-model status", || {
+            shared.eq_status.lock().contains("keeping the previous")
+        });
+        let before = shared.grids_published.load(Ordering::Acquire);
+        shared.term_a.store(1, Ordering::Relaxed);
+        wait_for("grid after term change", || {
+            shared.grids_published.load(Ordering::Acquire) > before
+        });
+        assert_ne!(
+            grid_out.read().row(0),
+            first,
+            "term A changed, so morph 0 must change"
+        );
+
+        // Back to the embedded model.
+        shared.set_eq_model_path(None);
+        wait_for("embedded status", || {
+            shared.eq_status.lock().contains("embedded")
+        });
+        let input = worker.stop();
+        assert!(
+            input.is_some(),
+            "the worker returns the grid writer when it stops cleanly"
+        );
     }
 }
