@@ -24,6 +24,7 @@ pub mod params;
 pub mod perception;
 pub mod rt;
 pub mod telemetry;
+pub mod trainer;
 pub mod worker;
 
 use dsp::{Eq5, SUB_BLOCK_LEN};

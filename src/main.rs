@@ -8,6 +8,8 @@ use musichal::dsp::{Eq5, EqParams};
 use musichal::eq_morph::{EqMorphModel, PARAM_ORDER};
 use std::path::PathBuf;
 
+mod cli;
+
 #[derive(Parser)]
 #[command(
     name = "musichal",
@@ -25,6 +27,12 @@ enum Command {
     Doctor,
     /// Decode the semantic EQ: the 13 parameters for a point between two terms.
     Eq(EqArgs),
+    /// Learn a corpus from audio files: tokens, payload and oracle, saved as .mhc.
+    Train(cli::corpus::TrainArgs),
+    /// Print a corpus model's report, or dump everything with --json.
+    Inspect(cli::corpus::InspectArgs),
+    /// Write the project's synthetic example music as a WAV file.
+    Synth(cli::corpus::SynthArgs),
 }
 
 #[derive(clap::Args)]
@@ -65,6 +73,9 @@ fn main() {
     let result = match cli.command {
         Command::Doctor => doctor(),
         Command::Eq(args) => eq(args),
+        Command::Train(args) => cli::corpus::train(args),
+        Command::Inspect(args) => cli::corpus::inspect(args),
+        Command::Synth(args) => cli::corpus::synth(args),
     };
     if let Err(e) = result {
         // `{:#}` prints the whole cause chain on one line, without a backtrace: these are

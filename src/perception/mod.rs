@@ -8,6 +8,7 @@
 //!   -> STFT, Hann window (realfft), n_fft 2048, hop 320 @ 24 kHz = 75 fps    frontend.rs
 //!   -> median-filter HPSS (Fitzgerald 2010), soft masks power 2              frontend.rs
 //!   -> encoder per stream: [frames, dim] features (spectral: 88-D)           encoder.rs
+//!   -> per frame: loudness, chroma, pitches, onset strength                  payload.rs
 //!   -> spherical K-means vocabulary per stream: token per frame              kmeans.rs
 //! ```
 //!
@@ -22,6 +23,7 @@ pub mod error;
 pub mod frontend;
 pub mod kmeans;
 pub mod npy;
+pub mod payload;
 pub mod pipeline;
 pub mod resample;
 pub mod synth;
@@ -31,6 +33,7 @@ pub use encoder::{Encoder, SpectralEncoder, Stream};
 pub use error::{PerceptionError, Result};
 pub use kmeans::{KMeansConfig, KMeansReport, SphericalKMeans, Token, SUPPORTED_K};
 pub use npy::write_npy_f32;
+pub use payload::{FramePayload, PayloadAnalyser};
 pub use pipeline::{FrameRecord, Perception, PerceptionConfig, SegmentFrames};
 
 /// Token sequences of one segment, both streams, aligned with [`SegmentFrames`] rows.

@@ -21,6 +21,7 @@
 use super::encoder::{Encoder, SpectralEncoder, Stream};
 use super::error::{PerceptionError, Result};
 use super::frontend::{StreamingHpss, StreamingStft};
+use super::payload::{FramePayload, PayloadAnalyser};
 use super::resample::StreamResampler;
 
 /// Lowest accepted host / file sample rate.
@@ -98,6 +99,8 @@ pub struct SegmentFrames {
     pub harmonic: Vec<f32>,
     /// Percussive stream features, `[n_frames, dim]`.
     pub percussive: Vec<f32>,
+    /// Loudness, chroma, pitches and onset strength of each frame (`n_frames` entries).
+    pub payload: Vec<FramePayload>,
     /// Non-finite input samples replaced by 0 in this segment.
     pub non_finite_replaced: usize,
 }
@@ -126,12 +129,15 @@ pub struct FrameRecord {
     pub harmonic: Vec<f32>,
     /// Percussive features `[dim]`.
     pub percussive: Vec<f32>,
+    /// Loudness, chroma, pitches, onset strength.
+    pub payload: FramePayload,
 }
 
 /// Stateful audio -> features pipeline: resample (rubato), STFT (realfft, Hann), HPSS, encoder.
 pub struct Perception {
     config: PerceptionConfig,
     encoder: Box<dyn Encoder>,
+    payload: PayloadAnalyser,
     state: Option<StreamState>,
     sanitised: Vec<f32>,
     resampled: Vec<f32>,
@@ -173,9 +179,11 @@ impl Perception {
             config.percussive_kernel_bins,
             config.mask_power,
         )?;
+        let payload = PayloadAnalyser::new(encoder.sample_rate(), encoder.n_fft());
         Ok(Self {
             config,
             encoder,
+            payload,
             state: None,
             sanitised: Vec::new(),
             resampled: Vec::new(),
@@ -220,10 +228,12 @@ impl Perception {
     pub fn reset(&mut self) {
         self.state = None;
         self.encoder.reset();
+        self.payload.reset();
     }
 
     fn new_state(&mut self, host_rate_hz: u32, start_sample: u64) -> Result<StreamState> {
         self.encoder.reset();
+        self.payload.reset();
         let stft = StreamingStft::new(self.encoder.n_fft(), self.encoder.hop())?;
         let hpss = StreamingHpss::new(
             stft.n_bins(),
@@ -306,6 +316,13 @@ impl Perception {
                 n_frames += 1;
             }
         }
+        let payload = (0..n_frames)
+            .map(|f| {
+                let bins = f * n_bins..(f + 1) * n_bins;
+                self.payload
+                    .analyse(&self.harm_mags[bins.clone()], &self.perc_mags[bins])
+            })
+            .collect();
         let dim = self.encoder.dim();
         let mut harmonic = Vec::with_capacity(n_frames * dim);
         let mut percussive = Vec::with_capacity(n_frames * dim);
@@ -321,6 +338,7 @@ impl Perception {
             dim,
             harmonic,
             percussive,
+            payload,
             non_finite_replaced: non_finite,
         };
         state.next_frame_idx += n_frames as u64;
@@ -381,6 +399,7 @@ impl Perception {
                     time_s: idx as f64 * hop_s,
                     harmonic: seg.row(Stream::Harmonic, i).to_vec(),
                     percussive: seg.row(Stream::Percussive, i).to_vec(),
+                    payload: seg.payload[i],
                 }
             })
             .collect()

@@ -1,0 +1,214 @@
+//! `musichal train`, `musichal inspect`, `musichal synth`.
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use musichal::corpus::CorpusModel;
+use musichal::oracle::DriveStream;
+use musichal::perception::synth::render_music;
+use musichal::trainer::{train_files, TrainConfig, TrainProgress};
+use std::path::PathBuf;
+
+/// Which token stream drives the oracle (command-line spelling).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum DriveArg {
+    Harmonic,
+    Percussive,
+    Both,
+}
+
+impl From<DriveArg> for DriveStream {
+    fn from(d: DriveArg) -> Self {
+        match d {
+            DriveArg::Harmonic => DriveStream::Harmonic,
+            DriveArg::Percussive => DriveStream::Percussive,
+            DriveArg::Both => DriveStream::Both,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Audio files (WAV, FLAC, MP3, OGG); all frames of all files form one corpus.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output corpus model (.mhc).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Gesture tokens per stream.
+    #[arg(long, default_value_t = 64, value_parser = parse_vocab)]
+    pub vocab: u16,
+    /// Frame encoder.
+    #[arg(long, default_value = "spectral")]
+    pub encoder: String,
+    /// Token stream(s) driving the oracle.
+    #[arg(long, value_enum, default_value_t = DriveArg::Harmonic)]
+    pub drive: DriveArg,
+    /// K-means seed (same seed and input give the same model).
+    #[arg(long, default_value_t = 0x5eed)]
+    pub seed: u64,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_vocab(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(v @ (16 | 64 | 256)) => Ok(v),
+        _ => Err(format!("{s:?} is not one of 16, 64, 256")),
+    }
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    if args.output.exists() && !args.force {
+        bail!(
+            "{} exists; pass --force to overwrite it",
+            args.output.display()
+        );
+    }
+    let config = TrainConfig {
+        vocab_size: args.vocab,
+        drive: args.drive.into(),
+        encoder: args.encoder.clone(),
+        seed: args.seed,
+        ..TrainConfig::default()
+    };
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {percent:>3}% {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut on_progress = |p: TrainProgress| match p {
+        TrainProgress::Analysing {
+            file,
+            files,
+            done_s,
+            total_s,
+        } => {
+            bar.set_message(format!("analysing {}/{}", (file + 1).min(files), files));
+            bar.set_position((1000.0 * done_s / total_s.max(1e-9)) as u64);
+        }
+        TrainProgress::Fitting { frames } => {
+            bar.set_message(format!("vocabulary on {frames} frames"));
+        }
+        TrainProgress::Building => bar.set_message("oracle".to_string()),
+    };
+    let (model, report) = train_files(&args.files, &config, &mut on_progress)?;
+    bar.finish_and_clear();
+    model
+        .save(&args.output)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    let corpus = model.report();
+    if args.json {
+        let out = serde_json::json!({ "corpus": corpus, "training": report });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{corpus}");
+        for (name, r) in [
+            ("harmonic", &report.harmonic),
+            ("percussive", &report.percussive),
+        ] {
+            println!(
+                "k-means {name:<10} {} iterations{}, inertia {:.4}",
+                r.iterations,
+                if r.converged { " (converged)" } else { "" },
+                r.inertia
+            );
+        }
+        println!(
+            "time              {:.2} s for {:.1} s of audio ({:.0}x real time): analysis {:.2} s, \
+             vocabulary {:.2} s, oracle {:.3} s",
+            report.total_s,
+            report.audio_s,
+            report.audio_s / report.total_s.max(1e-9),
+            report.analysis_s,
+            report.fit_s,
+            report.oracle_s
+        );
+        println!("wrote             {}", args.output.display());
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// Corpus model (.mhc).
+    pub corpus: PathBuf,
+    /// Dump everything as JSON: header, report, every frame with both tokens, the centroids,
+    /// and the oracle's transitions, suffix links and lrs.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn inspect(args: InspectArgs) -> Result<()> {
+    let model = CorpusModel::load(&args.corpus)
+        .with_context(|| format!("cannot use {}", args.corpus.display()))?;
+    if args.json {
+        // Streamed: a one-hour corpus dump is large.
+        let stdout = std::io::stdout().lock();
+        serde_json::to_writer(std::io::BufWriter::new(stdout), &model.to_json())?;
+        println!();
+    } else {
+        println!("corpus            {}", args.corpus.display());
+        println!("written by        {}", model.created_by);
+        println!("format version    {}", model.format_version);
+        println!("{}", model.report());
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct SynthArgs {
+    /// Output WAV file (mono, 16-bit).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Length in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub seconds: f32,
+    /// Sample rate, Hz.
+    #[arg(long, default_value_t = 48_000)]
+    pub rate: u32,
+    /// Seed: each seed is a different piece.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Writes the project's synthetic music (pad, bass, melody, drums in changing sections): the
+/// audio the embedded corpus is trained on and the demo plays.
+pub fn synth(args: SynthArgs) -> Result<()> {
+    if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
+        bail!("--seconds must be in (0, 3600]");
+    }
+    if !(8_000..=192_000).contains(&args.rate) {
+        bail!("--rate must be in 8000..=192000");
+    }
+    let samples = render_music(args.seconds, args.rate, args.seed);
+    write_wav_mono(&args.output, &samples, args.rate)?;
+    println!(
+        "wrote {} ({:.1} s at {} Hz)",
+        args.output.display(),
+        args.seconds,
+        args.rate
+    );
+    Ok(())
+}
+
+/// Writes a 16-bit mono WAV.
+pub fn write_wav_mono(path: &std::path::Path, samples: &[f32], rate: u32) -> Result<()> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec)
+        .with_context(|| format!("creating {}", path.display()))?;
+    for &s in samples {
+        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
+    }
+    w.finalize()?;
+    Ok(())
+}

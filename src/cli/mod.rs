@@ -1,0 +1,4 @@
+//! Subcommands of the `musichal` binary that work on corpora and audio: `train`, `inspect`,
+//! `synth` (and `render` with the engine).
+
+pub mod corpus;

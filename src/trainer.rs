@@ -1,0 +1,373 @@
+//! The corpus trainer: recordings in, a [`CorpusModel`] out.
+//!
+//! ```text
+//! files -> decode (symphonia, mono) -> Perception::encode_file_segments   (the live path)
+//!       -> Vocabulary::fit (spherical K-means per stream)
+//!       -> tokens per frame (both streams) + payload (loudness, chroma, pitches)
+//!       -> onsets (peak-picked spectral flux, or a new pitch) and consonance
+//!       -> factor oracle over the driving stream's tokens
+//! ```
+//!
+//! Everything the live worker will see comes from the same [`Perception`] calls, with the
+//! same segment length (the prototype's lesson 3); the model keeps every per-frame field of
+//! both streams (lesson 2), and the perception configuration travels in
+//! `CorpusModel::encoder_config` so the worker rebuilds the identical front end.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::corpus::{consonance, CorpusModel, FrameRecord, SUPPORTED_VOCAB_SIZES};
+use crate::oracle::DriveStream;
+use crate::perception::{
+    decode_file, FramePayload, KMeansConfig, KMeansReport, Perception, PerceptionConfig,
+    SegmentFrames, Vocabulary,
+};
+
+/// Onset peak picking: a frame is an onset when its flux is the maximum of the
+/// `+-ONSET_WINDOW` frames around it and exceeds the mean of the `+-ONSET_MEAN_WINDOW` frames
+/// by [`ONSET_DELTA`] (Böck, Krebs & Schedl 2012, offline form).
+pub const ONSET_WINDOW: usize = 3;
+/// Half width of the moving mean, frames.
+pub const ONSET_MEAN_WINDOW: usize = 10;
+/// Threshold above the moving mean.
+pub const ONSET_DELTA: f32 = 0.02;
+/// Frames between two onsets at least (40 ms at 75 frames/s).
+pub const MIN_ONSET_GAP: usize = 3;
+
+/// Trainer settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// Gesture tokens per stream: 16, 64 or 256.
+    pub vocab_size: u16,
+    /// Token stream(s) that drive the oracle.
+    pub drive: DriveStream,
+    /// Encoder id; only `"spectral"` is built in.
+    pub encoder: String,
+    /// K-means seed (training is deterministic for a given seed and input).
+    pub seed: u64,
+    /// Perception front end (segment length, HPSS).
+    pub perception: PerceptionConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            vocab_size: 64,
+            drive: DriveStream::Harmonic,
+            encoder: "spectral".into(),
+            seed: 0x5eed,
+            perception: PerceptionConfig::default(),
+        }
+    }
+}
+
+/// Progress of a training run, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrainProgress {
+    /// Analysing source `file` of `files`: `done_s` of `total_s` seconds of audio so far.
+    Analysing {
+        file: usize,
+        files: usize,
+        done_s: f64,
+        total_s: f64,
+    },
+    /// Fitting the vocabularies on `frames` frames.
+    Fitting { frames: usize },
+    /// Building the oracle.
+    Building,
+}
+
+/// What a training run measured, beyond the model's own [`crate::corpus::CorpusReport`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TrainReport {
+    /// Harmonic vocabulary fit.
+    pub harmonic: KMeansReport,
+    /// Percussive vocabulary fit.
+    pub percussive: KMeansReport,
+    /// Seconds of audio analysed.
+    pub audio_s: f64,
+    /// Wall time of the analysis (decode excluded), seconds.
+    pub analysis_s: f64,
+    /// Wall time of the vocabulary fit, seconds.
+    pub fit_s: f64,
+    /// Wall time of the oracle construction, seconds.
+    pub oracle_s: f64,
+    /// Total wall time, seconds.
+    pub total_s: f64,
+}
+
+/// Training errors: which file and why.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// No input.
+    #[error("no input files")]
+    NoInput,
+    /// A vocabulary size other than 16, 64 or 256.
+    #[error("vocabulary size {0} is not one of 16, 64, 256")]
+    VocabSize(u16),
+    /// An encoder this build does not have.
+    #[error("unknown encoder {0:?} (available: spectral)")]
+    UnknownEncoder(String),
+    /// A source file could not be read or analysed.
+    #[error("{path}: {source}")]
+    Source {
+        path: String,
+        #[source]
+        source: crate::perception::PerceptionError,
+    },
+    /// Perception or quantiser failure on the whole corpus.
+    #[error(transparent)]
+    Perception(#[from] crate::perception::PerceptionError),
+    /// The model failed its own validation.
+    #[error(transparent)]
+    Corpus(#[from] crate::corpus::CorpusError),
+    /// Too many source files for the model's 16-bit source index.
+    #[error("at most {max} source files per corpus")]
+    TooManySources { max: usize },
+}
+
+/// One decoded source: a name (file name only) and mono samples.
+pub struct Source {
+    /// File name stored in the model (no directories).
+    pub name: String,
+    /// Mono samples.
+    pub samples: Vec<f32>,
+    /// Sample rate, Hz.
+    pub rate_hz: u32,
+}
+
+impl Source {
+    /// Decodes `path` (WAV, FLAC, MP3, OGG) to mono.
+    pub fn from_file(path: &Path) -> Result<Self, TrainError> {
+        let audio = decode_file(path).map_err(|source| TrainError::Source {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Self {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "audio".into()),
+            samples: audio.samples,
+            rate_hz: audio.sample_rate_hz,
+        })
+    }
+}
+
+/// Perception configuration as stored in `CorpusModel::encoder_config`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EncoderConfig {
+    /// Encoder id.
+    pub encoder: String,
+    /// Encoder input rate, Hz.
+    pub sample_rate_hz: u32,
+    /// Hop, samples at the encoder rate.
+    pub hop: usize,
+    /// Feature dimension.
+    pub dim: usize,
+    /// The front end.
+    pub perception: PerceptionConfig,
+}
+
+impl EncoderConfig {
+    /// Parses a model's `encoder_config`.
+    pub fn from_model(model: &CorpusModel) -> Result<Self, String> {
+        serde_json::from_str(&model.encoder_config).map_err(|e| {
+            format!("the corpus' encoder configuration is not one this build understands: {e}")
+        })
+    }
+}
+
+/// A perception front end for `encoder` (only `"spectral"` exists in this build).
+pub fn perception_for(encoder: &str, config: PerceptionConfig) -> Result<Perception, TrainError> {
+    match encoder {
+        "spectral" => Ok(Perception::new(config)?),
+        other => Err(TrainError::UnknownEncoder(other.into())),
+    }
+}
+
+/// Trains a corpus from files. See [`train_sources`].
+pub fn train_files(
+    paths: &[PathBuf],
+    config: &TrainConfig,
+    progress: &mut dyn FnMut(TrainProgress),
+) -> Result<(CorpusModel, TrainReport), TrainError> {
+    if paths.is_empty() {
+        return Err(TrainError::NoInput);
+    }
+    let sources = paths
+        .iter()
+        .map(|p| Source::from_file(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    train_sources(&sources, config, progress)
+}
+
+/// Trains a corpus from decoded sources: analysis through the live perception path, a
+/// vocabulary per stream, tokens and payload for every frame, onsets, and the oracle.
+pub fn train_sources(
+    sources: &[Source],
+    config: &TrainConfig,
+    progress: &mut dyn FnMut(TrainProgress),
+) -> Result<(CorpusModel, TrainReport), TrainError> {
+    let started = Instant::now();
+    if sources.is_empty() {
+        return Err(TrainError::NoInput);
+    }
+    if sources.len() > u16::MAX as usize {
+        return Err(TrainError::TooManySources {
+            max: u16::MAX as usize,
+        });
+    }
+    if !SUPPORTED_VOCAB_SIZES.contains(&config.vocab_size) {
+        return Err(TrainError::VocabSize(config.vocab_size));
+    }
+    let mut perception = perception_for(&config.encoder, config.perception.clone())?;
+    let total_s: f64 = sources
+        .iter()
+        .map(|s| s.samples.len() as f64 / s.rate_hz.max(1) as f64)
+        .sum();
+
+    // 1. Analysis: the same segment-by-segment path the worker runs live.
+    let mut per_source: Vec<Vec<SegmentFrames>> = Vec::with_capacity(sources.len());
+    let mut done_s = 0.0;
+    for (i, src) in sources.iter().enumerate() {
+        progress(TrainProgress::Analysing {
+            file: i,
+            files: sources.len(),
+            done_s,
+            total_s,
+        });
+        let segments = perception
+            .encode_file_segments(&src.samples, src.rate_hz)
+            .map_err(|source| TrainError::Source {
+                path: src.name.clone(),
+                source,
+            })?;
+        done_s += src.samples.len() as f64 / src.rate_hz as f64;
+        per_source.push(segments);
+    }
+    progress(TrainProgress::Analysing {
+        file: sources.len(),
+        files: sources.len(),
+        done_s,
+        total_s,
+    });
+    let analysis_s = started.elapsed().as_secs_f64();
+
+    // 2. Vocabularies over every frame of every source.
+    let all: Vec<SegmentFrames> = per_source.iter().flatten().cloned().collect();
+    let n_frames: usize = all.iter().map(|s| s.n_frames).sum();
+    progress(TrainProgress::Fitting { frames: n_frames });
+    let fit_started = Instant::now();
+    let kmeans = KMeansConfig {
+        k: config.vocab_size as usize,
+        seed: config.seed,
+        ..KMeansConfig::default()
+    };
+    let (vocab, vocab_report) = Vocabulary::fit(perception.encoder_id(), &all, &kmeans)?;
+    drop(all);
+    let fit_s = fit_started.elapsed().as_secs_f64();
+
+    // 3. Frames: tokens, payload, onsets, consonance.
+    let fps = perception.frames_per_s();
+    let encoder_config = EncoderConfig {
+        encoder: perception.encoder_id().to_owned(),
+        sample_rate_hz: perception.encoder_rate_hz(),
+        hop: (perception.encoder_rate_hz() as f64 / fps).round() as usize,
+        dim: perception.dim(),
+        perception: config.perception.clone(),
+    };
+    let mut model = CorpusModel::new(
+        perception.encoder_id(),
+        serde_json::to_string(&encoder_config).expect("config serialises"),
+        perception.encoder_rate_hz(),
+        fps as f32,
+        config.vocab_size,
+        perception.dim() as u32,
+        config.drive,
+    );
+    model.segment_len_s = config.perception.segment_ms as f32 / 1000.0;
+    model.centroids_harmonic = vocab.harmonic.centroids.clone();
+    model.centroids_percussive = vocab.percussive.centroids.clone();
+    model.source_files = sources.iter().map(|s| s.name.clone()).collect();
+    for (source_idx, segments) in per_source.iter().enumerate() {
+        let mut payloads: Vec<FramePayload> = Vec::new();
+        let mut tokens: Vec<(u16, u16)> = Vec::new();
+        let mut frame_idx: Vec<u64> = Vec::new();
+        for seg in segments {
+            let t = vocab.tokens(seg)?;
+            for i in 0..seg.n_frames {
+                tokens.push((t.harmonic[i], t.percussive[i]));
+                payloads.push(seg.payload[i]);
+                frame_idx.push(seg.first_frame_idx + i as u64);
+            }
+        }
+        let onsets = detect_onsets(&payloads);
+        for (i, p) in payloads.iter().enumerate() {
+            model.frames.push(FrameRecord {
+                time_s: (frame_idx[i] as f64 / fps) as f32,
+                duration_s: (1.0 / fps) as f32,
+                harmonic_token: Some(tokens[i].0),
+                percussive_token: Some(tokens[i].1),
+                loudness_db: p.loudness_db,
+                chroma: p.chroma,
+                pitches: p.pitches().to_vec(),
+                onset: onsets[i],
+                consonance: consonance(&p.chroma),
+                source_idx: source_idx as u16,
+            });
+        }
+    }
+    drop(per_source);
+
+    // 4. The oracle.
+    progress(TrainProgress::Building);
+    let oracle_started = Instant::now();
+    model.build_factor_oracle(config.drive)?;
+    let oracle_s = oracle_started.elapsed().as_secs_f64();
+    model.validate()?;
+    Ok((
+        model,
+        TrainReport {
+            harmonic: vocab_report.harmonic,
+            percussive: vocab_report.percussive,
+            audio_s: total_s,
+            analysis_s,
+            fit_s,
+            oracle_s,
+            total_s: started.elapsed().as_secs_f64(),
+        },
+    ))
+}
+
+/// Onsets of one source's frames: a flux peak (see [`ONSET_WINDOW`]) or a note that was not
+/// sounding in the previous frame, at least [`MIN_ONSET_GAP`] frames apart.
+pub fn detect_onsets(payloads: &[FramePayload]) -> Vec<bool> {
+    let n = payloads.len();
+    let flux: Vec<f32> = payloads.iter().map(|p| p.onset_strength).collect();
+    let mut out = vec![false; n];
+    let mut last: Option<usize> = None;
+    for i in 0..n {
+        let lo = i.saturating_sub(ONSET_WINDOW);
+        let hi = (i + ONSET_WINDOW + 1).min(n);
+        let is_max = flux[lo..hi].iter().all(|&f| f <= flux[i]);
+        let mlo = i.saturating_sub(ONSET_MEAN_WINDOW);
+        let mhi = (i + ONSET_MEAN_WINDOW + 1).min(n);
+        let mean = flux[mlo..mhi].iter().sum::<f32>() / (mhi - mlo) as f32;
+        let peak = is_max && flux[i] > mean + ONSET_DELTA;
+        let new_note = payloads[i].num_pitches > 0
+            && (i == 0
+                || payloads[i]
+                    .pitches()
+                    .iter()
+                    .any(|p| !payloads[i - 1].pitches().contains(p)));
+        // The very first frame of a sounding source starts an event.
+        let first_sound =
+            i == 0 && payloads[0].loudness_db > crate::perception::payload::PITCH_GATE_DB;
+        if (peak || new_note || first_sound) && last.is_none_or(|l| i - l >= MIN_ONSET_GAP) {
+            out[i] = true;
+            last = Some(i);
+        }
+    }
+    out
+}
