@@ -16,8 +16,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Initial window size, logical pixels.
-pub const EDITOR_WIDTH: f32 = 720.0;
-pub const EDITOR_HEIGHT: f32 = 400.0;
+pub const EDITOR_WIDTH: f32 = 960.0;
+pub const EDITOR_HEIGHT: f32 = 600.0;
 /// Width of the parameter sliders, logical pixels.
 const SLIDER_WIDTH: f32 = 170.0;
 /// Points on the drawn EQ curve.
@@ -49,6 +49,7 @@ pub fn create(
             curve_freqs: log_grid(CURVE_POINTS),
             curve_db: vec![0.0; CURVE_POINTS],
             model_path_text: String::new(),
+            corpus_path_text: String::new(),
         },
     )
 }
@@ -70,6 +71,68 @@ pub struct MusicHalEditor {
     curve_db: Vec<f32>,
     /// Text of the user EQ model path field.
     model_path_text: String,
+    /// Text of the corpus path field.
+    corpus_path_text: String,
+}
+
+/// A labelled slider for any parameter.
+fn param_row<P: nice_plug::prelude::Param>(
+    ui: &mut egui::Ui,
+    label: &str,
+    param: &P,
+    setter: &nice_plug::context::gui::ParamSetter,
+) {
+    ui.label(label);
+    ui.add(widgets::ParamSlider::for_param(param, setter).with_width(SLIDER_WIDTH));
+    ui.add_space(2.0);
+}
+
+/// A button that flips a bool parameter, showing `on` / `off` text.
+fn toggle(
+    ui: &mut egui::Ui,
+    param: &nice_plug::prelude::BoolParam,
+    setter: &nice_plug::context::gui::ParamSetter,
+    on: &str,
+    off: &str,
+) {
+    let value = param.value();
+    if ui
+        .add(egui::Button::new(if value { on } else { off }).selected(value))
+        .clicked()
+    {
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, !value);
+        setter.end_set_parameter(param);
+    }
+}
+
+/// A token histogram as bars, `width` x `height`, with its entropy.
+fn histogram(ui: &mut egui::Ui, title: &str, hist: &[u64], current: &[u16], colour: Color32) {
+    let entropy = crate::engine::EngineStatus::entropy_bits(hist);
+    let active = hist.iter().filter(|&&c| c > 0).count();
+    ui.label(format!(
+        "{title}: {active}/{} tokens active, {entropy:.2} bits",
+        hist.len()
+    ));
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(300.0, 46.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 3.0, Color32::from_rgb(24, 28, 36));
+    let max = hist.iter().copied().max().unwrap_or(0).max(1) as f32;
+    let n = hist.len().max(1) as f32;
+    let w = rect.width() / n;
+    for (i, &c) in hist.iter().enumerate() {
+        let h = (rect.height() - 4.0) * c as f32 / max;
+        let x = rect.left() + i as f32 * w;
+        let lit = current.contains(&(i as u16));
+        painter.rect_filled(
+            egui::Rect::from_min_max(
+                Pos2::new(x, rect.bottom() - h),
+                Pos2::new(x + (w - 1.0).max(1.0), rect.bottom()),
+            ),
+            0.0,
+            if lit { Color32::WHITE } else { colour },
+        );
+    }
 }
 
 impl NiceEguiApp for MusicHalEditor {
@@ -81,6 +144,7 @@ impl NiceEguiApp for MusicHalEditor {
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui_context = Some(nice_gui_ctx);
         self.model_path_text = self.params.eq_model_path.read().clone().unwrap_or_default();
+        self.corpus_path_text = self.params.corpus_path.read().clone().unwrap_or_default();
         Ok(())
     }
 
@@ -92,7 +156,7 @@ impl NiceEguiApp for MusicHalEditor {
         let Some(gui_context) = self.gui_context.clone() else {
             return;
         };
-        let setter = gui_context.param_setter();
+        let setter = &gui_context.param_setter();
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(33));
         egui::Frame::new()
@@ -107,62 +171,132 @@ impl NiceEguiApp for MusicHalEditor {
                 ui.add_space(6.0);
                 ui.horizontal_top(|ui| {
                     ui.vertical(|ui| {
-                        ui.set_width(SLIDER_WIDTH + 90.0);
-                        let row = |ui: &mut egui::Ui, label: &str, p: &dyn Fn(&mut egui::Ui)| {
-                            ui.label(label);
-                            p(ui);
-                            ui.add_space(2.0);
-                        };
-                        row(ui, "Term A", &|ui| {
-                            ui.add(
-                                widgets::ParamSlider::for_param(&self.params.term_a, &setter)
-                                    .with_width(SLIDER_WIDTH),
-                            );
-                        });
-                        row(ui, "Morph  A <-> B", &|ui| {
-                            ui.add(
-                                widgets::ParamSlider::for_param(&self.params.morph, &setter)
-                                    .with_width(SLIDER_WIDTH),
-                            );
-                        });
-                        row(ui, "Term B", &|ui| {
-                            ui.add(
-                                widgets::ParamSlider::for_param(&self.params.term_b, &setter)
-                                    .with_width(SLIDER_WIDTH),
-                            );
-                        });
-                        row(ui, "Intensity", &|ui| {
-                            ui.add(
-                                widgets::ParamSlider::for_param(&self.params.intensity, &setter)
-                                    .with_width(SLIDER_WIDTH),
-                            );
-                        });
-                        row(ui, "Output gain", &|ui| {
-                            ui.add(
-                                widgets::ParamSlider::for_param(&self.params.output_gain, &setter)
-                                    .with_width(SLIDER_WIDTH),
-                            );
-                        });
-                        let bypassed = self.params.eq_bypass.value();
-                        let text = if bypassed {
-                            "EQ bypassed: click to engage"
-                        } else {
-                            "EQ engaged: click to bypass"
-                        };
-                        if ui
-                            .add(egui::Button::new(text).selected(!bypassed))
-                            .clicked()
-                        {
-                            setter.begin_set_parameter(&self.params.eq_bypass);
-                            setter.set_parameter(&self.params.eq_bypass, !bypassed);
-                            setter.end_set_parameter(&self.params.eq_bypass);
-                        }
+                        ui.set_width(SLIDER_WIDTH + 40.0);
+                        ui.strong("Colour");
+                        param_row(ui, "Term A", &self.params.term_a, setter);
+                        param_row(ui, "Morph  A <-> B", &self.params.morph, setter);
+                        param_row(ui, "Term B", &self.params.term_b, setter);
+                        param_row(ui, "Intensity", &self.params.intensity, setter);
+                        param_row(ui, "Output gain", &self.params.output_gain, setter);
+                        ui.add_space(4.0);
+                        let p = &self.params.eq_bypass;
+                        toggle(
+                            ui,
+                            p,
+                            setter,
+                            "EQ bypassed: click to engage",
+                            "EQ engaged: click to bypass",
+                        );
                     });
-                    ui.vertical(|ui| self.draw_curve(ui));
+                    ui.vertical(|ui| {
+                        ui.set_width(400.0);
+                        self.draw_curve(ui);
+                    });
+                    ui.vertical(|ui| {
+                        ui.set_width(SLIDER_WIDTH + 40.0);
+                        ui.strong("Answer");
+                        toggle(
+                            ui,
+                            &self.params.listen,
+                            setter,
+                            "Listening: click to stop",
+                            "Not answering: click to listen",
+                        );
+                        param_row(ui, "Density", &self.params.density, setter);
+                        param_row(ui, "Continuity", &self.params.continuity, setter);
+                        param_row(ui, "Drive", &self.params.drive, setter);
+                        param_row(ui, "MIDI channel", &self.params.midi_channel, setter);
+                        param_row(ui, "Transpose", &self.params.transpose, setter);
+                        param_row(ui, "Note length", &self.params.note_length, setter);
+                        param_row(ui, "Velocity", &self.params.velocity, setter);
+                        toggle(
+                            ui,
+                            &self.params.live_learning,
+                            setter,
+                            "Live learning on",
+                            "Live learning off",
+                        );
+                    });
                 });
-                ui.add_space(6.0);
+                ui.separator();
+                let status = self.worker.status.lock().clone();
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        ui.set_width(430.0);
+                        ui.strong("Corpus");
+                        ui.label(format!(
+                            "{}: {} frames, {} oracle states",
+                            status.corpus_name, status.corpus_frames, status.oracle_states
+                        ));
+                        if !status.corpus_message.is_empty() {
+                            ui.colored_label(
+                                Color32::from_rgb(230, 160, 60),
+                                &status.corpus_message,
+                            );
+                        }
+                        ui.horizontal(|ui| {
+                            ui.add(
+                                egui::TextEdit::singleline(&mut self.corpus_path_text)
+                                    .hint_text("path to a .mhc corpus (musichal train)")
+                                    .desired_width(250.0),
+                            );
+                            if ui.button("Load").clicked() {
+                                let path = self.corpus_path_text.trim();
+                                let path = (!path.is_empty()).then(|| path.to_owned());
+                                // Persisted in the host's project; the worker follows it.
+                                *self.params.corpus_path.write() = path.clone();
+                                self.worker.set_corpus_path(path.map(Into::into));
+                            }
+                            if ui.button("Embedded").clicked() {
+                                self.corpus_path_text.clear();
+                                *self.params.corpus_path.write() = None;
+                                self.worker.set_corpus_path(None);
+                            }
+                        });
+                        ui.add_space(4.0);
+                        ui.strong("EQ model");
+                        ui.label(self.worker.eq_status.lock().clone());
+                        ui.horizontal(|ui| {
+                            ui.add(
+                                egui::TextEdit::singleline(&mut self.model_path_text)
+                                    .hint_text("embedded (or model.onnx, its .json beside it)")
+                                    .desired_width(250.0),
+                            );
+                            if ui.button("Load").clicked() {
+                                let path = self.model_path_text.trim();
+                                let path = (!path.is_empty()).then(|| path.to_owned());
+                                *self.params.eq_model_path.write() = path.clone();
+                                self.worker.set_eq_model_path(path.map(Into::into));
+                            }
+                            if ui.button("Embedded").clicked() {
+                                self.model_path_text.clear();
+                                *self.params.eq_model_path.write() = None;
+                                self.worker.set_eq_model_path(None);
+                            }
+                        });
+                    });
+                    ui.vertical(|ui| {
+                        ui.strong("Listening");
+                        histogram(
+                            ui,
+                            "harmonic",
+                            &status.harmonic_hist,
+                            &status.harmonic,
+                            Color32::from_rgb(105, 221, 190),
+                        );
+                        histogram(
+                            ui,
+                            "percussive",
+                            &status.percussive_hist,
+                            &status.percussive,
+                            Color32::from_rgb(230, 160, 60),
+                        );
+                        ui.label(format!("input peak {:.0} dB", status.peak_db.max(-120.0)));
+                    });
+                });
                 ui.separator();
                 let rate = self.telemetry.sample_rate_hz.load(Ordering::Relaxed);
+                let c = &self.worker.counters;
                 ui.horizontal(|ui| {
                     ui.label(if rate > 0 {
                         format!("Active at {rate} Hz")
@@ -170,27 +304,18 @@ impl NiceEguiApp for MusicHalEditor {
                         "Inactive".to_owned()
                     });
                     ui.separator();
-                    ui.label(self.worker.eq_status.lock().clone());
-                });
-                ui.horizontal(|ui| {
-                    ui.label("EQ model");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut self.model_path_text)
-                            .hint_text("embedded (or a path to model.onnx, its .json beside it)")
-                            .desired_width(360.0),
-                    );
-                    if ui.button("Load").clicked() {
-                        let path = self.model_path_text.trim();
-                        let path = (!path.is_empty()).then(|| path.to_owned());
-                        // Persisted in the host's project, so the session reopens with it.
-                        *self.params.eq_model_path.write() = path.clone();
-                        self.worker.set_eq_model_path(path.map(Into::into));
-                    }
-                    if ui.button("Embedded").clicked() {
-                        self.model_path_text.clear();
-                        *self.params.eq_model_path.write() = None;
-                        self.worker.set_eq_model_path(None);
-                    }
+                    ui.label(format!(
+                        "MIDI: {} notes out",
+                        self.telemetry.notes_out.load(Ordering::Relaxed)
+                    ));
+                    ui.separator();
+                    ui.label(format!(
+                        "worker {:.1} ms per segment (worst {:.1}), {} late, {} segments dropped",
+                        c.last_latency_us.load(Ordering::Relaxed) as f64 / 1000.0,
+                        c.max_latency_us.load(Ordering::Relaxed) as f64 / 1000.0,
+                        c.deadline_misses.load(Ordering::Relaxed),
+                        c.segments_dropped.load(Ordering::Relaxed),
+                    ));
                 });
                 let bad = self.telemetry.bad_input_blocks.load(Ordering::Relaxed);
                 if bad > 0 {
@@ -207,7 +332,7 @@ impl MusicHalEditor {
     /// The response of the EQ as currently applied, log frequency axis, with the five bands
     /// marked.
     fn draw_curve(&mut self, ui: &mut egui::Ui) {
-        let size = Vec2::new(ui.available_width().max(300.0), 250.0);
+        let size = Vec2::new(ui.available_width().max(300.0), 330.0);
         let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, Color32::from_rgb(24, 28, 36));

@@ -4,11 +4,12 @@
 //! Module map, by thread (see `docs/DESIGN.md`):
 //! - plugin glue, the only code importing nice-plug: this file (`process()`), [`params`],
 //!   [`editor`];
-//! - the worker thread: [`worker`] (EQ grid decoding; perception and the oracle join it);
+//! - the worker thread: [`worker`] (EQ grid decoding, answering with [`engine`]);
 //! - plain libraries, testable without a host: [`dsp`] (the 5-band EQ), [`rt`] (audio-thread
 //!   hand-offs: segment ring, MIDI scheduler), [`eq_morph`] (the semantic EQ decoder),
 //!   [`onnx`] (ONNX Runtime loading, worker/CLI only), [`telemetry`] (atomics for the GUI).
 
+use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub mod corpus;
 pub mod dsp;
 pub mod editor;
+pub mod engine;
 pub mod eq_morph;
 pub mod onnx;
 pub mod oracle;
@@ -30,11 +32,19 @@ pub mod worker;
 use dsp::{Eq5, SUB_BLOCK_LEN};
 use eq_morph::{apply_intensity, MorphGrid};
 use params::MusicHalParams;
+use rt::{MidiOut, MidiScheduler, SegmentWriter};
 use telemetry::Telemetry;
-use worker::{Worker, WorkerShared};
+use worker::{EngineIo, Worker, WorkerShared};
 
 /// Longest `activate` waits for the worker's first EQ grid (ONNX Runtime's first load).
 const FIRST_GRID_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Longest an offline render waits for the worker to answer a completed segment.
+const OFFLINE_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Seconds of input the audio -> worker ring holds: the worker may fall this far behind
+/// before segments are dropped.
+const SEGMENT_RING_SECONDS: f64 = 4.0;
 
 /// Sample rate assumed before the host activates the plugin.
 const DEFAULT_SAMPLE_RATE_HZ: f32 = 48_000.0;
@@ -55,20 +65,41 @@ pub struct MusicHal {
     worker_shared: Arc<WorkerShared>,
     /// The running worker, between `activate` and `deactivate`.
     worker: Option<Worker>,
+    /// Audio end of the input ring (made in `activate` for the host's rate).
+    segment_writer: Option<SegmentWriter>,
+    /// Audio end of the answer: plays the worker's notes sample-accurately.
+    scheduler: Option<MidiScheduler>,
+    /// Segment length at the current rate, samples.
+    segment_len: u64,
+    /// The host renders offline: `process()` waits for the worker's answer to each segment,
+    /// so a render is the same every time.
+    offline: bool,
+    /// End every sounding note at the start of the next block (after `reset`).
+    all_notes_off_pending: bool,
 }
 
 impl Default for MusicHal {
     fn default() -> Self {
         let (grid_in, grid_out) = triple_buffer::triple_buffer(&MorphGrid::default());
+        let params = Arc::new(MusicHalParams::default());
+        let worker_shared = Arc::new(WorkerShared::with_persisted(worker::PersistedPaths {
+            corpus: params.corpus_path.clone(),
+            eq_model: params.eq_model_path.clone(),
+        }));
         Self {
-            params: Arc::new(MusicHalParams::default()),
+            params,
             telemetry: Arc::new(Telemetry::default()),
             editor_state: editor::default_state(),
             eq: Eq5::new(DEFAULT_SAMPLE_RATE_HZ).expect("48 kHz is a valid EQ rate"),
             grid_out,
             grid_in: Some(grid_in),
-            worker_shared: Arc::new(WorkerShared::default()),
+            worker_shared,
             worker: None,
+            segment_writer: None,
+            scheduler: None,
+            segment_len: 0,
+            offline: false,
+            all_notes_off_pending: false,
         }
     }
 }
@@ -139,7 +170,32 @@ impl Plugin for MusicHal {
             nice_error!("unsupported sample rate {} Hz", buffer_config.sample_rate);
             return false;
         }
-        self.start_worker();
+        self.offline = buffer_config.process_mode == ProcessMode::Offline;
+        // New hand-offs for this rate (allocating: allowed here, never in process()).
+        let io = match rt::segment_channel(buffer_config.sample_rate as f64, SEGMENT_RING_SECONDS) {
+            Ok((writer, assembler)) => {
+                let (notes, scheduler) = rt::midi_channel();
+                self.segment_len = assembler.segment_len() as u64;
+                self.segment_writer = Some(writer);
+                self.scheduler = Some(scheduler);
+                Some(EngineIo {
+                    assembler,
+                    notes,
+                    host_rate_hz: buffer_config.sample_rate.round() as u32,
+                })
+            }
+            Err(e) => {
+                nice_error!("no MIDI answers at this sample rate: {e}");
+                self.segment_writer = None;
+                self.scheduler = None;
+                None
+            }
+        };
+        // A running worker holds the previous rate's hand-offs: restart it.
+        if let Some(worker) = self.worker.take() {
+            self.grid_in = worker.stop();
+        }
+        self.start_worker(io);
         self.sync_eq_immediately();
         true
     }
@@ -156,6 +212,7 @@ impl Plugin for MusicHal {
             .reset(self.params.intensity.value());
         self.eq.reset();
         self.sync_eq_immediately();
+        self.all_notes_off_pending = true;
     }
 
     fn deactivate(&mut self) {
@@ -169,11 +226,12 @@ impl Plugin for MusicHal {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         // No panic may reach the host. Unwinding out of `process_inner` would leave half-written
         // audio; silence is the safe answer, and the counter tells the GUI something went wrong.
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| self.process_inner(buffer)));
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.process_inner(buffer, context)));
         if result.is_err() {
             for channel in buffer.as_slice() {
                 channel.fill(0.0);
@@ -187,7 +245,7 @@ impl Plugin for MusicHal {
 
 impl MusicHal {
     /// Start the worker if it is not running (main thread, from `activate`).
-    fn start_worker(&mut self) {
+    fn start_worker(&mut self, io: Option<EngineIo>) {
         if self.worker.is_some() {
             return;
         }
@@ -195,17 +253,15 @@ impl MusicHal {
             // A previous worker died holding the writer: make a fresh pair.
             let (grid_in, grid_out) = triple_buffer::triple_buffer(&MorphGrid::default());
             self.grid_out = grid_out;
-            return self.spawn_worker(grid_in);
+            return self.spawn_worker(grid_in, io);
         };
-        self.spawn_worker(grid_in);
+        self.spawn_worker(grid_in, io);
     }
 
-    fn spawn_worker(&mut self, grid_in: triple_buffer::Input<MorphGrid>) {
+    fn spawn_worker(&mut self, grid_in: triple_buffer::Input<MorphGrid>, io: Option<EngineIo>) {
         self.publish_requests();
-        *self.worker_shared.eq_model_path.lock() =
-            self.params.eq_model_path.read().as_ref().map(Into::into);
         let before = self.worker_shared.grids_published.load(Ordering::Acquire);
-        match Worker::spawn(self.worker_shared.clone(), grid_in) {
+        match Worker::spawn(self.worker_shared.clone(), grid_in, io) {
             Ok(worker) => self.worker = Some(worker),
             Err(e) => {
                 nice_error!("could not start the worker thread: {e}");
@@ -226,6 +282,15 @@ impl MusicHal {
         {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
+        // Likewise for the corpus, so the first segment is answered.
+        while !self
+            .worker_shared
+            .corpus_attempt_done
+            .load(Ordering::Acquire)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         self.sync_eq_immediately();
     }
 
@@ -238,6 +303,27 @@ impl MusicHal {
         shared
             .term_b
             .store(self.params.term_b.value().max(0) as u32, Ordering::Relaxed);
+        shared.controls.store(&self.params.answer_settings());
+    }
+
+    /// Offline rendering only: wait (bounded) until the worker has answered every segment the
+    /// input has completed, so its notes are queued before their time comes.
+    fn wait_for_worker(&self, clock: u64) {
+        if self.segment_len == 0 || self.worker.is_none() {
+            return;
+        }
+        // The ring carries whole chunks: a segment is complete once its last chunk is full.
+        let delivered = clock / rt::CHUNK_LEN as u64 * rt::CHUNK_LEN as u64;
+        let complete_until = delivered / self.segment_len * self.segment_len;
+        let counters = &self.worker_shared.counters;
+        let deadline = std::time::Instant::now() + OFFLINE_WAIT_TIMEOUT;
+        while counters.handled_until_sample.load(Ordering::Acquire) < complete_until {
+            if std::time::Instant::now() > deadline {
+                nice_error!("offline render: the worker did not answer in time");
+                break;
+            }
+            std::thread::yield_now();
+        }
     }
 
     /// The EQ settings the parameters ask for right now, from the latest grid.
@@ -252,8 +338,8 @@ impl MusicHal {
         self.eq.set_bypass(self.params.eq_bypass.value());
     }
 
-    /// Real-time safe: no alloc, no locks.
-    fn process_inner(&mut self, buffer: &mut Buffer) {
+    /// Real-time safe: no alloc, no locks (offline rendering may wait for the worker).
+    fn process_inner(&mut self, buffer: &mut Buffer, context: &mut impl ProcessContext<Self>) {
         // Non-finite input must never reach the output or any filter state: silence this block.
         let mut bad = false;
         for channel in buffer.as_slice_immutable() {
@@ -270,8 +356,38 @@ impl MusicHal {
         }
 
         self.publish_requests();
-        self.eq.set_bypass(self.params.eq_bypass.value());
         let num_samples = buffer.samples();
+
+        // The input (before the EQ) goes to the worker.
+        let block_start = self.segment_writer.as_ref().map_or(0, |w| w.clock());
+        if let Some(writer) = self.segment_writer.as_mut() {
+            match buffer.as_slice_immutable() {
+                [left, right, ..] => writer.push_block(&[&left[..], &right[..]]),
+                [mono] => writer.push_block(&[&mono[..]]),
+                [] => writer.skip(num_samples as u64),
+            }
+            if self.offline {
+                let clock = writer.clock();
+                self.wait_for_worker(clock);
+            }
+        }
+        if let Some(scheduler) = self.scheduler.as_mut() {
+            let telemetry = &self.telemetry;
+            let mut emit = |out: MidiOut| {
+                if matches!(out, MidiOut::NoteOn { .. }) {
+                    telemetry.notes_out.fetch_add(1, Ordering::Relaxed);
+                }
+                if context.try_send_event(midi_event(out)).is_err() {
+                    telemetry.count_midi_send_failure();
+                }
+            };
+            if std::mem::take(&mut self.all_notes_off_pending) {
+                scheduler.all_notes_off(0, &mut emit);
+            }
+            scheduler.process_block(block_start, num_samples as u32, &mut emit);
+        }
+
+        self.eq.set_bypass(self.params.eq_bypass.value());
         let channels = buffer.as_slice();
         let mut start = 0;
         while start < num_samples {
@@ -303,6 +419,36 @@ impl MusicHal {
                 *sample *= gain;
             }
         }
+    }
+}
+
+/// The scheduler's output as a nice-plug note event.
+fn midi_event(out: MidiOut) -> NoteEvent<()> {
+    match out {
+        MidiOut::NoteOn {
+            timing,
+            channel,
+            note,
+            velocity,
+        } => NoteEvent::NoteOn {
+            timing,
+            voice_id: VoiceID::Wildcard,
+            channel: Channel::Number(channel),
+            key: Key::Number(note),
+            velocity,
+        },
+        MidiOut::NoteOff {
+            timing,
+            channel,
+            note,
+            velocity,
+        } => NoteEvent::NoteOff {
+            timing,
+            voice_id: VoiceID::Wildcard,
+            channel: Channel::Number(channel),
+            key: Key::Number(note),
+            velocity,
+        },
     }
 }
 

@@ -58,6 +58,47 @@ fn term_param(name: &str, default_term: &str, names: &Arc<Vec<String>>) -> IntPa
 /// coefficients again; this only removes the staircase of stepped automation.
 pub const MORPH_SMOOTHING_MS: f32 = 10.0;
 
+/// The `drive` parameter: which token stream(s) steer the oracle.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriveParam {
+    #[id = "harmonic"]
+    #[name = "Harmonic"]
+    Harmonic,
+    #[id = "percussive"]
+    #[name = "Percussive"]
+    Percussive,
+    #[id = "both"]
+    #[name = "Both"]
+    Both,
+}
+
+impl From<DriveParam> for crate::oracle::DriveStream {
+    fn from(d: DriveParam) -> Self {
+        match d {
+            DriveParam::Harmonic => Self::Harmonic,
+            DriveParam::Percussive => Self::Percussive,
+            DriveParam::Both => Self::Both,
+        }
+    }
+}
+
+impl MusicHalParams {
+    /// The answer settings the parameters ask for. Real-time safe.
+    pub fn answer_settings(&self) -> crate::engine::AnswerSettings {
+        crate::engine::AnswerSettings {
+            listen: self.listen.value(),
+            density: self.density.value(),
+            continuity: self.continuity.value(),
+            channel: (self.midi_channel.value().clamp(1, 16) - 1) as u8,
+            length_scale: self.note_length.value(),
+            velocity_scale: self.velocity.value(),
+            transpose: self.transpose.value().clamp(-24, 24) as i8,
+            drive: self.drive.value().into(),
+            live_learning: self.live_learning.value(),
+        }
+    }
+}
+
 #[derive(Params)]
 pub struct MusicHalParams {
     /// Linear output gain applied after the EQ. Written by the host/GUI, read by `process()`.
@@ -88,6 +129,42 @@ pub struct MusicHalParams {
 
     /// Path of the user's corpus model (`.mhc`), or `None` for the embedded default. Persisted in
     /// the host's project so a session reopens with the same corpus. Written by the GUI thread.
+    /// Answer the input in MIDI at all.
+    #[id = "listen"]
+    pub listen: BoolParam,
+
+    /// Probability that a note the corpus plays is played.
+    #[id = "density"]
+    pub density: FloatParam,
+
+    /// Probability of continuing linearly in the corpus rather than jumping.
+    #[id = "continuity"]
+    pub continuity: FloatParam,
+
+    /// MIDI channel of the answer, 1..=16.
+    #[id = "midi_channel"]
+    pub midi_channel: IntParam,
+
+    /// Note length multiplier.
+    #[id = "note_length"]
+    pub note_length: FloatParam,
+
+    /// Velocity multiplier.
+    #[id = "velocity"]
+    pub velocity: FloatParam,
+
+    /// Semitones added to the answer.
+    #[id = "transpose"]
+    pub transpose: IntParam,
+
+    /// Which token stream(s) drive the oracle.
+    #[id = "drive"]
+    pub drive: EnumParam<DriveParam>,
+
+    /// Append the live input to the oracle while playing.
+    #[id = "live_learn"]
+    pub live_learning: BoolParam,
+
     #[persist = "corpus-path"]
     pub corpus_path: Arc<RwLock<Option<String>>>,
 
@@ -132,6 +209,38 @@ impl Default for MusicHalParams {
             )
             .with_smoother(SmoothingStyle::Linear(MORPH_SMOOTHING_MS))
             .with_step_size(0.01),
+            listen: BoolParam::new("Listen", true),
+            density: FloatParam::new("Density", 0.8, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage()),
+            continuity: FloatParam::new(
+                "Continuity",
+                0.8,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_unit(" %")
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage()),
+            midi_channel: IntParam::new("MIDI Channel", 1, IntRange::Linear { min: 1, max: 16 }),
+            note_length: FloatParam::new(
+                "Note Length",
+                1.0,
+                FloatRange::Skewed {
+                    min: 0.25,
+                    max: 4.0,
+                    factor: FloatRange::skew_factor(-1.0),
+                },
+            )
+            .with_unit(" x")
+            .with_step_size(0.01),
+            velocity: FloatParam::new("Velocity", 1.0, FloatRange::Linear { min: 0.0, max: 2.0 })
+                .with_unit(" x")
+                .with_step_size(0.01),
+            transpose: IntParam::new("Transpose", 0, IntRange::Linear { min: -24, max: 24 })
+                .with_unit(" st"),
+            drive: EnumParam::new("Drive", DriveParam::Harmonic),
+            live_learning: BoolParam::new("Live Learning", false),
             corpus_path: Arc::new(RwLock::new(None)),
             eq_model_path: Arc::new(RwLock::new(None)),
         }

@@ -17,6 +17,10 @@ pub struct Telemetry {
     /// The EQ parameters currently applied (f32 bits, in `EqParams::to_array` order), for the
     /// editor's curve. Written by the audio thread while the editor is open.
     pub eq_params: [AtomicU32; 13],
+    /// MIDI events the host's output queue refused.
+    pub midi_send_failures: AtomicU64,
+    /// Note ons sent to the host (the editor's MIDI activity light).
+    pub notes_out: AtomicU64,
 }
 
 impl Telemetry {
@@ -46,5 +50,11 @@ impl Telemetry {
     #[inline]
     pub fn count_bad_input(&self) {
         self.bad_input_blocks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Real-time safe: no alloc, no locks.
+    #[inline]
+    pub fn count_midi_send_failure(&self) {
+        self.midi_send_failures.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -1,14 +1,25 @@
 //! The worker thread: one per plugin instance, started on `activate`, stopped and joined on
 //! `deactivate`/drop. It owns everything slow or allocating that the audio thread must never
-//! touch: ONNX Runtime sessions (the EQ decoder now; perception and the oracle join it in the
-//! engine issue). It never touches host objects.
+//! touch: ONNX Runtime sessions (the EQ decoder), the corpus, perception and the oracle. It
+//! never touches host objects.
+//!
+//! Answering: the worker takes each 350 ms segment from the audio thread's ring
+//! ([`SegmentAssembler`]), runs it through the corpus' [`Answerer`] and hands the phrase's
+//! notes to the audio thread's scheduler ([`NoteSender`]). The corpus (a user `.mhc` or the
+//! embedded one) is loaded when its path changes; a bad file keeps the previous corpus and the
+//! status says why.
 //!
 //! EQ morph: whenever term A/B or the model path changes, the worker decodes a [`MorphGrid`]
 //! (intensity 1, [`GRID_POINTS`] morph values) and publishes it through a triple buffer; the
 //! audio thread interpolates it per sub-block. If decoding fails (no ONNX Runtime, a bad user
 //! model) the last good grid stays in place and the status says why.
 
+use crate::corpus::CorpusModel;
+use crate::engine::{
+    AnswerControls, Answerer, EngineCounters, EngineStatus, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME,
+};
 use crate::eq_morph::{EqMorphModel, MorphGrid};
+use crate::rt::{NoteEvent, NoteSender, SegmentAssembler};
 use parking_lot::Mutex;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -20,7 +31,9 @@ use std::time::Duration;
 /// decoding (tests/eq_morph.rs) at a one-off cost of one batched ONNX call.
 pub const GRID_POINTS: usize = 33;
 /// How often the worker looks for new requests when idle.
-const POLL_INTERVAL: Duration = Duration::from_millis(10);
+const POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// Seed of the answer's random choices: the same session answers the same way every time.
+const ANSWER_SEED: u64 = 0x4d75_7369_6348_616c;
 
 /// What the plugin (audio/main thread) asks of the worker, and what the worker reports back.
 /// Requests are atomics the audio thread may write without blocking; reports are behind a
@@ -45,6 +58,41 @@ pub struct WorkerShared {
     pub eq_status: Mutex<String>,
     /// Term names of the loaded model (GUI pickers).
     pub eq_terms: Mutex<Vec<String>>,
+    /// Answer parameters (audio thread writes, worker reads).
+    pub controls: AnswerControls,
+    /// Bumped when the corpus path changes.
+    pub corpus_generation: AtomicU64,
+    /// The user corpus (`.mhc`), `None` for the embedded one.
+    pub corpus_path: Mutex<Option<PathBuf>>,
+    /// Set after the worker's first corpus load attempt.
+    pub corpus_attempt_done: AtomicBool,
+    /// What the engine reports to the GUI.
+    pub status: Mutex<EngineStatus>,
+    /// Engine counters.
+    pub counters: EngineCounters,
+    /// The plugin's persisted path fields: the worker follows them, so a path set by the
+    /// editor, restored with a session or changed by a state load while playing takes effect.
+    pub persisted: Option<PersistedPaths>,
+}
+
+/// The plugin state's path fields (shared with `MusicHalParams`).
+#[derive(Debug, Clone)]
+pub struct PersistedPaths {
+    /// `corpus-path`.
+    pub corpus: Arc<parking_lot::RwLock<Option<String>>>,
+    /// `eq-model-path`.
+    pub eq_model: Arc<parking_lot::RwLock<Option<String>>>,
+}
+
+/// The worker's ends of the audio-thread hand-offs, made in `activate` for the host's sample
+/// rate.
+pub struct EngineIo {
+    /// Segments of the live input.
+    pub assembler: SegmentAssembler,
+    /// Notes to play.
+    pub notes: NoteSender,
+    /// Host sample rate, Hz.
+    pub host_rate_hz: u32,
 }
 
 /// Handle to a running worker thread.
@@ -60,6 +108,39 @@ impl WorkerShared {
         *self.eq_model_path.lock() = path;
         self.model_generation.fetch_add(1, Ordering::Release);
     }
+
+    /// Point the worker at a user corpus (`None`: the embedded one). GUI/main thread.
+    pub fn set_corpus_path(&self, path: Option<PathBuf>) {
+        *self.corpus_path.lock() = path;
+        self.corpus_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// A worker state following the plugin's persisted path fields.
+    pub fn with_persisted(persisted: PersistedPaths) -> Self {
+        Self {
+            persisted: Some(persisted),
+            ..Self::default()
+        }
+    }
+
+    /// Worker: adopt the persisted paths if they changed (empty strings mean "embedded").
+    fn sync_persisted(&self) {
+        let Some(p) = &self.persisted else { return };
+        let read = |f: &parking_lot::RwLock<Option<String>>| -> Option<PathBuf> {
+            f.read()
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(PathBuf::from)
+        };
+        let corpus = read(&p.corpus);
+        if *self.corpus_path.lock() != corpus {
+            self.set_corpus_path(corpus);
+        }
+        let eq = read(&p.eq_model);
+        if *self.eq_model_path.lock() != eq {
+            self.set_eq_model_path(eq);
+        }
+    }
 }
 
 impl Worker {
@@ -68,13 +149,19 @@ impl Worker {
     pub fn spawn(
         shared: Arc<WorkerShared>,
         grid_in: triple_buffer::Input<MorphGrid>,
+        io: Option<EngineIo>,
     ) -> std::io::Result<Self> {
         shared.stop.store(false, Ordering::Release);
         shared.first_attempt_done.store(false, Ordering::Release);
+        shared.corpus_attempt_done.store(false, Ordering::Release);
+        shared
+            .counters
+            .handled_until_sample
+            .store(0, Ordering::Release);
         let thread_shared = shared.clone();
         let handle = std::thread::Builder::new()
             .name("musichal-worker".into())
-            .spawn(move || run(thread_shared, grid_in))?;
+            .spawn(move || run(thread_shared, grid_in, io))?;
         Ok(Self {
             shared,
             handle: Some(handle),
@@ -118,11 +205,16 @@ struct GridKey {
 fn run(
     shared: Arc<WorkerShared>,
     mut grid_in: triple_buffer::Input<MorphGrid>,
+    mut io: Option<EngineIo>,
 ) -> triple_buffer::Input<MorphGrid> {
+    let mut answerer: Option<Answerer> = None;
+    let mut corpus_generation = u64::MAX;
+    let mut notes: Vec<NoteEvent> = Vec::with_capacity(256);
     let mut model: Option<EqMorphModel> = None;
     let mut loaded_generation = u64::MAX;
     let mut published: Option<GridKey> = None;
     while !shared.stop.load(Ordering::Acquire) {
+        shared.sync_persisted();
         let key = GridKey {
             term_a: shared.term_a.load(Ordering::Relaxed),
             term_b: shared.term_b.load(Ordering::Relaxed),
@@ -155,9 +247,156 @@ fn run(
             published = Some(key);
             shared.first_attempt_done.store(true, Ordering::Release);
         }
+        let generation = shared.corpus_generation.load(Ordering::Acquire);
+        if generation != corpus_generation {
+            corpus_generation = generation;
+            let loaded =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_corpus(&shared)));
+            match loaded {
+                Ok(Some(a)) => answerer = Some(a),
+                Ok(None) => {}
+                Err(_) => {
+                    shared.status.lock().corpus_message =
+                        "corpus loading failed with an internal error".into();
+                }
+            }
+            shared.corpus_attempt_done.store(true, Ordering::Release);
+        }
+        if let Some(io) = io.as_mut() {
+            let busy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                answer_segments(&shared, io, answerer.as_mut(), &mut notes)
+            }));
+            if busy.is_err() {
+                shared.counters.errors.fetch_add(1, Ordering::Relaxed);
+                shared.status.lock().corpus_message =
+                    "answering failed with an internal error; the corpus was unloaded".into();
+                answerer = None;
+            }
+        }
         std::thread::park_timeout(POLL_INTERVAL);
     }
     grid_in
+}
+
+/// Loads the requested corpus. On failure the previous one stays (the caller keeps it) and
+/// the status says why.
+fn load_corpus(shared: &WorkerShared) -> Option<Answerer> {
+    let path = shared.corpus_path.lock().clone();
+    let (name, model) = match &path {
+        Some(p) => (
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string()),
+            CorpusModel::load(p),
+        ),
+        None => (
+            EMBEDDED_CORPUS_NAME.to_owned(),
+            CorpusModel::from_bytes(EMBEDDED_CORPUS),
+        ),
+    };
+    let result = model.map_err(|e| e.to_string()).and_then(|m| {
+        Answerer::new(&m, ANSWER_SEED)
+            .map(|a| (m, a))
+            .map_err(|e| e.to_string())
+    });
+    let mut status = shared.status.lock();
+    match result {
+        Ok((model, answerer)) => {
+            status.corpus_name = name;
+            status.corpus_frames = answerer.corpus_frames();
+            status.oracle_states = answerer.oracle_states();
+            status.vocab_size = model.vocab_size as usize;
+            status.harmonic_hist = vec![0; model.vocab_size as usize];
+            status.percussive_hist = vec![0; model.vocab_size as usize];
+            status.corpus_message.clear();
+            Some(answerer)
+        }
+        Err(e) => {
+            let what = path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "the embedded corpus".into());
+            let keep = if status.corpus_frames > 0 {
+                " (keeping the previous corpus)"
+            } else {
+                ""
+            };
+            status.corpus_message = format!("cannot use {what}: {e}{keep}");
+            None
+        }
+    }
+}
+
+/// Answers every complete segment waiting in the ring.
+fn answer_segments(
+    shared: &WorkerShared,
+    io: &mut EngineIo,
+    mut answerer: Option<&mut Answerer>,
+    notes: &mut Vec<NoteEvent>,
+) {
+    let counters = &shared.counters;
+    while let Some(segment) = io.assembler.next_segment() {
+        let started = std::time::Instant::now();
+        let end = segment.start_sample + segment.samples.len() as u64;
+        if let Some(a) = answerer.as_deref_mut() {
+            let settings = shared.controls.load();
+            notes.clear();
+            match a.answer(
+                &segment.samples,
+                segment.start_sample,
+                io.host_rate_hz,
+                &settings,
+                notes,
+            ) {
+                Ok(heard) => {
+                    for &n in notes.iter() {
+                        if io.notes.send(n).is_ok() {
+                            counters.notes_sent.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            counters.notes_refused.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    if heard.notes > 0 {
+                        counters.segments_answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let mut guard = shared.status.lock();
+                    let status = &mut *guard;
+                    for (hist, tokens) in [
+                        (&mut status.harmonic_hist, &heard.harmonic),
+                        (&mut status.percussive_hist, &heard.percussive),
+                    ] {
+                        for &t in tokens.iter() {
+                            if let Some(c) = hist.get_mut(t as usize) {
+                                *c += 1;
+                            }
+                        }
+                    }
+                    status.harmonic = heard.harmonic;
+                    status.percussive = heard.percussive;
+                    status.peak_db = heard.peak_db;
+                }
+                Err(e) => {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    shared.status.lock().corpus_message = format!("analysis failed: {e}");
+                }
+            }
+        }
+        let us = started.elapsed().as_micros() as u64;
+        counters.last_latency_us.store(us, Ordering::Relaxed);
+        counters.max_latency_us.fetch_max(us, Ordering::Relaxed);
+        let seg_us = segment.samples.len() as u64 * 1_000_000 / io.host_rate_hz.max(1) as u64;
+        if us > seg_us {
+            counters.deadline_misses.fetch_add(1, Ordering::Relaxed);
+        }
+        counters.segments_handled.fetch_add(1, Ordering::Relaxed);
+        counters
+            .handled_until_sample
+            .fetch_max(end, Ordering::Release);
+    }
+    counters.segments_dropped.store(
+        io.assembler.counters().snapshot().segments_dropped,
+        Ordering::Relaxed,
+    );
 }
 
 fn load_model(shared: &WorkerShared, have_previous: bool) -> Option<EqMorphModel> {
@@ -225,7 +464,7 @@ mod tests {
         let shared = Arc::new(WorkerShared::default());
         let (grid_in, mut grid_out) = triple_buffer::triple_buffer(&MorphGrid::default());
         let flat = grid_out.read().row(0);
-        let worker = Worker::spawn(shared.clone(), grid_in).expect("spawn");
+        let worker = Worker::spawn(shared.clone(), grid_in, None).expect("spawn");
         wait_for("first grid", || {
             shared.grids_published.load(Ordering::Acquire) >= 1
         });
@@ -261,5 +500,50 @@ mod tests {
             input.is_some(),
             "the worker returns the grid writer when it stops cleanly"
         );
+    }
+
+    #[test]
+    fn worker_follows_the_persisted_corpus_path_and_keeps_a_good_corpus_over_a_bad_one() {
+        let persisted = PersistedPaths {
+            corpus: Arc::new(parking_lot::RwLock::new(None)),
+            eq_model: Arc::new(parking_lot::RwLock::new(None)),
+        };
+        let shared = Arc::new(WorkerShared::with_persisted(persisted.clone()));
+        let (grid_in, _grid_out) = triple_buffer::triple_buffer(&MorphGrid::default());
+        let worker = Worker::spawn(shared.clone(), grid_in, None).expect("spawn");
+        wait_for("embedded corpus", || {
+            shared.status.lock().corpus_name == EMBEDDED_CORPUS_NAME
+        });
+        let embedded_frames = shared.status.lock().corpus_frames;
+        assert!(embedded_frames > 4000, "{embedded_frames}");
+
+        // A state load (or the editor) writes the persisted field: the worker follows it.
+        let dir = std::env::temp_dir().join(format!("musichal-worker-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.mhc");
+        std::fs::write(&bad, b"not a corpus").unwrap();
+        *persisted.corpus.write() = Some(bad.display().to_string());
+        wait_for("bad-corpus message", || {
+            shared
+                .status
+                .lock()
+                .corpus_message
+                .contains("keeping the previous corpus")
+        });
+        assert_eq!(shared.status.lock().corpus_name, EMBEDDED_CORPUS_NAME);
+
+        let mut small = CorpusModel::from_bytes(EMBEDDED_CORPUS).unwrap();
+        small.frames.truncate(1000);
+        small.build_factor_oracle(small.oracle.drive).unwrap();
+        let good = dir.join("small.mhc");
+        small.save(&good).unwrap();
+        *persisted.corpus.write() = Some(good.display().to_string());
+        wait_for("the new corpus", || {
+            shared.status.lock().corpus_name == "small.mhc"
+        });
+        assert_eq!(shared.status.lock().corpus_frames, 1000);
+        assert!(shared.status.lock().corpus_message.is_empty());
+        drop(worker);
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -7,12 +7,21 @@ use std::collections::BTreeSet;
 
 /// Every id ever shipped. Never remove or rename an entry.
 const SHIPPED_IDS: &[&str] = &[
+    "continuity",
+    "density",
+    "drive",
     "eq_bypass",
     "intensity",
+    "listen",
+    "live_learn",
+    "midi_channel",
     "morph",
+    "note_length",
     "out_gain",
     "term_a",
     "term_b",
+    "transpose",
+    "velocity",
 ];
 
 #[test]

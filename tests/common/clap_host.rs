@@ -1034,6 +1034,7 @@ struct PluginExts {
     note_ports: Option<PluginNotePorts>,
     ports_config: Option<PluginAudioPortsConfig>,
     gui: Option<PluginGui>,
+    render: Option<clack_extensions::render::PluginRender>,
 }
 
 /// A CLAP host for one plugin instance. See the module docs for the thread rules.
@@ -1141,6 +1142,7 @@ impl TestHost {
             note_ports: handle.get_extension(),
             ports_config: handle.get_extension(),
             gui: handle.get_extension(),
+            render: handle.get_extension(),
         };
         let mut host = Self {
             audio: None,
@@ -1615,6 +1617,28 @@ impl TestHost {
         self.audio = Some(audio);
         self.active = Some(config);
         self.steady_time = 0;
+        Ok(())
+    }
+
+    /// `clap_plugin_render.set`: offline (`true`, the host renders as fast as it can and the
+    /// plugin may take its time) or realtime. Call while inactive: nice-plug reads the mode
+    /// in `activate`.
+    pub fn set_offline_render(&mut self, offline: bool) -> Result<()> {
+        use clack_extensions::render::RenderMode;
+        let render = self
+            .exts
+            .render
+            .ok_or_else(|| HostError("plugin has no render extension".into()))?;
+        let mode = if offline {
+            RenderMode::Offline
+        } else {
+            RenderMode::Realtime
+        };
+        let mut handle = self.instance.plugin_handle();
+        render
+            .set(&mut handle, mode)
+            .map_err(|_| HostError("the plugin refused the render mode".into()))?;
+        self.service_main_thread();
         Ok(())
     }
 

@@ -1,0 +1,471 @@
+//! The answering half of the worker: a live segment in, a timed MIDI phrase out.
+//!
+//! ```text
+//! segment (host rate, 350 ms)
+//!   -> Perception::process_segment          (the trainer's path, the corpus' configuration)
+//!   -> Vocabulary::tokens                    (the corpus' centroids, both streams)
+//!   -> live symbols (driving stream) appended to the query window
+//!   -> Improviser::step_guided per frame     (continuity, longest matching context)
+//!   -> the chosen frames' payload            (pitches, loudness, onsets)
+//!   -> notes: start at a pitch's first frame or at an onset, end when it stops
+//! ```
+//!
+//! Timing: the phrase answering the segment `[s, s + L)` covers `[s + L + m, s + 2L + m)`
+//! on the same sample clock, where `m` is [`ANSWER_MARGIN_S`] (room for the worker to finish
+//! before the first note is due). The answer therefore follows the input by one segment plus
+//! the margin, and consecutive phrases tile the timeline without gaps or overlaps.
+//!
+//! Plain library code, allocating (worker thread only); deterministic for a given seed,
+//! corpus, input and settings.
+
+use std::collections::VecDeque;
+
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg32;
+
+use crate::corpus::CorpusModel;
+use crate::oracle::{DriveStream, Improviser, Oracle, Symbol, MAX_QUERY_LEN};
+use crate::perception::{FramePayload, Perception, SphericalKMeans, Vocabulary};
+use crate::rt::NoteEvent;
+use crate::trainer::EncoderConfig;
+
+/// Time between the end of an input segment and the start of its answer, seconds.
+pub const ANSWER_MARGIN_S: f64 = 0.03;
+/// A segment whose loudest frame is below this (dB) is silence: no answer.
+pub const SILENCE_GATE_DB: f32 = -55.0;
+/// Notes shorter than this many frames are not played (pitch-tracker flicker).
+pub const MIN_NOTE_FRAMES: usize = 3;
+/// Live frames kept for live learning (30 min at 75 frames/s); older ones stop being added.
+pub const MAX_LIVE_FRAMES: usize = 75 * 60 * 30;
+
+/// How the answer is shaped; the plugin's parameters, read once per segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnswerSettings {
+    /// Answer at all.
+    pub listen: bool,
+    /// Probability that a note the corpus plays is played (0..=1).
+    pub density: f32,
+    /// Probability of continuing linearly in the corpus (0..=1).
+    pub continuity: f32,
+    /// MIDI channel, 0..=15.
+    pub channel: u8,
+    /// Note length multiplier.
+    pub length_scale: f32,
+    /// Velocity multiplier.
+    pub velocity_scale: f32,
+    /// Semitones added to every note.
+    pub transpose: i8,
+    /// Token stream(s) that drive the oracle.
+    pub drive: DriveStream,
+    /// Append the live frames to the oracle.
+    pub live_learning: bool,
+}
+
+impl Default for AnswerSettings {
+    fn default() -> Self {
+        Self {
+            listen: true,
+            density: 1.0,
+            continuity: 0.8,
+            channel: 0,
+            length_scale: 1.0,
+            velocity_scale: 1.0,
+            transpose: 0,
+            drive: DriveStream::Harmonic,
+            live_learning: false,
+        }
+    }
+}
+
+/// Why a corpus cannot be used for answering.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Corpus(#[from] crate::corpus::CorpusError),
+    #[error(transparent)]
+    Perception(#[from] crate::perception::PerceptionError),
+}
+
+/// What one segment gave, for the GUI and tests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SegmentAnswer {
+    /// Harmonic tokens of the live frames.
+    pub harmonic: Vec<u16>,
+    /// Percussive tokens of the live frames.
+    pub percussive: Vec<u16>,
+    /// Loudest live frame, dB.
+    pub peak_db: f32,
+    /// Notes sent.
+    pub notes: usize,
+    /// Oracle states visited (one per answer frame).
+    pub states: Vec<usize>,
+}
+
+/// Per-frame payload of a state: a corpus frame or a live-learned one.
+#[derive(Clone, Copy)]
+struct Played {
+    pitches: [u8; 4],
+    num_pitches: u8,
+    loudness_db: f32,
+    onset: bool,
+}
+
+impl Played {
+    fn pitches(&self) -> &[u8] {
+        &self.pitches[..self.num_pitches as usize]
+    }
+}
+
+/// The answering state of one corpus: its perception front end, vocabulary, oracle and the
+/// live context.
+pub struct Answerer {
+    corpus_frames: Vec<Played>,
+    live_frames: Vec<Played>,
+    harmonic_tokens: Vec<u16>,
+    percussive_tokens: Vec<u16>,
+    perception: Perception,
+    vocab: Vocabulary,
+    improviser: Improviser,
+    drive: DriveStream,
+    query: VecDeque<Symbol>,
+    rng: Pcg32,
+    frames_per_s: f64,
+}
+
+impl Answerer {
+    /// Prepares `corpus` for answering (validated model; its encoder must exist in this build).
+    pub fn new(corpus: &CorpusModel, seed: u64) -> Result<Self, AnswerError> {
+        let cfg = EncoderConfig::from_model(corpus).map_err(AnswerError::Config)?;
+        let perception = crate::trainer::perception_for(&cfg.encoder, cfg.perception)
+            .map_err(|e| AnswerError::Config(e.to_string()))?;
+        if perception.dim() != corpus.dim as usize {
+            return Err(AnswerError::Config(format!(
+                "the corpus' vectors have {} dimensions, its encoder {}",
+                corpus.dim,
+                perception.dim()
+            )));
+        }
+        let km = |centroids: &Vec<f32>| SphericalKMeans {
+            k: corpus.vocab_size as usize,
+            dim: corpus.dim as usize,
+            centroids: centroids.clone(),
+        };
+        let vocab = Vocabulary {
+            encoder_id: corpus.encoder_id.clone(),
+            harmonic: km(&corpus.centroids_harmonic),
+            percussive: km(&corpus.centroids_percussive),
+        };
+        let (harmonic_tokens, percussive_tokens) = corpus.token_streams()?;
+        let corpus_frames = corpus
+            .frames
+            .iter()
+            .map(|f| {
+                let mut pitches = [0u8; 4];
+                let n = f.pitches.len().min(4);
+                pitches[..n].copy_from_slice(&f.pitches[..n]);
+                Played {
+                    pitches,
+                    num_pitches: n as u8,
+                    loudness_db: f.loudness_db,
+                    onset: f.onset,
+                }
+            })
+            .collect();
+        let drive = corpus.oracle.drive;
+        Ok(Self {
+            corpus_frames,
+            live_frames: Vec::new(),
+            harmonic_tokens,
+            percussive_tokens,
+            perception,
+            vocab,
+            improviser: Improviser::new(corpus.oracle()?, 0.8),
+            drive,
+            query: VecDeque::with_capacity(MAX_QUERY_LEN),
+            rng: Pcg32::seed_from_u64(seed),
+            frames_per_s: corpus.frames_per_s as f64,
+        })
+    }
+
+    /// Frames in the corpus.
+    pub fn corpus_frames(&self) -> usize {
+        self.corpus_frames.len()
+    }
+
+    /// Oracle states (corpus plus live-learned frames, plus the initial state).
+    pub fn oracle_states(&self) -> usize {
+        self.improviser.oracle().num_states()
+    }
+
+    /// The driving stream in use.
+    pub fn drive(&self) -> DriveStream {
+        self.drive
+    }
+
+    /// Rebuilds the oracle for another driving stream (live-learned frames are kept).
+    fn set_drive(&mut self, drive: DriveStream) {
+        if drive == self.drive {
+            return;
+        }
+        let oracle = Oracle::from_tokens(drive, &self.harmonic_tokens, &self.percussive_tokens);
+        let mut improviser = Improviser::new(oracle, self.improviser.navigator_mut().continuity());
+        let corpus_len = self.corpus_frames.len();
+        for i in 0..self.live_frames.len() {
+            let (h, p) = (
+                self.harmonic_tokens[corpus_len + i],
+                self.percussive_tokens[corpus_len + i],
+            );
+            if improviser
+                .append(drive.symbol(h, p), (corpus_len + i) as u32)
+                .is_err()
+            {
+                break;
+            }
+        }
+        self.improviser = improviser;
+        self.drive = drive;
+        self.query.clear();
+    }
+
+    /// Answers one segment of mono host-rate audio starting at `start_sample`: appends the
+    /// phrase's notes to `out` (sorted by start) and reports what it heard.
+    pub fn answer(
+        &mut self,
+        samples: &[f32],
+        start_sample: u64,
+        host_rate_hz: u32,
+        settings: &AnswerSettings,
+        out: &mut Vec<NoteEvent>,
+    ) -> Result<SegmentAnswer, AnswerError> {
+        self.set_drive(settings.drive);
+        let seg = self
+            .perception
+            .process_segment(samples, host_rate_hz, start_sample)?;
+        let tokens = self.vocab.tokens(&seg)?;
+        let peak_db = seg
+            .payload
+            .iter()
+            .map(|p| p.loudness_db)
+            .fold(crate::perception::payload::SILENCE_DB, f32::max);
+        for i in 0..seg.n_frames {
+            let (h, p) = (tokens.harmonic[i], tokens.percussive[i]);
+            let symbol = self.drive.symbol(h, p);
+            if self.query.len() == MAX_QUERY_LEN {
+                self.query.pop_front();
+            }
+            self.query.push_back(symbol);
+            if settings.live_learning && self.live_frames.len() < MAX_LIVE_FRAMES {
+                self.learn(h, p, &seg.payload[i]);
+            }
+        }
+        let mut answer = SegmentAnswer {
+            harmonic: tokens.harmonic,
+            percussive: tokens.percussive,
+            peak_db,
+            notes: 0,
+            states: Vec::new(),
+        };
+        if !settings.listen || peak_db < SILENCE_GATE_DB || self.query.is_empty() {
+            return Ok(answer);
+        }
+
+        // The phrase: one oracle state per corpus frame, covering one segment.
+        let seg_len = samples.len() as f64;
+        let frame_len = host_rate_hz as f64 / self.frames_per_s;
+        let base = start_sample as f64 + seg_len + (ANSWER_MARGIN_S * host_rate_hz as f64).round();
+        let n_frames = (seg_len / frame_len).round().max(1.0) as usize;
+        self.improviser
+            .navigator_mut()
+            .set_continuity(settings.continuity);
+        let query: Vec<Symbol> = self.query.iter().copied().collect();
+        let mut frames: Vec<Played> = Vec::with_capacity(n_frames);
+        for _ in 0..n_frames {
+            let Some(payload) = self.improviser.step_guided(&query, &mut self.rng) else {
+                return Ok(answer);
+            };
+            answer.states.push(self.improviser.navigator_mut().state());
+            frames.push(self.played(payload as usize));
+        }
+        let before = out.len();
+        notes_from_frames(&frames, settings, &mut self.rng, |j0, j1, note, loud| {
+            let start = base + j0 as f64 * frame_len;
+            let len = ((j1 - j0) as f64 * frame_len * settings.length_scale as f64).max(1.0);
+            out.push(NoteEvent {
+                note,
+                velocity: velocity(loud, settings.velocity_scale),
+                channel: settings.channel.min(15),
+                start_sample: start.round() as u64,
+                duration_samples: len.round().min(u32::MAX as f64) as u32,
+            });
+        });
+        out[before..].sort_by_key(|e| (e.start_sample, e.note));
+        answer.notes = out.len() - before;
+        Ok(answer)
+    }
+
+    fn played(&self, index: usize) -> Played {
+        let n = self.corpus_frames.len();
+        if index < n {
+            self.corpus_frames[index]
+        } else {
+            self.live_frames.get(index - n).copied().unwrap_or(Played {
+                pitches: [0; 4],
+                num_pitches: 0,
+                loudness_db: crate::perception::payload::SILENCE_DB,
+                onset: false,
+            })
+        }
+    }
+
+    fn learn(&mut self, h: u16, p: u16, payload: &FramePayload) {
+        let index = (self.corpus_frames.len() + self.live_frames.len()) as u32;
+        if self
+            .improviser
+            .append(self.drive.symbol(h, p), index)
+            .is_ok()
+        {
+            let mut pitches = [0u8; 4];
+            let k = payload.pitches().len().min(4);
+            pitches[..k].copy_from_slice(&payload.pitches()[..k]);
+            self.live_frames.push(Played {
+                pitches,
+                num_pitches: k as u8,
+                loudness_db: payload.loudness_db,
+                onset: payload.onset_strength > 0.5,
+            });
+            self.harmonic_tokens.push(h);
+            self.percussive_tokens.push(p);
+        }
+    }
+}
+
+/// MIDI velocity (0..=1) of a note from its frame loudness: -60 dB -> 0.05, -6 dB -> 1.
+pub fn velocity(loudness_db: f32, scale: f32) -> f32 {
+    (((loudness_db + 60.0) / 54.0).clamp(0.05, 1.0) * scale.max(0.0)).clamp(0.0, 1.0)
+}
+
+/// Turns a phrase of frames into notes: a note starts where its pitch appears (or at an
+/// onset frame, which re-attacks every sounding pitch; a jump in the oracle to a frame that
+/// holds the same pitch without an onset continues the note) and ends where it stops or at the phrase end. Notes shorter than
+/// [`MIN_NOTE_FRAMES`] are skipped; each started note is kept with probability `density`.
+/// Calls `emit(first_frame, end_frame, note, loudness_db)`.
+fn notes_from_frames(
+    frames: &[Played],
+    settings: &AnswerSettings,
+    rng: &mut Pcg32,
+    mut emit: impl FnMut(usize, usize, u8, f32),
+) {
+    // (note, first frame, loudness at the start)
+    let mut open: Vec<(u8, usize, f32)> = Vec::new();
+    let transpose = |n: u8| -> Option<u8> {
+        let t = n as i16 + settings.transpose as i16;
+        (0..=127).contains(&t).then_some(t as u8)
+    };
+    let mut close = |open: &mut Vec<(u8, usize, f32)>, k: usize, j: usize| {
+        let (note, j0, loud) = open.swap_remove(k);
+        if j - j0 >= MIN_NOTE_FRAMES && keep(rng, settings.density) {
+            emit(j0, j, note, loud);
+        }
+    };
+    for (j, f) in frames.iter().enumerate() {
+        let now: Vec<u8> = f.pitches().iter().filter_map(|&n| transpose(n)).collect();
+        let mut k = 0;
+        while k < open.len() {
+            let note = open[k].0;
+            if !now.contains(&note) || f.onset {
+                close(&mut open, k, j);
+            } else {
+                k += 1;
+            }
+        }
+        for n in now {
+            if !open.iter().any(|o| o.0 == n) {
+                open.push((n, j, f.loudness_db));
+            }
+        }
+    }
+    while let Some(last) = open.len().checked_sub(1) {
+        close(&mut open, last, frames.len());
+    }
+}
+
+fn keep(rng: &mut Pcg32, density: f32) -> bool {
+    density >= 1.0 || (density > 0.0 && rng.random::<f32>() < density)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(pitches: &[u8], onset: bool) -> Played {
+        let mut p = [0u8; 4];
+        p[..pitches.len()].copy_from_slice(pitches);
+        Played {
+            pitches: p,
+            num_pitches: pitches.len() as u8,
+            loudness_db: -20.0,
+            onset,
+        }
+    }
+
+    fn notes(frames: &[Played], settings: &AnswerSettings) -> Vec<(usize, usize, u8)> {
+        let mut rng = Pcg32::seed_from_u64(1);
+        let mut out = Vec::new();
+        notes_from_frames(frames, settings, &mut rng, |a, b, n, _| out.push((a, b, n)));
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn held_pitches_become_one_note_and_onsets_reattack() {
+        let s = AnswerSettings::default();
+        let mut f = vec![frame(&[60], true)];
+        f.extend(vec![frame(&[60], false); 9]);
+        f.extend(vec![frame(&[60, 64], false); 10]);
+        f.push(frame(&[60, 64], true));
+        f.extend(vec![frame(&[60, 64], false); 5]);
+        let got = notes(&f, &s);
+        assert_eq!(
+            got,
+            vec![(0, 20, 60), (10, 20, 64), (20, 26, 60), (20, 26, 64)]
+        );
+        // Transposition shifts every note; out-of-range notes are dropped.
+        let up = AnswerSettings { transpose: 12, ..s };
+        assert!(notes(&f, &up).iter().all(|&(_, _, n)| n == 72 || n == 76));
+        let f2 = [vec![frame(&[120], true)], vec![frame(&[120], false); 9]].concat();
+        assert!(notes(&f2, &up).is_empty());
+    }
+
+    #[test]
+    fn flicker_is_ignored_and_density_thins_notes() {
+        let s = AnswerSettings::default();
+        let mut f = vec![frame(&[60], true); 2];
+        f.extend(vec![frame(&[], false); 3]);
+        assert!(notes(&f, &s).is_empty(), "2-frame notes are flicker");
+        let mut many = Vec::new();
+        for i in 0..400 {
+            let n = 40 + (i % 40) as u8;
+            many.push(frame(&[n], true));
+            many.extend(vec![frame(&[n], false); 3]);
+        }
+        let all = notes(&many, &s).len();
+        let half = notes(&many, &AnswerSettings { density: 0.5, ..s }).len();
+        assert_eq!(all, 400);
+        assert!(
+            (150..250).contains(&half),
+            "{half} of 400 kept at density 0.5"
+        );
+        let none = notes(&many, &AnswerSettings { density: 0.0, ..s });
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn velocity_follows_loudness() {
+        assert!(velocity(-6.0, 1.0) > 0.99);
+        assert!(velocity(-60.0, 1.0) <= 0.05);
+        assert!(velocity(-30.0, 1.0) > velocity(-40.0, 1.0));
+        assert_eq!(velocity(-6.0, 0.0), 0.0);
+    }
+}

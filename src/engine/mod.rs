@@ -1,0 +1,178 @@
+//! The engine: what the worker does with the live input (answer in MIDI), and the state it
+//! shares with the audio thread and the GUI.
+//!
+//! - [`answer`]: perception -> tokens -> oracle navigation -> a timed phrase of notes
+//!   (plain library code, deterministic, testable without a host);
+//! - [`AnswerControls`]: the answer parameters as atomics (written by the audio thread each
+//!   block, read by the worker once per segment);
+//! - [`EngineStatus`]: what the worker reports (corpus, tokens, latency, drops), for the GUI.
+
+pub mod answer;
+
+pub use answer::{AnswerError, AnswerSettings, Answerer, SegmentAnswer, ANSWER_MARGIN_S};
+
+use crate::oracle::DriveStream;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+
+/// The embedded default corpus: trained by `musichal train` on 60 s of the project's synthetic
+/// music (`musichal synth --seconds 60 --seed 1`); see `assets/README.md`.
+pub const EMBEDDED_CORPUS: &[u8] = include_bytes!("../../assets/default_corpus.mhc");
+/// Name shown for the embedded corpus.
+pub const EMBEDDED_CORPUS_NAME: &str = "embedded (synthetic band, 60 s)";
+
+/// An `f32` in an atomic.
+#[derive(Debug, Default)]
+pub struct AtomicF32(AtomicU32);
+
+impl AtomicF32 {
+    /// A new value.
+    pub fn new(v: f32) -> Self {
+        Self(AtomicU32::new(v.to_bits()))
+    }
+    /// Reads (relaxed).
+    pub fn get(&self) -> f32 {
+        f32::from_bits(self.0.load(Ordering::Relaxed))
+    }
+    /// Writes (relaxed).
+    pub fn set(&self, v: f32) {
+        self.0.store(v.to_bits(), Ordering::Relaxed)
+    }
+}
+
+/// The answer parameters, shared lock-free between the audio thread (writer) and the worker.
+#[derive(Debug)]
+pub struct AnswerControls {
+    pub listen: AtomicBool,
+    pub density: AtomicF32,
+    pub continuity: AtomicF32,
+    pub channel: AtomicU8,
+    pub length_scale: AtomicF32,
+    pub velocity_scale: AtomicF32,
+    pub transpose: AtomicU8,
+    /// 0 harmonic, 1 percussive, 2 both.
+    pub drive: AtomicU8,
+    pub live_learning: AtomicBool,
+}
+
+impl Default for AnswerControls {
+    fn default() -> Self {
+        let d = AnswerSettings::default();
+        let c = Self {
+            listen: AtomicBool::new(true),
+            density: AtomicF32::new(0.0),
+            continuity: AtomicF32::new(0.0),
+            channel: AtomicU8::new(0),
+            length_scale: AtomicF32::new(0.0),
+            velocity_scale: AtomicF32::new(0.0),
+            transpose: AtomicU8::new(0),
+            drive: AtomicU8::new(0),
+            live_learning: AtomicBool::new(false),
+        };
+        c.store(&d);
+        c
+    }
+}
+
+impl AnswerControls {
+    /// Publishes `s`. Real-time safe.
+    pub fn store(&self, s: &AnswerSettings) {
+        self.listen.store(s.listen, Ordering::Relaxed);
+        self.density.set(s.density);
+        self.continuity.set(s.continuity);
+        self.channel.store(s.channel, Ordering::Relaxed);
+        self.length_scale.set(s.length_scale);
+        self.velocity_scale.set(s.velocity_scale);
+        self.transpose.store(s.transpose as u8, Ordering::Relaxed);
+        self.drive.store(
+            match s.drive {
+                DriveStream::Harmonic => 0,
+                DriveStream::Percussive => 1,
+                DriveStream::Both => 2,
+            },
+            Ordering::Relaxed,
+        );
+        self.live_learning.store(s.live_learning, Ordering::Relaxed);
+    }
+
+    /// The current settings.
+    pub fn load(&self) -> AnswerSettings {
+        AnswerSettings {
+            listen: self.listen.load(Ordering::Relaxed),
+            density: self.density.get(),
+            continuity: self.continuity.get(),
+            channel: self.channel.load(Ordering::Relaxed),
+            length_scale: self.length_scale.get(),
+            velocity_scale: self.velocity_scale.get(),
+            transpose: self.transpose.load(Ordering::Relaxed) as i8,
+            drive: match self.drive.load(Ordering::Relaxed) {
+                1 => DriveStream::Percussive,
+                2 => DriveStream::Both,
+                _ => DriveStream::Harmonic,
+            },
+            live_learning: self.live_learning.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Worker -> GUI report on answering (behind a mutex only the worker and the GUI take).
+#[derive(Debug, Clone, Default)]
+pub struct EngineStatus {
+    /// Corpus name (file name, or the embedded one).
+    pub corpus_name: String,
+    /// Corpus frames and oracle states.
+    pub corpus_frames: usize,
+    pub oracle_states: usize,
+    /// Vocabulary size (histogram length).
+    pub vocab_size: usize,
+    /// Last error or note about the corpus, empty when fine.
+    pub corpus_message: String,
+    /// Latest live tokens (last segment).
+    pub harmonic: Vec<u16>,
+    pub percussive: Vec<u16>,
+    /// Token histograms since the corpus was loaded.
+    pub harmonic_hist: Vec<u64>,
+    pub percussive_hist: Vec<u64>,
+    /// Loudest frame of the last segment, dB.
+    pub peak_db: f32,
+}
+
+impl EngineStatus {
+    /// Entropy in bits of a histogram.
+    pub fn entropy_bits(hist: &[u64]) -> f64 {
+        let total: u64 = hist.iter().sum();
+        if total == 0 {
+            return 0.0;
+        }
+        hist.iter()
+            .filter(|&&c| c > 0)
+            .map(|&c| {
+                let p = c as f64 / total as f64;
+                -p * p.log2()
+            })
+            .sum()
+    }
+}
+
+/// Worker counters (relaxed atomics) for the GUI, tests and the offline render.
+#[derive(Debug, Default)]
+pub struct EngineCounters {
+    /// Segments the worker has taken from the ring (answered or not).
+    pub segments_handled: AtomicU64,
+    /// Host sample index up to which every completed segment has been handled.
+    pub handled_until_sample: AtomicU64,
+    /// Segments that produced notes.
+    pub segments_answered: AtomicU64,
+    /// Notes handed to the audio thread.
+    pub notes_sent: AtomicU64,
+    /// Notes the queue refused (full).
+    pub notes_refused: AtomicU64,
+    /// Worker time per segment (perception + navigation), last and worst, microseconds.
+    pub last_latency_us: AtomicU64,
+    pub max_latency_us: AtomicU64,
+    /// Segments that took longer than a segment to process (missed deadline).
+    pub deadline_misses: AtomicU64,
+    /// Segments whose analysis failed.
+    pub errors: AtomicU64,
+    /// Segments the ring lost (the worker fell behind), from the assembler's counters.
+    pub segments_dropped: AtomicU64,
+}

@@ -1,0 +1,291 @@
+//! The engine inside the built plugin, through the real CLAP host harness: it listens and
+//! answers in MIDI, goes quiet on silence, leaves no note hanging, survives abuse, and its
+//! morph lane moves the spectrum the right way.
+//!
+//! Offline render mode (`clap.render`) makes the plugin wait for its worker, so these runs are
+//! deterministic whatever the block sizes.
+
+mod common;
+
+use common::clap_host::*;
+use musichal::engine::ANSWER_MARGIN_S;
+use musichal::perception::synth::render_music;
+use std::collections::HashMap;
+
+const RATE: f64 = 48_000.0;
+
+fn load() -> TestHost {
+    let path = plugin_path();
+    TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
+}
+
+fn stereo(mono: Vec<f32>) -> Vec<Vec<f32>> {
+    vec![mono.clone(), mono]
+}
+
+/// (time, channel, key, is_on) of every note event.
+fn notes(out: &ProcessOutput) -> Vec<(u64, u8, u8, bool)> {
+    out.midi
+        .iter()
+        .filter_map(|(t, e)| {
+            e.note_on()
+                .map(|(c, k, _)| (*t, c, k, true))
+                .or_else(|| e.note_off().map(|(c, k)| (*t, c, k, false)))
+        })
+        .collect()
+}
+
+/// Every note on is followed by its note off; returns the number of notes.
+fn assert_balanced(events: &[(u64, u8, u8, bool)]) -> usize {
+    let mut open: HashMap<(u8, u8), u64> = HashMap::new();
+    let mut count = 0;
+    for &(t, c, k, on) in events {
+        if on {
+            count += 1;
+            open.insert((c, k), t);
+        } else {
+            open.remove(&(c, k));
+        }
+    }
+    assert!(open.is_empty(), "hanging notes: {open:?}");
+    count
+}
+
+/// Music then two seconds of silence (so every answer ends inside the signal).
+fn piece(seconds: f32, seed: u64) -> Vec<Vec<f32>> {
+    let mut x = render_music(seconds, RATE as u32, seed);
+    x.extend(std::iter::repeat_n(0.0, 2 * RATE as usize));
+    stereo(x)
+}
+
+fn offline_run(signal: &[Vec<f32>], blocks: &BlockSizes, params: &[(&str, &str)]) -> ProcessOutput {
+    let mut host = load();
+    host.set_offline_render(true).unwrap();
+    for (name, value) in params {
+        host.set_param_text(name, value).unwrap();
+    }
+    host.activate(RATE, 1, 4096).unwrap();
+    let out = host.process_signal(signal, blocks, &[]).unwrap();
+    host.deactivate().unwrap();
+    out
+}
+
+#[test]
+fn answers_music_within_a_segment_and_every_note_ends() {
+    let signal = piece(6.0, 21);
+    let out = offline_run(
+        &signal,
+        &BlockSizes::Random {
+            min: 1,
+            max: 4096,
+            seed: 3,
+        },
+        &[],
+    );
+    let events = notes(&out);
+    let n = assert_balanced(&events);
+    assert!(n >= 10, "only {n} notes answered 6 s of music");
+    // The first segment [0, L) has sound: its answer starts in [L + margin, 2L + margin).
+    let l = (RATE * 0.35).round() as u64;
+    let margin = (ANSWER_MARGIN_S * RATE).round() as u64;
+    let first = events.iter().find(|e| e.3).unwrap().0;
+    assert!(
+        first >= l + margin && first < 2 * l + margin,
+        "first note at {first}, expected within [{}, {})",
+        l + margin,
+        2 * l + margin
+    );
+    assert!(events.iter().all(|e| e.1 == 0), "default MIDI channel is 1");
+
+    // The same input with other block sizes gives the same MIDI, sample for sample.
+    let again = offline_run(&signal, &BlockSizes::Fixed(512), &[]);
+    assert_eq!(notes(&again), events);
+}
+
+#[test]
+fn silence_yields_no_notes_and_parameters_shape_the_answer() {
+    let silence = stereo(vec![0.0; 3 * RATE as usize]);
+    let out = offline_run(&silence, &BlockSizes::Fixed(256), &[]);
+    assert!(notes(&out).is_empty(), "silence was answered");
+
+    let signal = piece(4.0, 8);
+    let base = notes(&offline_run(&signal, &BlockSizes::Fixed(1024), &[]));
+    let moved = notes(&offline_run(
+        &signal,
+        &BlockSizes::Fixed(1024),
+        &[("MIDI Channel", "5"), ("Transpose", "-12")],
+    ));
+    let expected: Vec<_> = base
+        .iter()
+        .filter(|e| e.2 >= 12)
+        .map(|&(t, _, k, on)| (t, 4, k - 12, on))
+        .collect();
+    assert_eq!(moved, expected);
+    let off = notes(&offline_run(
+        &signal,
+        &BlockSizes::Fixed(1024),
+        &[("Listen", "Off")],
+    ));
+    assert!(off.is_empty());
+}
+
+/// Energy of `x` between `lo` and `hi` Hz (DFT by realfft over the whole signal).
+fn band_energy(x: &[f32], lo: f64, hi: f64) -> f64 {
+    let mut planner = realfft::RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(x.len());
+    let mut input = x.to_vec();
+    let mut spec = fft.make_output_vec();
+    fft.process(&mut input, &mut spec).unwrap();
+    let bin_hz = RATE / x.len() as f64;
+    spec.iter()
+        .enumerate()
+        .filter(|(i, _)| (*i as f64 * bin_hz) >= lo && (*i as f64 * bin_hz) < hi)
+        .map(|(_, c)| c.norm_sqr() as f64)
+        .sum()
+}
+
+#[test]
+fn morph_automation_moves_the_spectrum_from_warm_to_bright() {
+    let mut host = load();
+    host.set_param_text("EQ Bypass", "Off").unwrap();
+    host.set_param_text("Term A", "warm").unwrap();
+    host.set_param_text("Term B", "bright").unwrap();
+    host.set_param_text("Listen", "Off").unwrap();
+    host.activate(RATE, 1, 1024).unwrap();
+    let len = RATE as usize * 2;
+    let input = noise(2, len, 0.25, 9);
+    let morph = host.param_id("Morph").unwrap();
+    let _ = morph;
+    host.set_param("Morph", 0.0).unwrap();
+    let warm = host
+        .process_signal(&input, &BlockSizes::Fixed(512), &[])
+        .unwrap();
+    host.set_param("Morph", 1.0).unwrap();
+    let bright = host
+        .process_signal(&input, &BlockSizes::Fixed(512), &[])
+        .unwrap();
+    host.deactivate().unwrap();
+    // Skip the first 100 ms (parameter glide), compare the tilt low-mid vs air.
+    let skip = RATE as usize / 10;
+    let tilt = |x: &[f32]| {
+        band_energy(&x[skip..], 200.0, 400.0) / band_energy(&x[skip..], 5000.0, 16000.0)
+    };
+    let (tw, tb, tin) = (
+        tilt(&warm.audio[0]),
+        tilt(&bright.audio[0]),
+        tilt(&input[0]),
+    );
+    assert!(
+        tw > 1.5 * tb,
+        "warm tilt {tw:.4} should exceed bright tilt {tb:.4} (input {tin:.4})"
+    );
+}
+
+/// A state like `base` (a saved CLAP state: a little-endian u64 length, then nice-plug's JSON)
+/// with `corpus-path` set to `path`.
+fn state_with_corpus(base: &[u8], path: &std::path::Path) -> Vec<u8> {
+    let mut state: serde_json::Value = serde_json::from_slice(&base[8..]).expect("JSON state");
+    state["fields"]["corpus-path"] = serde_json::Value::String(
+        serde_json::to_string(&Some(path.display().to_string())).unwrap(),
+    );
+    let json = serde_json::to_vec(&state).unwrap();
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend(json);
+    out
+}
+
+#[test]
+fn stress_random_blocks_nan_bursts_rate_changes_automation_and_corpus_swaps() {
+    let dir = std::env::temp_dir().join(format!("musichal-stress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A second corpus, trained by the project's trainer, and a corrupt one.
+    let other = dir.join("other.mhc");
+    let (model, _) = musichal::trainer::train_sources(
+        &[musichal::trainer::Source {
+            name: "other.wav".into(),
+            samples: render_music(6.0, 44_100, 99),
+            rate_hz: 44_100,
+        }],
+        &musichal::trainer::TrainConfig {
+            vocab_size: 16,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    model.save(&other).unwrap();
+    let corrupt = dir.join("corrupt.mhc");
+    std::fs::write(&corrupt, b"MHCORPUS but then nothing sensible").unwrap();
+
+    let mut host = load();
+    let base_state = host.save_state().unwrap();
+    let mut rng = 0x2545F4914F6CDD1Du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let music = render_music(4.0, 48_000, 4);
+    let mut all_events = Vec::new();
+    let mut answered = 0;
+    // Offline rounds answer deterministically; the realtime round runs the worker
+    // asynchronously while the host goes far faster than real time.
+    for (round, (rate, offline)) in [(48_000.0, true), (44_100.0, false), (96_000.0, true)]
+        .into_iter()
+        .enumerate()
+    {
+        host.set_offline_render(offline).unwrap();
+        host.activate(rate, 1, 8192).unwrap();
+        let mut pos = 0usize;
+        let mut events = Vec::new();
+        for b in 0..1200 {
+            let n = 1 + (next() % 2048) as usize;
+            let mut block: Vec<f32> = (0..n).map(|i| music[(pos + i) % music.len()]).collect();
+            if b % 97 == 13 {
+                block[n / 2] = f32::NAN;
+                block[0] = f32::INFINITY;
+            }
+            pos += n;
+            // Automate the morph every block and the density now and then.
+            host.set_param("Morph", (next() % 1000) as f64 / 1000.0)
+                .unwrap();
+            if b % 50 == 0 {
+                host.set_param("Density", 0.5 + (next() % 50) as f64 / 100.0)
+                    .unwrap();
+            }
+            // Swap the corpus while playing: a corrupt file (kept out), another corpus, back.
+            match b {
+                300 => host
+                    .load_state(&state_with_corpus(&base_state, &corrupt))
+                    .unwrap(),
+                600 => host
+                    .load_state(&state_with_corpus(&base_state, &other))
+                    .unwrap(),
+                900 => host.load_state(&base_state).unwrap(),
+                _ => {}
+            }
+            let out = host.process(&[&block, &block], &[]).unwrap();
+            for ch in &out.audio {
+                assert!(
+                    ch.iter().all(|s| s.is_finite()),
+                    "round {round} block {b}: non-finite output"
+                );
+            }
+            events.extend(notes(&out));
+        }
+        // Let every answer finish, then stop.
+        let tail = vec![0.0f32; 4096];
+        for _ in 0..(rate as usize / 4096 + 1) {
+            events.extend(notes(&host.process(&[&tail, &tail], &[]).unwrap()));
+        }
+        host.deactivate().unwrap();
+        if offline {
+            answered += events.iter().filter(|e| e.3).count();
+        }
+        all_events.extend(events);
+    }
+    assert_balanced(&all_events);
+    assert!(answered > 50, "only {answered} notes in the offline rounds");
+    std::fs::remove_dir_all(&dir).ok();
+}
