@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 /// Initial window size, logical pixels.
 pub const EDITOR_WIDTH: f32 = 960.0;
-pub const EDITOR_HEIGHT: f32 = 600.0;
+pub const EDITOR_HEIGHT: f32 = 640.0;
 /// Width of the parameter sliders, logical pixels.
 const SLIDER_WIDTH: f32 = 170.0;
 /// Points on the drawn EQ curve.
@@ -108,13 +108,13 @@ fn toggle(
 
 /// A token histogram as bars, `width` x `height`, with its entropy.
 fn histogram(ui: &mut egui::Ui, title: &str, hist: &[u64], current: &[u16], colour: Color32) {
-    let entropy = crate::engine::EngineStatus::entropy_bits(hist);
+    let entropy = crate::engine::EngineStatus::entropy_bits(hist).max(0.0);
     let active = hist.iter().filter(|&&c| c > 0).count();
     ui.label(format!(
         "{title}: {active}/{} tokens active, {entropy:.2} bits",
         hist.len()
     ));
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(300.0, 46.0), egui::Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(300.0, 40.0), egui::Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 3.0, Color32::from_rgb(24, 28, 36));
     let max = hist.iter().copied().max().unwrap_or(0).max(1) as f32;
@@ -332,7 +332,7 @@ impl MusicHalEditor {
     /// The response of the EQ as currently applied, log frequency axis, with the five bands
     /// marked.
     fn draw_curve(&mut self, ui: &mut egui::Ui) {
-        let size = Vec2::new(ui.available_width().max(300.0), 330.0);
+        let size = Vec2::new(ui.available_width().max(300.0), 310.0);
         let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, Color32::from_rgb(24, 28, 36));

@@ -33,6 +33,10 @@ enum Command {
     Inspect(cli::corpus::InspectArgs),
     /// Write the project's synthetic example music as a WAV file.
     Synth(cli::corpus::SynthArgs),
+    /// Run a WAV file through the built plugin offline: processed audio and the MIDI answer.
+    Render(cli::render::RenderArgs),
+    /// Write a file's frame vectors (harmonic, percussive or both) as .npy.
+    Features(cli::features::FeaturesArgs),
 }
 
 #[derive(clap::Args)]
@@ -76,6 +80,8 @@ fn main() {
         Command::Train(args) => cli::corpus::train(args),
         Command::Inspect(args) => cli::corpus::inspect(args),
         Command::Synth(args) => cli::corpus::synth(args),
+        Command::Render(args) => cli::render::run(args),
+        Command::Features(args) => cli::features::run(args),
     };
     if let Err(e) = result {
         // `{:#}` prints the whole cause chain on one line, without a backtrace: these are

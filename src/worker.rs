@@ -322,6 +322,7 @@ fn load_corpus(shared: &WorkerShared) -> Option<Answerer> {
                 ""
             };
             status.corpus_message = format!("cannot use {what}: {e}{keep}");
+            nice_plug::nice_warn!("{}", status.corpus_message);
             None
         }
     }

@@ -2,3 +2,6 @@
 //! `synth` (and `render` with the engine).
 
 pub mod corpus;
+pub mod features;
+pub mod render;
+pub mod report;

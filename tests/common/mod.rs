@@ -2,4 +2,5 @@
 //! and uses what it needs; unused items in a given test binary are expected.
 #![allow(dead_code)]
 
-pub mod clap_host;
+/// The CLAP host (`src/host.rs`): shared with `musichal render`.
+pub use musichal::host as clap_host;

@@ -1,7 +1,9 @@
 //! `cargo xtask`: everything between a fresh clone and a result.
 //!
 //! - `cargo xtask demo`: the main job. Fetches ONNX Runtime, builds the release bundles
-//!   (`target/bundled/MusicHal.clap`, `MusicHal.vst3`) and runs the demo on the embedded defaults.
+//!   (`target/bundled/MusicHal.clap`, `MusicHal.vst3`) and renders an example the project makes
+//!   through the plugin on the embedded defaults: `target/demo/out.wav`, `answer.mid`,
+//!   `report.html`.
 //! - `cargo xtask test`: every test the project has (Rust unit + integration, the CLAP host test
 //!   against the debug build with the allocation guard and against the release bundle, and the
 //!   Python training tests).
@@ -228,10 +230,36 @@ fn demo(root: &Path) -> Result<()> {
     let ort = fetch_ort(root)?;
     bundle_release()?;
     run(cargo().args(["build", "--release", "--bin", "musichal"]))?;
-    run(Command::new(root.join("target/release/musichal"))
-        .arg("doctor")
+    let cli = root.join("target/release/musichal");
+    run(Command::new(&cli).arg("doctor").env("ORT_DYLIB_PATH", &ort))?;
+    // The example: 20 s of the project's synthetic band, through the built plugin on the
+    // embedded corpus and EQ model, with the EQ engaged between warm and bright.
+    let out = root.join("target/demo");
+    std::fs::create_dir_all(&out)?;
+    let input = out.join("input.wav");
+    run(Command::new(&cli)
+        .args(["synth", "--seconds", "20", "--seed", "2026", "-o"])
+        .arg(&input))?;
+    run(Command::new(&cli)
+        .arg("render")
+        .arg(&input)
+        .arg("-o")
+        .arg(out.join("out.wav"))
+        .arg("--midi")
+        .arg(out.join("answer.mid"))
+        .arg("--report")
+        .arg(out.join("report.html"))
+        .arg("--plugin")
+        .arg(root.join("target/bundled/MusicHal.clap"))
+        .args([
+            "EQ Bypass=Off",
+            "Term A=warm",
+            "Term B=bright",
+            "Morph=35 %",
+        ])
         .env("ORT_DYLIB_PATH", &ort))?;
     println!("\nBundles: {}", root.join("target/bundled").display());
+    println!("Demo:    {}", out.display());
     Ok(())
 }
 
@@ -246,7 +274,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         .args(extra)
         .env("ORT_DYLIB_PATH", &ort)
         .env("MUSICHAL_REQUIRE_GUI_TEST", "1"))?;
-    // 2. The CLAP host test against a debug build whose `process()` aborts on any allocation.
+    // 2. The CLAP host tests (and `render`, which loads the same binary) against a debug build
+    //    whose `process()` aborts on any allocation.
     run(cargo()
         .args([
             "test",
@@ -254,12 +283,24 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             "assert_process_allocs",
             "--test",
             "clap_host",
+            "--test",
+            "engine_host",
+            "--test",
+            "render",
         ])
         .env("ORT_DYLIB_PATH", &ort))?;
-    // 3. The CLAP host test against the release bundle users install.
+    // 3. The CLAP host tests against the release bundle users install.
     bundle_release()?;
     run(cargo()
-        .args(["test", "--test", "clap_host"])
+        .args([
+            "test",
+            "--test",
+            "clap_host",
+            "--test",
+            "engine_host",
+            "--test",
+            "render",
+        ])
         .env(
             "MUSICHAL_CLAP_PATH",
             root.join("target/bundled/MusicHal.clap"),

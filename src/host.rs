@@ -1,6 +1,6 @@
-//! A small, reusable CLAP host for integration tests, built on `clack-host` / `clack-extensions`
-//! 0.2.0. It loads the plugin binary the way a DAW does (dlopen + `clap_entry`), so tests exercise
-//! the real CLAP wrapper: parameter ids/values/text, sample-accurate automation, audio ports and
+//! A small, reusable CLAP host, built on `clack-host` / `clack-extensions` 0.2.0: the integration
+//! tests' harness and the engine of `musichal render`. It loads the plugin binary the way a DAW
+//! does (dlopen + `clap_entry`), so tests and renders exercise the real CLAP wrapper: parameter ids/values/text, sample-accurate automation, audio ports and
 //! their configurations, note output, state save/load, and the host callbacks the plugin uses.
 //!
 //! # Threads
@@ -1384,13 +1384,18 @@ impl TestHost {
 
     /// Applies the queued parameter events now: on the audio thread via `params.flush` while
     /// active, or on the main thread while inactive.
-    pub fn flush_params(&mut self) -> Result<()> {
+    ///
+    /// Returns the plugin's output events of an active flush (parameter gestures, values);
+    /// empty when inactive.
+    pub fn flush_params(&mut self) -> Result<Vec<(u64, OtherOutputEvent)>> {
         let events = std::mem::take(&mut self.pending);
         if self.active.is_some() {
-            self.audio_roundtrip(AudioCmd::Flush(events))?;
-            Ok(())
+            match self.audio_roundtrip(AudioCmd::Flush(events))? {
+                AudioReply::Flushed(other) => Ok(other),
+                _ => err("unexpected reply from the audio thread"),
+            }
         } else {
-            self.flush_inactive(&events)
+            self.flush_inactive(&events).map(|()| Vec::new())
         }
     }
 
@@ -1618,6 +1623,26 @@ impl TestHost {
         self.active = Some(config);
         self.steady_time = 0;
         Ok(())
+    }
+
+    /// Sets one of the plugin's persisted (non-parameter) state fields, as a session reload
+    /// would: saves the state, replaces `fields[key]` with `value` serialised as JSON (nice-plug
+    /// keeps each field as a JSON string) and loads it back. nice-plug's CLAP state is a
+    /// little-endian `u64` length followed by that JSON.
+    pub fn set_persisted_field<T: serde::Serialize>(&mut self, key: &str, value: &T) -> Result<()> {
+        let bytes = self.save_state()?;
+        let json = bytes
+            .get(8..)
+            .ok_or_else(|| HostError("state shorter than its length header".into()))?;
+        let mut state: serde_json::Value = serde_json::from_slice(json)
+            .map_err(|e| HostError(format!("the plugin's state is not JSON: {e}")))?;
+        let text = serde_json::to_string(value)
+            .map_err(|e| HostError(format!("cannot serialise {key}: {e}")))?;
+        state["fields"][key] = serde_json::Value::String(text);
+        let json = serde_json::to_vec(&state).expect("a JSON value serialises");
+        let mut out = (json.len() as u64).to_le_bytes().to_vec();
+        out.extend(json);
+        self.load_state(&out)
     }
 
     /// `clap_plugin_render.set`: offline (`true`, the host renders as fast as it can and the

@@ -1,0 +1,71 @@
+//! Training throughput: `train_sources` on a 5-minute file with the `spectral` encoder
+//! (analysis through the live perception path, K = 64 vocabularies, payload, onsets, oracle).
+//! Target (issue #6): at least 100x real time on 2 cores.
+//!
+//! Also the worker's cost per live segment: `Answerer::answer` (perception of both streams,
+//! tokens, 26 guided oracle steps, the phrase's notes) on the embedded corpus, 48 kHz, against
+//! the segment's own duration (the deadline is one segment, 350 ms).
+//!
+//! `cargo bench --bench trainer`. Criterion's minimum of 10 samples makes this take ~2 min.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use musichal::perception::synth::render_music;
+use musichal::trainer::{train_sources, Source, TrainConfig};
+
+fn training(c: &mut Criterion) {
+    let rate = 44_100;
+    let seconds = 300.0;
+    let audio = render_music(seconds, rate, 2026);
+    let sources = [Source {
+        name: "five_minutes.wav".into(),
+        samples: audio,
+        rate_hz: rate,
+    }];
+    let config = TrainConfig::default();
+    let mut g = c.benchmark_group("train");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(60));
+    // Throughput in seconds of audio: criterion reports "elements/s" = x real time.
+    g.throughput(Throughput::Elements(seconds as u64));
+    g.bench_function("spectral_5min_k64", |b| {
+        b.iter(|| black_box(train_sources(&sources, &config, &mut |_| {}).unwrap()))
+    });
+    g.finish();
+}
+
+fn answering(c: &mut Criterion) {
+    use musichal::corpus::CorpusModel;
+    use musichal::engine::{AnswerSettings, Answerer, EMBEDDED_CORPUS};
+    let rate = 48_000u32;
+    let corpus = CorpusModel::from_bytes(EMBEDDED_CORPUS).unwrap();
+    let audio = render_music(30.0, rate, 7);
+    let l = musichal::rt::segment_len(rate as f64);
+    let segments: Vec<&[f32]> = audio.chunks_exact(l).collect();
+    let mut answerer = Answerer::new(&corpus, 1).unwrap();
+    let settings = AnswerSettings::default();
+    let mut notes = Vec::with_capacity(256);
+    let mut k = 0usize;
+    let mut g = c.benchmark_group("answer");
+    g.bench_function("segment_48k_embedded_corpus", |b| {
+        b.iter(|| {
+            // Consecutive segments of one stream, looping: the live worker's steady state.
+            let i = k % segments.len();
+            if i == 0 {
+                answerer = Answerer::new(&corpus, 1).unwrap();
+            }
+            notes.clear();
+            let r = answerer
+                .answer(segments[i], (k * l) as u64, rate, &settings, &mut notes)
+                .unwrap();
+            k += 1;
+            black_box(r)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, training, answering);
+criterion_main!(benches);

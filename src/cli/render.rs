@@ -1,0 +1,307 @@
+//! `musichal render`: runs an audio file through the built plugin, offline, and writes the
+//! processed audio and the MIDI answer.
+//!
+//! The plugin is not re-implemented here: the command loads the built CLAP binary with the
+//! project's CLAP host (`musichal::host`, the same one the integration tests use), switches
+//! it to offline rendering (`clap.render`: the plugin then waits for its worker, so renders
+//! are reproducible), sets the parameters by name and display text, and processes the file
+//! block by block.
+
+use anyhow::{anyhow, bail, Context, Result};
+use musichal::host::{BlockSizes, TestHost};
+use std::path::{Path, PathBuf};
+
+/// MIDI file resolution: ticks per quarter note. The file's tempo is 120 bpm, so one tick is
+/// 1/960 s.
+pub const TICKS_PER_QUARTER: u16 = 480;
+/// Tempo written to the MIDI file, microseconds per quarter note (120 bpm).
+pub const TEMPO_US_PER_QUARTER: u32 = 500_000;
+/// Silence appended to the input so every answer ends inside the render, seconds.
+pub const TAIL_S: f64 = 1.5;
+
+#[derive(clap::Args)]
+pub struct RenderArgs {
+    /// Input WAV file (any channel count: mono stays mono, more channels use the first two).
+    pub input: PathBuf,
+    /// Output WAV (32-bit float, the plugin's output exactly, plus a 1.5 s tail).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Standard MIDI file of the answer.
+    #[arg(long)]
+    pub midi: Option<PathBuf>,
+    /// Corpus model (.mhc); the embedded one when absent.
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    /// Parameters as `name=value` with display names and text, e.g. `"Morph=30 %"`,
+    /// `"EQ Bypass=Off"`, `"Term A=warm"`, `Transpose=-12`.
+    #[arg(value_name = "PARAM=VALUE")]
+    pub params: Vec<String>,
+    /// Block size of the render.
+    #[arg(long, default_value_t = 512)]
+    pub block: usize,
+    /// Also write an HTML report (EQ curves, token histograms, piano roll).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// The plugin binary (`MusicHal.clap`); default: `MUSICHAL_CLAP_PATH`, else beside this
+    /// program (`target/bundled/`).
+    #[arg(long)]
+    pub plugin: Option<PathBuf>,
+}
+
+/// What a render produced.
+pub struct Rendered {
+    pub rate: u32,
+    pub audio: Vec<Vec<f32>>,
+    /// (sample, channel, key, velocity 0..=1 or `None` for a note off).
+    pub notes: Vec<(u64, u8, u8, Option<f64>)>,
+}
+
+/// The plugin binary: `--plugin`, `MUSICHAL_CLAP_PATH`, or the bundle next to this program.
+pub fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_owned());
+    }
+    if let Some(p) = std::env::var_os("MUSICHAL_CLAP_PATH").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().context("locating this program")?;
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    let mut candidates = vec![dir.join("MusicHal.clap")];
+    if let Some(target) = dir.parent() {
+        candidates.push(target.join("bundled").join("MusicHal.clap"));
+    }
+    candidates.push(dir.join("libmusichal.so"));
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            anyhow!(
+                "the plugin binary was not found (looked at {}); build it with \
+                 `cargo xtask bundle musichal --release` or pass --plugin",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+fn read_wav(path: &Path) -> Result<(Vec<Vec<f32>>, u32)> {
+    let mut reader =
+        hound::WavReader::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let spec = reader.spec();
+    let channels = spec.channels as usize;
+    if channels == 0 {
+        bail!("{} has no channels", path.display());
+    }
+    let samples: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>()?,
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
+            reader
+                .samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<Result<_, _>>()?
+        }
+    };
+    let keep = channels.min(2);
+    let frames = samples.len() / channels;
+    let audio = (0..keep)
+        .map(|c| (0..frames).map(|i| samples[i * channels + c]).collect())
+        .collect();
+    Ok((audio, spec.sample_rate))
+}
+
+/// Renders `input` through the plugin at `plugin`.
+pub fn render(
+    plugin: &Path,
+    input: &Path,
+    corpus: Option<&Path>,
+    params: &[String],
+    block: usize,
+) -> Result<Rendered> {
+    if !(1..=8192).contains(&block) {
+        bail!("--block must be in 1..=8192");
+    }
+    let (mut audio, rate) = read_wav(input)?;
+    let tail = (TAIL_S * rate as f64) as usize;
+    for ch in audio.iter_mut() {
+        ch.extend(std::iter::repeat_n(0.0, tail));
+    }
+    let mut host = TestHost::load(plugin)
+        .map_err(|e| anyhow!("loading the plugin {}: {e}", plugin.display()))?;
+    if audio.len() == 1 {
+        host.select_channel_layout(1)
+            .map_err(|e| anyhow!("mono layout: {e}"))?;
+    }
+    host.set_offline_render(true)
+        .map_err(|e| anyhow!("offline render mode: {e}"))?;
+    if let Some(c) = corpus {
+        let c = c
+            .canonicalize()
+            .with_context(|| format!("corpus {}", c.display()))?;
+        host.set_persisted_field("corpus-path", &Some(c.display().to_string()))
+            .map_err(|e| anyhow!("setting the corpus: {e}"))?;
+    }
+    for p in params {
+        let (name, value) = p
+            .split_once('=')
+            .ok_or_else(|| anyhow!("parameter {p:?} is not name=value"))?;
+        host.set_param_text(name.trim(), value.trim())
+            .map_err(|e| anyhow!("parameter {p:?}: {e}"))?;
+    }
+    host.activate(rate as f64, 1, block as u32)
+        .map_err(|e| anyhow!("activating at {rate} Hz: {e}"))?;
+    let out = host
+        .process_signal(&audio, &BlockSizes::Fixed(block), &[])
+        .map_err(|e| anyhow!("processing: {e}"))?;
+    host.deactivate()
+        .map_err(|e| anyhow!("deactivating: {e}"))?;
+    let notes = out
+        .midi
+        .iter()
+        .filter_map(|(t, e)| {
+            e.note_on()
+                .map(|(c, k, v)| (*t, c, k, Some(v)))
+                .or_else(|| e.note_off().map(|(c, k)| (*t, c, k, None)))
+        })
+        .collect();
+    Ok(Rendered {
+        rate,
+        audio: out.audio,
+        notes,
+    })
+}
+
+/// Writes 32-bit float WAV.
+pub fn write_wav_f32(path: &Path, audio: &[Vec<f32>], rate: u32) -> Result<()> {
+    let spec = hound::WavSpec {
+        channels: audio.len() as u16,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec)
+        .with_context(|| format!("creating {}", path.display()))?;
+    let frames = audio.first().map_or(0, Vec::len);
+    for i in 0..frames {
+        for ch in audio {
+            w.write_sample(ch[i])?;
+        }
+    }
+    w.finalize()?;
+    Ok(())
+}
+
+/// The MIDI tick of a sample position (120 bpm, [`TICKS_PER_QUARTER`]).
+pub fn sample_to_tick(sample: u64, rate: u32) -> u64 {
+    let ticks_per_s = TICKS_PER_QUARTER as f64 * 1e6 / TEMPO_US_PER_QUARTER as f64;
+    (sample as f64 / rate as f64 * ticks_per_s).round() as u64
+}
+
+fn var_len(mut v: u64, out: &mut Vec<u8>) {
+    let mut bytes = vec![(v & 0x7f) as u8];
+    v >>= 7;
+    while v > 0 {
+        bytes.push(((v & 0x7f) as u8) | 0x80);
+        v >>= 7;
+    }
+    out.extend(bytes.iter().rev());
+}
+
+/// A format-0 standard MIDI file of `notes` (in emission order, which is time order).
+pub fn smf_bytes(notes: &[(u64, u8, u8, Option<f64>)], rate: u32) -> Vec<u8> {
+    let mut track = Vec::new();
+    // Tempo.
+    track.extend([0x00, 0xff, 0x51, 0x03]);
+    track.extend(&TEMPO_US_PER_QUARTER.to_be_bytes()[1..]);
+    let mut last = 0u64;
+    for &(t, ch, key, vel) in notes {
+        let tick = sample_to_tick(t, rate);
+        var_len(tick.saturating_sub(last), &mut track);
+        last = tick.max(last);
+        match vel {
+            Some(v) => track.extend([
+                0x90 | (ch & 0x0f),
+                key & 0x7f,
+                ((v * 127.0).round() as u8).clamp(1, 127),
+            ]),
+            None => track.extend([0x80 | (ch & 0x0f), key & 0x7f, 0]),
+        }
+    }
+    track.extend([0x00, 0xff, 0x2f, 0x00]);
+    let mut out = b"MThd".to_vec();
+    out.extend(6u32.to_be_bytes());
+    out.extend(0u16.to_be_bytes()); // format 0
+    out.extend(1u16.to_be_bytes()); // one track
+    out.extend(TICKS_PER_QUARTER.to_be_bytes());
+    out.extend(b"MTrk");
+    out.extend((track.len() as u32).to_be_bytes());
+    out.extend(track);
+    out
+}
+
+pub fn run(args: RenderArgs) -> Result<()> {
+    let plugin = find_plugin(args.plugin.as_deref())?;
+    let ort_beside = plugin
+        .parent()
+        .is_some_and(|d| d.join(musichal::onnx::ORT_LIBRARY_FILE).is_file());
+    if !ort_beside && std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        eprintln!(
+            "musichal: note: no {} beside the plugin and ORT_DYLIB_PATH is unset: the EQ stays \
+             flat (answers are unaffected); `cargo xtask fetch-ort` places it in target/bundled/",
+            musichal::onnx::ORT_LIBRARY_FILE
+        );
+    }
+    let r = render(
+        &plugin,
+        &args.input,
+        args.corpus.as_deref(),
+        &args.params,
+        args.block,
+    )?;
+    write_wav_f32(&args.output, &r.audio, r.rate)?;
+    let ons = r.notes.iter().filter(|n| n.3.is_some()).count();
+    if let Some(midi) = &args.midi {
+        std::fs::write(midi, smf_bytes(&r.notes, r.rate))
+            .with_context(|| format!("writing {}", midi.display()))?;
+    }
+    println!(
+        "rendered {} ({:.1} s at {} Hz) through {}: {} notes answered",
+        args.input.display(),
+        r.audio.first().map_or(0, Vec::len) as f64 / r.rate as f64,
+        r.rate,
+        plugin.display(),
+        ons
+    );
+    println!("wrote {}", args.output.display());
+    if let Some(midi) = &args.midi {
+        println!("wrote {}", midi.display());
+    }
+    if let Some(report) = &args.report {
+        let text = |name: &str, default: &'static str| -> String {
+            args.params
+                .iter()
+                .filter_map(|p| p.split_once('='))
+                .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let (a, b) = (text("Term A", "warm"), text("Term B", "bright"));
+        super::report::write_report(
+            &super::report::ReportInput {
+                input: &args.input,
+                corpus: args.corpus.as_deref(),
+                term_a: &a,
+                term_b: &b,
+                notes: &r.notes,
+                rate: r.rate,
+            },
+            report,
+        )?;
+        println!("wrote {}", report.display());
+    }
+    Ok(())
+}
