@@ -60,6 +60,8 @@ pub struct MusicHal {
     editor_state: Arc<nice_plug_egui::EguiEditorState>,
     /// The 5-band EQ; audio thread only.
     eq: Eq5,
+    /// Loudness matching around the EQ; audio thread only.
+    auto_gain: dsp::AutoGain,
     /// Latest morph grid from the worker; the audio thread reads it without waiting.
     grid_out: triple_buffer::Output<MorphGrid>,
     /// The grid's writing end while no worker holds it.
@@ -94,6 +96,7 @@ impl Default for MusicHal {
             telemetry: Arc::new(Telemetry::default()),
             editor_state: editor::default_state(),
             eq: Eq5::new(DEFAULT_SAMPLE_RATE_HZ).expect("48 kHz is a valid EQ rate"),
+            auto_gain: dsp::AutoGain::new(DEFAULT_SAMPLE_RATE_HZ),
             grid_out,
             grid_in: Some(grid_in),
             worker_shared,
@@ -173,6 +176,7 @@ impl Plugin for MusicHal {
             nice_error!("unsupported sample rate {} Hz", buffer_config.sample_rate);
             return false;
         }
+        self.auto_gain = dsp::AutoGain::new(buffer_config.sample_rate);
         self.offline = buffer_config.process_mode == ProcessMode::Offline;
         // New hand-offs for this rate (allocating: allowed here, never in process()).
         let io = match rt::segment_channel(buffer_config.sample_rate as f64, SEGMENT_RING_SECONDS) {
@@ -214,6 +218,7 @@ impl Plugin for MusicHal {
             .smoothed
             .reset(self.params.intensity.value());
         self.eq.reset();
+        self.auto_gain.reset();
         self.sync_eq_immediately();
         self.all_notes_off_pending = true;
     }
@@ -391,6 +396,7 @@ impl MusicHal {
         }
 
         self.eq.set_bypass(self.params.eq_bypass.value());
+        let auto_gain = self.params.auto_gain.value() && !self.params.eq_bypass.value();
         let channels = buffer.as_slice();
         let mut start = 0;
         while start < num_samples {
@@ -403,10 +409,31 @@ impl MusicHal {
             self.eq.set_target(target);
             let range = start..start + len;
             match channels {
-                [left, right, ..] => self
-                    .eq
-                    .process_stereo(&mut left[range.clone()], &mut right[range]),
-                [mono] => self.eq.process_mono(&mut mono[range]),
+                [left, right, ..] => {
+                    if auto_gain {
+                        self.auto_gain
+                            .measure_input(&[&left[range.clone()], &right[range.clone()]]);
+                    }
+                    let (l, r) = (&mut left[range.clone()], &mut right[range]);
+                    self.eq.process_stereo(l, r);
+                    if auto_gain {
+                        self.auto_gain.process_output(&mut [l, r]);
+                    } else {
+                        self.auto_gain.release(&mut [l, r]);
+                    }
+                }
+                [mono] => {
+                    if auto_gain {
+                        self.auto_gain.measure_input(&[&mono[range.clone()]]);
+                    }
+                    let m = &mut mono[range];
+                    self.eq.process_mono(m);
+                    if auto_gain {
+                        self.auto_gain.process_output(&mut [m]);
+                    } else {
+                        self.auto_gain.release(&mut [m]);
+                    }
+                }
                 [] => {}
             }
             start += len;

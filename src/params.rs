@@ -129,6 +129,10 @@ pub struct MusicHalParams {
 
     /// Path of the user's corpus model (`.mhc`), or `None` for the embedded default. Persisted in
     /// the host's project so a session reopens with the same corpus. Written by the GUI thread.
+    /// Keep the EQ's output as loud as its input (BS.1770 short-term loudness).
+    #[id = "auto_gain"]
+    pub auto_gain: BoolParam,
+
     /// Answer the input in MIDI at all.
     #[id = "listen"]
     pub listen: BoolParam,
@@ -209,6 +213,7 @@ impl Default for MusicHalParams {
             )
             .with_smoother(SmoothingStyle::Linear(MORPH_SMOOTHING_MS))
             .with_step_size(0.01),
+            auto_gain: BoolParam::new("Auto Gain", true),
             listen: BoolParam::new("Listen", true),
             density: FloatParam::new("Density", 0.8, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_unit(" %")

@@ -13,6 +13,8 @@ use musichal::perception::synth::render_music;
 use std::collections::HashMap;
 
 const RATE: f64 = 48_000.0;
+/// Three rounds (three sample rates) of this many random-size blocks: 10,200 blocks.
+const BLOCKS_PER_ROUND: usize = 3400;
 
 fn load() -> TestHost {
     let path = plugin_path();
@@ -239,7 +241,7 @@ fn stress_random_blocks_nan_bursts_rate_changes_automation_and_corpus_swaps() {
         host.activate(rate, 1, 8192).unwrap();
         let mut pos = 0usize;
         let mut events = Vec::new();
-        for b in 0..1200 {
+        for b in 0..BLOCKS_PER_ROUND {
             let n = 1 + (next() % 2048) as usize;
             let mut block: Vec<f32> = (0..n).map(|i| music[(pos + i) % music.len()]).collect();
             if b % 97 == 13 {
@@ -256,13 +258,13 @@ fn stress_random_blocks_nan_bursts_rate_changes_automation_and_corpus_swaps() {
             }
             // Swap the corpus while playing: a corrupt file (kept out), another corpus, back.
             match b {
-                300 => host
+                800 => host
                     .load_state(&state_with_corpus(&base_state, &corrupt))
                     .unwrap(),
-                600 => host
+                1600 => host
                     .load_state(&state_with_corpus(&base_state, &other))
                     .unwrap(),
-                900 => host.load_state(&base_state).unwrap(),
+                2400 => host.load_state(&base_state).unwrap(),
                 _ => {}
             }
             let out = host.process(&[&block, &block], &[]).unwrap();
@@ -288,4 +290,85 @@ fn stress_random_blocks_nan_bursts_rate_changes_automation_and_corpus_swaps() {
     assert_balanced(&all_events);
     assert!(answered > 50, "only {answered} notes in the offline rounds");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// BS.1770 loudness (ungated, LUFS) of a stereo signal at 48 kHz, with the standard's
+/// published 48 kHz K-weighting coefficients (independent of the plugin's design code).
+fn lufs_48k(channels: &[&[f32]]) -> f64 {
+    let stages: [([f64; 3], [f64; 2]); 2] = [
+        (
+            [1.53512485958697, -2.69169618940638, 1.19839281085285],
+            [-1.69065929318241, 0.73248077421585],
+        ),
+        ([1.0, -2.0, 1.0], [-1.99004745483398, 0.99007225036621]),
+    ];
+    let mut total = 0.0;
+    for ch in channels {
+        let mut x: Vec<f64> = ch.iter().map(|&s| s as f64).collect();
+        for (b, a) in stages {
+            let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+            for v in x.iter_mut() {
+                let y = b[0] * *v + b[1] * x1 + b[2] * x2 - a[0] * y1 - a[1] * y2;
+                x2 = x1;
+                x1 = *v;
+                y2 = y1;
+                y1 = y;
+                *v = y;
+            }
+        }
+        total += x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
+    }
+    -0.691 + 10.0 * total.log10()
+}
+
+/// Pink noise (Paul Kellet's refined filter on seeded white noise), about -20 dBFS RMS.
+fn pink(len: usize, seed: u64) -> Vec<f32> {
+    let white = noise(1, len, 1.0, seed).remove(0);
+    let mut b = [0.0f32; 7];
+    white
+        .iter()
+        .map(|&w| {
+            b[0] = 0.99886 * b[0] + w * 0.0555179;
+            b[1] = 0.99332 * b[1] + w * 0.0750759;
+            b[2] = 0.96900 * b[2] + w * 0.1538520;
+            b[3] = 0.86650 * b[3] + w * 0.3104856;
+            b[4] = 0.55000 * b[4] + w * 0.5329522;
+            b[5] = -0.7616 * b[5] - w * 0.0168980;
+            let p = b.iter().sum::<f32>() + w * 0.5362;
+            b[6] = w * 0.115926;
+            p * 0.05
+        })
+        .collect()
+}
+
+#[test]
+fn auto_gain_keeps_warm_and_bright_within_half_a_lu_of_the_input() {
+    let len = 12 * RATE as usize;
+    let p = pink(len, 5);
+    let input = vec![p.clone(), pink(len, 6)];
+    let steady = 6 * RATE as usize;
+    let lin = lufs_48k(&[&input[0][steady..], &input[1][steady..]]);
+    for (morph, auto) in [(0.0, "On"), (1.0, "On"), (0.0, "Off"), (1.0, "Off")] {
+        let mut host = load();
+        host.set_param_text("EQ Bypass", "Off").unwrap();
+        host.set_param_text("Term A", "warm").unwrap();
+        host.set_param_text("Term B", "bright").unwrap();
+        host.set_param_text("Intensity", "1").unwrap();
+        host.set_param_text("Listen", "Off").unwrap();
+        host.set_param_text("Auto Gain", auto).unwrap();
+        host.set_param("Morph", morph).unwrap();
+        host.activate(RATE, 1, 1024).unwrap();
+        let out = host
+            .process_signal(&input, &BlockSizes::Fixed(512), &[])
+            .unwrap();
+        host.deactivate().unwrap();
+        let lout = lufs_48k(&[&out.audio[0][steady..], &out.audio[1][steady..]]);
+        eprintln!("morph {morph} auto gain {auto}: input {lin:.2} LUFS, output {lout:.2} LUFS");
+        if auto == "On" {
+            assert!(
+                (lout - lin).abs() < 0.5,
+                "morph {morph}: {lout:.2} LUFS out vs {lin:.2} in"
+            );
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 /// Every id ever shipped. Never remove or rename an entry.
 const SHIPPED_IDS: &[&str] = &[
+    "auto_gain",
     "continuity",
     "density",
     "drive",

@@ -6,6 +6,7 @@
 //!   the RBJ Audio EQ Cookbook parameterisation, and its exact frequency response.
 //! - [`eq`]: [`Eq5`], the per-channel cascade with parameter gliding, bad-input protection and a
 //!   click-free bypass.
+//! - [`loudness`]: BS.1770 K-weighted loudness and the auto-gain that level-matches the EQ.
 //!
 //! Why a trapezoidal SVF rather than direct-form biquads: its frequency response is *identical*
 //! to the cookbook's bilinear-transform biquads (same analog prototype, same `tan(w0/2)`
@@ -15,10 +16,12 @@
 //! in `f32`, where direct form I/II loses several bits. See `eq.rs` for the smoothing policy.
 
 pub mod eq;
+pub mod loudness;
 pub mod params;
 mod simd;
 pub mod svf;
 
 pub use eq::{Eq5, EqError, MAX_CHANNELS, SUB_BLOCK_LEN};
+pub use loudness::{AutoGain, LoudnessMeter};
 pub use params::EqParams;
 pub use svf::{BandKind, SvfCoefficients};
