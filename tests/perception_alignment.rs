@@ -2,8 +2,9 @@
 //! random host blocks, assembled into 350 ms segments, `process_segment` per segment) must give
 //! bit-identical features and identical tokens on both streams.
 //!
-//! The live side here assembles segments itself; the real audio-thread ring lives in `src/rt/`
-//! and the worker test that routes through it belongs with that code.
+//! The live side runs twice: once assembling segments itself, and once through the real
+//! audio-thread hand-off (`rt::segment_channel`: the writer the plugin's `process()` feeds in
+//! host blocks, the assembler the worker reads), the path the plugin uses.
 
 use musichal::perception::synth::render_music;
 use musichal::perception::{KMeansConfig, Perception, PerceptionConfig, SegmentFrames, Vocabulary};
@@ -41,6 +42,31 @@ fn live_path(audio: &[f32], rate_hz: u32, seed: u64) -> Vec<SegmentFrames> {
                 .process_segment(&fifo, rate_hz, next_start)
                 .unwrap(),
         );
+    }
+    out
+}
+
+/// The plugin's path: host blocks of random size (stereo, identical channels, as a mono source
+/// on a stereo track) into the real `SegmentWriter`; the worker-side `SegmentAssembler` cuts the
+/// segments; `process_segment` per segment.
+fn ring_path(audio: &[f32], rate_hz: u32, seed: u64) -> Vec<SegmentFrames> {
+    let mut perception = Perception::new(PerceptionConfig::default()).unwrap();
+    let (mut writer, mut assembler) = musichal::rt::segment_channel(rate_hz as f64, 30.0).unwrap();
+    let mut rng = Pcg64::seed_from_u64(seed);
+    let mut pos = 0usize;
+    let mut out = Vec::new();
+    while pos < audio.len() {
+        let block = rng.random_range(1..=4096usize).min(audio.len() - pos);
+        let b = &audio[pos..pos + block];
+        writer.push_block(&[b, b]);
+        pos += block;
+        while let Some(seg) = assembler.next_segment() {
+            out.push(
+                perception
+                    .process_segment(&seg.samples, rate_hz, seg.start_sample)
+                    .unwrap(),
+            );
+        }
     }
     out
 }
@@ -93,6 +119,19 @@ fn training_and_live_paths_give_identical_tokens() {
         )
         .unwrap();
         for (a, b) in train.iter().zip(&live) {
+            assert_eq!(vocab.tokens(a).unwrap(), vocab.tokens(b).unwrap());
+        }
+        // The real ring delivers every complete segment; each equals the trainer's, features,
+        // payload (loudness, chroma, pitches) and tokens alike.
+        let ring = ring_path(&audio, rate_hz, seed + 100);
+        let seg_len = trainer.config().segment_samples(rate_hz);
+        assert_eq!(
+            ring.len(),
+            audio.len() / seg_len,
+            "complete segments at {rate_hz} Hz"
+        );
+        for (a, b) in train.iter().zip(&ring) {
+            assert_eq!(a, b, "segment {} through the ring", a.segment_idx);
             assert_eq!(vocab.tokens(a).unwrap(), vocab.tokens(b).unwrap());
         }
     }
