@@ -90,8 +90,17 @@ impl Vocabulary {
             h.extend_from_slice(&s.harmonic);
             p.extend_from_slice(&s.percussive);
         }
-        let (harmonic, rh) = SphericalKMeans::fit(&h, dim, config)?;
-        let (percussive, rp) = SphericalKMeans::fit(&p, dim, config)?;
+        // The two streams are independent: fit them on two threads (same result as in turn).
+        let (fit_h, fit_p) = std::thread::scope(|scope| {
+            let harmonic = scope.spawn(|| SphericalKMeans::fit(&h, dim, config));
+            let percussive = SphericalKMeans::fit(&p, dim, config);
+            (
+                harmonic.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                percussive,
+            )
+        });
+        let (harmonic, rh) = fit_h?;
+        let (percussive, rp) = fit_p?;
         Ok((
             Self {
                 encoder_id: encoder_id.to_owned(),
