@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 /// Initial window size, logical pixels.
 pub const EDITOR_WIDTH: f32 = 960.0;
-pub const EDITOR_HEIGHT: f32 = 640.0;
+pub const EDITOR_HEIGHT: f32 = 690.0;
 /// Width of the parameter sliders, logical pixels.
 const SLIDER_WIDTH: f32 = 170.0;
 /// Points on the drawn EQ curve.
@@ -209,6 +209,7 @@ impl NiceEguiApp for MusicHalEditor {
                         param_row(ui, "Transpose", &self.params.transpose, setter);
                         param_row(ui, "Note length", &self.params.note_length, setter);
                         param_row(ui, "Velocity", &self.params.velocity, setter);
+                        param_row(ui, "Taboo", &self.params.taboo, setter);
                         toggle(
                             ui,
                             &self.params.live_learning,

@@ -95,6 +95,7 @@ impl MusicHalParams {
             transpose: self.transpose.value().clamp(-24, 24) as i8,
             drive: self.drive.value().into(),
             live_learning: self.live_learning.value(),
+            taboo_s: self.taboo.value(),
         }
     }
 }
@@ -168,6 +169,10 @@ pub struct MusicHalParams {
     /// Append the live input to the oracle while playing.
     #[id = "live_learn"]
     pub live_learning: BoolParam,
+
+    /// Seconds before a corpus moment already played may be played again.
+    #[id = "taboo"]
+    pub taboo: FloatParam,
 
     #[persist = "corpus-path"]
     pub corpus_path: Arc<RwLock<Option<String>>>,
@@ -246,6 +251,16 @@ impl Default for MusicHalParams {
                 .with_unit(" st"),
             drive: EnumParam::new("Drive", DriveParam::Harmonic),
             live_learning: BoolParam::new("Live Learning", false),
+            taboo: FloatParam::new(
+                "Taboo",
+                2.0,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 10.0,
+                },
+            )
+            .with_unit(" s")
+            .with_step_size(0.1),
             corpus_path: Arc::new(RwLock::new(None)),
             eq_model_path: Arc::new(RwLock::new(None)),
         }

@@ -150,3 +150,40 @@ fn live_appended_phrase_is_found_by_queries() {
     assert!(o.to_data().validate().is_ok());
     assert_eq!(o.len(), 305);
 }
+
+/// Taboo: a state visited within the last `W` steps is never entered again while another
+/// candidate exists (here always: 8 symbols over 5000 states), and without the taboo the same
+/// walk does repeat itself inside the window.
+#[test]
+fn taboo_prevents_repeats_inside_its_window() {
+    use musichal::oracle::{DriveStream, Navigator, Oracle};
+    use rand::{RngExt, SeedableRng};
+    use rand_pcg::Pcg32;
+    let mut rng = Pcg32::seed_from_u64(17);
+    let symbols: Vec<u32> = (0..5000).map(|_| rng.random_range(0..8u32)).collect();
+    let oracle = Oracle::from_symbols(DriveStream::Harmonic, &symbols);
+    const W: usize = 200;
+    let walk = |use_taboo: bool| -> usize {
+        let mut nav = Navigator::new(0.5);
+        let mut rng = Pcg32::seed_from_u64(3);
+        let mut last_seen = vec![usize::MAX; oracle.num_states()];
+        let mut repeats = 0;
+        for step in 0..4000usize {
+            let query: Vec<u32> = (0..4).map(|_| rng.random_range(0..8u32)).collect();
+            let taboo =
+                |s: usize| use_taboo && last_seen[s] != usize::MAX && step - last_seen[s] < W;
+            let s = nav.step_guided_taboo(&oracle, &query, &mut rng, &taboo);
+            if last_seen[s] != usize::MAX && step - last_seen[s] < W {
+                repeats += 1;
+            }
+            last_seen[s] = step;
+        }
+        repeats
+    };
+    let (with, without) = (walk(true), walk(false));
+    assert_eq!(with, 0, "repeats inside the taboo window");
+    assert!(
+        without > 50,
+        "without taboo the walk repeats only {without} times: test too weak"
+    );
+}

@@ -20,6 +20,7 @@ const SHIPPED_IDS: &[&str] = &[
     "note_length",
     "out_gain",
     "term_a",
+    "taboo",
     "term_b",
     "transpose",
     "velocity",

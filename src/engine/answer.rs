@@ -59,6 +59,9 @@ pub struct AnswerSettings {
     pub drive: DriveStream,
     /// Append the live frames to the oracle.
     pub live_learning: bool,
+    /// Seconds during which a state already played is not chosen again, unless nothing else
+    /// matches (0 = off).
+    pub taboo_s: f32,
 }
 
 impl Default for AnswerSettings {
@@ -73,6 +76,7 @@ impl Default for AnswerSettings {
             transpose: 0,
             drive: DriveStream::Harmonic,
             live_learning: false,
+            taboo_s: 2.0,
         }
     }
 }
@@ -132,6 +136,8 @@ pub struct Answerer {
     query: VecDeque<Symbol>,
     rng: Pcg32,
     frames_per_s: f64,
+    /// Host sample at which each oracle state was last played (`u64::MAX`: never).
+    last_played: Vec<u64>,
 }
 
 impl Answerer {
@@ -186,6 +192,7 @@ impl Answerer {
             query: VecDeque::with_capacity(MAX_QUERY_LEN),
             rng: Pcg32::seed_from_u64(seed),
             frames_per_s: corpus.frames_per_s as f64,
+            last_played: Vec::new(),
         })
     }
 
@@ -227,6 +234,7 @@ impl Answerer {
         self.improviser = improviser;
         self.drive = drive;
         self.query.clear();
+        self.last_played.clear();
     }
 
     /// Answers one segment of mono host-rate audio starting at `start_sample`: appends the

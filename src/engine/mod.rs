@@ -52,6 +52,7 @@ pub struct AnswerControls {
     /// 0 harmonic, 1 percussive, 2 both.
     pub drive: AtomicU8,
     pub live_learning: AtomicBool,
+    pub taboo_s: AtomicF32,
 }
 
 impl Default for AnswerControls {
@@ -67,6 +68,7 @@ impl Default for AnswerControls {
             transpose: AtomicU8::new(0),
             drive: AtomicU8::new(0),
             live_learning: AtomicBool::new(false),
+            taboo_s: AtomicF32::new(0.0),
         };
         c.store(&d);
         c
@@ -92,6 +94,7 @@ impl AnswerControls {
             Ordering::Relaxed,
         );
         self.live_learning.store(s.live_learning, Ordering::Relaxed);
+        self.taboo_s.set(s.taboo_s);
     }
 
     /// The current settings.
@@ -110,6 +113,7 @@ impl AnswerControls {
                 _ => DriveStream::Harmonic,
             },
             live_learning: self.live_learning.load(Ordering::Relaxed),
+            taboo_s: self.taboo_s.get(),
         }
     }
 }

@@ -141,6 +141,20 @@ impl Navigator {
         query: &[Symbol],
         rng: &mut R,
     ) -> usize {
+        self.step_guided_taboo(oracle, query, rng, &|_| false)
+    }
+
+    /// [`Self::step_guided`] with a taboo: a state for which `taboo(state)` holds (e.g. played
+    /// within the last few seconds) is not entered, neither by continuing linearly nor by a
+    /// jump, unless no other candidate matches the query's last symbol at all; then the
+    /// taboo candidates are considered as usual.
+    pub fn step_guided_taboo<R: Rng + ?Sized>(
+        &mut self,
+        oracle: &Oracle,
+        query: &[Symbol],
+        rng: &mut R,
+        taboo: &dyn Fn(usize) -> bool,
+    ) -> usize {
         let n = oracle.len();
         let Some(&last) = query.last() else {
             return self.step(oracle, rng);
@@ -150,38 +164,41 @@ impl Navigator {
             return 0;
         }
         let i = self.state.min(n);
-        if i > 0 && i < n && self.continues(rng) {
+        if i > 0 && i < n && self.continues(rng) && !taboo(i + 1) {
             self.state = i + 1;
             return self.state;
         }
         let q = &query[query.len().saturating_sub(MAX_QUERY_LEN)..];
         let seq = oracle.sequence();
-        self.candidates.clear();
-        let mut best_len = 0usize;
-        for &c in oracle.states_with_symbol(last) {
-            let c = c as usize;
-            if c >= n {
-                continue;
+        for allow_taboo in [false, true] {
+            self.candidates.clear();
+            let mut best_len = 0usize;
+            for &c in oracle.states_with_symbol(last) {
+                let c = c as usize;
+                if c >= n || (!allow_taboo && taboo(c + 1)) {
+                    continue;
+                }
+                // Context of state c is seq[..c]; seq[c - 1] == last already.
+                let max = q.len().min(c);
+                let mut m = 1;
+                while m < max && seq[c - 1 - m] == q[q.len() - 1 - m] {
+                    m += 1;
+                }
+                if m > best_len {
+                    best_len = m;
+                    self.candidates.clear();
+                }
+                if m == best_len {
+                    self.candidates.push(c as u32);
+                }
             }
-            // Context of state c is seq[..c]; seq[c - 1] == last already.
-            let max = q.len().min(c);
-            let mut m = 1;
-            while m < max && seq[c - 1 - m] == q[q.len() - 1 - m] {
-                m += 1;
-            }
-            if m > best_len {
-                best_len = m;
-                self.candidates.clear();
-            }
-            if m == best_len {
-                self.candidates.push(c as u32);
+            if !self.candidates.is_empty() {
+                self.state =
+                    self.candidates[rng.random_range(0..self.candidates.len())] as usize + 1;
+                return self.state;
             }
         }
-        self.state = if self.candidates.is_empty() {
-            self.jump(oracle, i, rng)
-        } else {
-            self.candidates[rng.random_range(0..self.candidates.len())] as usize + 1
-        };
+        self.state = self.jump(oracle, i, rng);
         self.state
     }
 
@@ -247,6 +264,20 @@ impl Improviser {
     /// One query-guided move: the payload index to play, `None` for an empty oracle.
     pub fn step_guided<R: Rng + ?Sized>(&mut self, query: &[Symbol], rng: &mut R) -> Option<u32> {
         let s = self.navigator.step_guided(&self.oracle, query, rng);
+        (s > 0).then(|| self.payload[s])
+    }
+
+    /// One query-guided move avoiding states for which `taboo(state)` holds when it can (see
+    /// [`Navigator::step_guided_taboo`]); returns the payload index, `None` for an empty oracle.
+    pub fn step_guided_taboo<R: Rng + ?Sized>(
+        &mut self,
+        query: &[Symbol],
+        rng: &mut R,
+        taboo: &dyn Fn(usize) -> bool,
+    ) -> Option<u32> {
+        let s = self
+            .navigator
+            .step_guided_taboo(&self.oracle, query, rng, taboo);
         (s > 0).then(|| self.payload[s])
     }
 

@@ -95,7 +95,9 @@ impl Vocabulary {
             let harmonic = scope.spawn(|| SphericalKMeans::fit(&h, dim, config));
             let percussive = SphericalKMeans::fit(&p, dim, config);
             (
-                harmonic.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                harmonic
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
                 percussive,
             )
         });
