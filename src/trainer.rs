@@ -178,6 +178,20 @@ impl EncoderConfig {
     }
 }
 
+/// The two per-stream vocabularies stored in a corpus model, ready to tokenise live frames.
+pub fn corpus_vocabulary(model: &CorpusModel) -> Vocabulary {
+    let stream = |centroids: &Vec<f32>| crate::perception::SphericalKMeans {
+        k: model.vocab_size as usize,
+        dim: model.dim as usize,
+        centroids: centroids.clone(),
+    };
+    Vocabulary {
+        encoder_id: model.encoder_id.clone(),
+        harmonic: stream(&model.centroids_harmonic),
+        percussive: stream(&model.centroids_percussive),
+    }
+}
+
 /// A perception front end for `encoder` (only `"spectral"` exists in this build).
 pub fn perception_for(encoder: &str, config: PerceptionConfig) -> Result<Perception, TrainError> {
     match encoder {

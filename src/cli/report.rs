@@ -6,7 +6,7 @@ use musichal::corpus::CorpusModel;
 use musichal::dsp::Eq5;
 use musichal::engine::EMBEDDED_CORPUS;
 use musichal::eq_morph::EqMorphModel;
-use musichal::perception::{decode_file, SphericalKMeans, Vocabulary};
+use musichal::perception::decode_file;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -96,16 +96,7 @@ fn listen(input: &Path, corpus: Option<&Path>) -> Result<Listening> {
     };
     let cfg = musichal::trainer::EncoderConfig::from_model(&model).map_err(anyhow::Error::msg)?;
     let mut perception = musichal::trainer::perception_for(&cfg.encoder, cfg.perception)?;
-    let km = |c: &Vec<f32>| SphericalKMeans {
-        k: model.vocab_size as usize,
-        dim: model.dim as usize,
-        centroids: c.clone(),
-    };
-    let vocab = Vocabulary {
-        encoder_id: model.encoder_id.clone(),
-        harmonic: km(&model.centroids_harmonic),
-        percussive: km(&model.centroids_percussive),
-    };
+    let vocab = musichal::trainer::corpus_vocabulary(&model);
     let audio = decode_file(input)?;
     let segments = perception.encode_file_segments(&audio.samples, audio.sample_rate_hz)?;
     let k = model.vocab_size as usize;

@@ -25,7 +25,7 @@ use rand_pcg::Pcg32;
 
 use crate::corpus::CorpusModel;
 use crate::oracle::{DriveStream, Improviser, Oracle, Symbol, MAX_QUERY_LEN};
-use crate::perception::{FramePayload, Perception, SphericalKMeans, Vocabulary};
+use crate::perception::{FramePayload, Perception, Vocabulary};
 use crate::rt::NoteEvent;
 use crate::trainer::EncoderConfig;
 
@@ -153,16 +153,7 @@ impl Answerer {
                 perception.dim()
             )));
         }
-        let km = |centroids: &Vec<f32>| SphericalKMeans {
-            k: corpus.vocab_size as usize,
-            dim: corpus.dim as usize,
-            centroids: centroids.clone(),
-        };
-        let vocab = Vocabulary {
-            encoder_id: corpus.encoder_id.clone(),
-            harmonic: km(&corpus.centroids_harmonic),
-            percussive: km(&corpus.centroids_percussive),
-        };
+        let vocab = crate::trainer::corpus_vocabulary(corpus);
         let (harmonic_tokens, percussive_tokens) = corpus.token_streams()?;
         let corpus_frames = corpus
             .frames
