@@ -187,6 +187,13 @@ impl NiceEguiApp for MusicHalEditor {
                             "EQ bypassed: click to engage",
                             "EQ engaged: click to bypass",
                         );
+                        toggle(
+                            ui,
+                            &self.params.auto_gain,
+                            setter,
+                            "Auto gain on (level-matched)",
+                            "Auto gain off",
+                        );
                     });
                     ui.vertical(|ui| {
                         ui.set_width(400.0);
