@@ -213,6 +213,20 @@ fn setup(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Prints the space left on the build's disk and the size of `target/` (a full disk once failed
+/// CI half-way through a link, so the log says where the space goes).
+fn disk_report(root: &Path, when: &str) {
+    let target = root.join("target");
+    let df = Command::new("df").arg("-h").arg(&target).output();
+    let du = Command::new("du").arg("-sh").arg(&target).output();
+    let line = |o: std::io::Result<std::process::Output>| {
+        o.ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_else(|| "unavailable".into())
+    };
+    println!("\n[disk {when}]\n{}\n{}", line(df), line(du));
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
@@ -267,6 +281,12 @@ fn demo(root: &Path) -> Result<()> {
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     setup(root)?;
     let ort = fetch_ort(root)?;
+    if std::env::var_os("CI").is_some() {
+        // A one-shot build gains nothing from the incremental cache, which costs gigabytes.
+        // Set before any thread is spawned; every child process inherits it.
+        std::env::set_var("CARGO_INCREMENTAL", "0");
+    }
+    disk_report(root, "before the tests");
     // 1. All Rust tests, with the library the tests load. The editor test may not skip here:
     //    setup installed Xvfb, so a missing display server is a failure, not a skip.
     run(cargo()
@@ -274,6 +294,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         .args(extra)
         .env("ORT_DYLIB_PATH", &ort)
         .env("MUSICHAL_REQUIRE_GUI_TEST", "1"))?;
+    disk_report(root, "after the workspace tests");
     // 2. The CLAP host tests (and `render`, which loads the same binary) against a debug build
     //    whose `process()` aborts on any allocation.
     run(cargo()
@@ -289,6 +310,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             "render",
         ])
         .env("ORT_DYLIB_PATH", &ort))?;
+    disk_report(root, "after the allocation-guard tests");
     // 3. The CLAP host tests against the release bundle users install.
     bundle_release()?;
     run(cargo()
@@ -312,6 +334,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .args(["-m", "pytest", "training/tests", "-q"])
             .env("ORT_DYLIB_PATH", &ort))?;
     }
+    disk_report(root, "after the release-bundle tests");
     println!("\nAll test suites passed.");
     Ok(())
 }
