@@ -230,6 +230,7 @@ impl AudioThread {
                 channel: 0,
                 start_sample: now + (k * 97) % 48_000,
                 duration_samples: 2_000 + (k % 7) as u32 * 1_000,
+                beat: None,
             });
             self.blocks += 1;
         }

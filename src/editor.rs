@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 /// Initial window size, logical pixels.
 pub const EDITOR_WIDTH: f32 = 960.0;
-pub const EDITOR_HEIGHT: f32 = 690.0;
+pub const EDITOR_HEIGHT: f32 = 745.0;
 /// Width of the parameter sliders, logical pixels.
 const SLIDER_WIDTH: f32 = 170.0;
 /// Points on the drawn EQ curve.
@@ -82,8 +82,19 @@ fn param_row<P: nice_plug::prelude::Param>(
     param: &P,
     setter: &nice_plug::context::gui::ParamSetter,
 ) {
+    param_row_width(ui, label, param, setter, SLIDER_WIDTH);
+}
+
+/// [`param_row`] with a slider `width` wide (the narrower timing columns).
+fn param_row_width<P: nice_plug::prelude::Param>(
+    ui: &mut egui::Ui,
+    label: &str,
+    param: &P,
+    setter: &nice_plug::context::gui::ParamSetter,
+    width: f32,
+) {
     ui.label(label);
-    ui.add(widgets::ParamSlider::for_param(param, setter).with_width(SLIDER_WIDTH));
+    ui.add(widgets::ParamSlider::for_param(param, setter).with_width(width));
     ui.add_space(2.0);
 }
 
@@ -198,6 +209,29 @@ impl NiceEguiApp for MusicHalEditor {
                     ui.vertical(|ui| {
                         ui.set_width(400.0);
                         self.draw_curve(ui);
+                        ui.add_space(6.0);
+                        ui.strong("Timing and key");
+                        ui.horizontal_top(|ui| {
+                            ui.vertical(|ui| {
+                                ui.set_width(195.0);
+                                let p = &self.params;
+                                param_row_width(ui, "Answer mode", &p.answer_mode, setter, 105.0);
+                                param_row_width(ui, "Grid (beat mode)", &p.grid, setter, 105.0);
+                                param_row_width(ui, "Swing", &p.swing, setter, 105.0);
+                            });
+                            ui.vertical(|ui| {
+                                ui.set_width(195.0);
+                                let p = &self.params;
+                                param_row_width(ui, "Tempo without host", &p.tempo, setter, 105.0);
+                                param_row_width(
+                                    ui,
+                                    "Key search",
+                                    &p.transpose_search,
+                                    setter,
+                                    105.0,
+                                );
+                            });
+                        });
                     });
                     ui.vertical(|ui| {
                         ui.set_width(SLIDER_WIDTH + 40.0);
@@ -299,7 +333,11 @@ impl NiceEguiApp for MusicHalEditor {
                             &status.percussive,
                             Color32::from_rgb(230, 160, 60),
                         );
-                        ui.label(format!("input peak {:.0} dB", status.peak_db.max(-120.0)));
+                        ui.label(format!(
+                            "input peak {:.0} dB, answer moved {:+} st by the key search",
+                            status.peak_db.max(-120.0),
+                            status.interval
+                        ));
                     });
                 });
                 ui.separator();

@@ -33,9 +33,10 @@ pub mod trainer;
 pub mod worker;
 
 use dsp::{Eq5, SUB_BLOCK_LEN};
+use engine::timing::{ClockSnapshot, HostTransport, MusicalClock};
 use eq_morph::{apply_intensity, MorphGrid};
 use params::MusicHalParams;
-use rt::{MidiOut, MidiScheduler, SegmentWriter};
+use rt::{BeatSpan, MidiOut, MidiScheduler, SegmentWriter};
 use telemetry::Telemetry;
 use worker::{EngineIo, Worker, WorkerShared};
 
@@ -81,6 +82,10 @@ pub struct MusicHal {
     offline: bool,
     /// End every sounding note at the start of the next block (after `reset`).
     all_notes_off_pending: bool,
+    /// Beat clock (host transport, or the tempo parameter); audio thread only.
+    clock: MusicalClock,
+    /// Publishes the clock to the worker (made in `activate` with the worker's end).
+    clock_in: Option<triple_buffer::Input<ClockSnapshot>>,
 }
 
 impl Default for MusicHal {
@@ -98,6 +103,8 @@ impl Default for MusicHal {
             eq: Eq5::new(DEFAULT_SAMPLE_RATE_HZ).expect("48 kHz is a valid EQ rate"),
             auto_gain: dsp::AutoGain::new(DEFAULT_SAMPLE_RATE_HZ),
             grid_out,
+            clock: MusicalClock::new(DEFAULT_SAMPLE_RATE_HZ as f64),
+            clock_in: None,
             grid_in: Some(grid_in),
             worker_shared,
             worker: None,
@@ -185,10 +192,17 @@ impl Plugin for MusicHal {
                 self.segment_len = assembler.segment_len() as u64;
                 self.segment_writer = Some(writer);
                 self.scheduler = Some(scheduler);
+                self.clock = MusicalClock::new(buffer_config.sample_rate as f64);
+                let (clock_in, clock_out) = triple_buffer::triple_buffer(&ClockSnapshot {
+                    sample_rate: buffer_config.sample_rate as f64,
+                    ..ClockSnapshot::default()
+                });
+                self.clock_in = Some(clock_in);
                 Some(EngineIo {
                     assembler,
                     notes,
                     host_rate_hz: buffer_config.sample_rate.round() as u32,
+                    clock: clock_out,
                 })
             }
             Err(e) => {
@@ -312,6 +326,7 @@ impl MusicHal {
             .term_b
             .store(self.params.term_b.value().max(0) as u32, Ordering::Relaxed);
         shared.controls.store(&self.params.answer_settings());
+        shared.controls.store_timing(&self.params.timing_settings());
     }
 
     /// Offline rendering only: wait (bounded) until the worker has answered every segment the
@@ -368,6 +383,26 @@ impl MusicHal {
 
         // The input (before the EQ) goes to the worker.
         let block_start = self.segment_writer.as_ref().map_or(0, |w| w.clock());
+        // The beat clock first: the worker places this block's answers with it.
+        let transport = context.transport();
+        let host = HostTransport {
+            playing: transport.playing,
+            tempo_bpm: transport.tempo,
+            time_sig: transport
+                .time_sig_numerator
+                .zip(transport.time_sig_denominator),
+            pos_beats: transport.pos_beats(),
+            bar_start_beats: transport.bar_start_pos_beats(),
+        };
+        let beat = self.clock.advance(
+            block_start,
+            num_samples,
+            &host,
+            f64::from(self.params.tempo.value()),
+        );
+        if let Some(clock_in) = self.clock_in.as_mut() {
+            clock_in.write(beat.snapshot);
+        }
         if let Some(writer) = self.segment_writer.as_mut() {
             match buffer.as_slice_immutable() {
                 [left, right, ..] => writer.push_block(&[&left[..], &right[..]]),
@@ -389,10 +424,24 @@ impl MusicHal {
                     telemetry.count_midi_send_failure();
                 }
             };
-            if std::mem::take(&mut self.all_notes_off_pending) {
+            // A reset or a transport stop ends every note at the block's start.
+            if std::mem::take(&mut self.all_notes_off_pending) || beat.stopped {
                 scheduler.all_notes_off(0, &mut emit);
             }
-            scheduler.process_block(block_start, num_samples as u32, &mut emit);
+            if let Some(delta) = beat.jump {
+                scheduler.shift_beats(
+                    delta,
+                    beat.snapshot.bar_start_beats,
+                    beat.snapshot.beats_per_bar,
+                );
+            }
+            let span = BeatSpan {
+                beats: beat.snapshot.beats,
+                beats_per_sample: beat.snapshot.beats_per_sample(),
+                bar_start: beat.snapshot.bar_start_beats,
+                beats_per_bar: beat.snapshot.beats_per_bar,
+            };
+            scheduler.process_block_clocked(block_start, num_samples as u32, Some(span), &mut emit);
         }
 
         self.eq.set_bypass(self.params.eq_bypass.value());

@@ -82,7 +82,72 @@ impl From<DriveParam> for crate::oracle::DriveStream {
     }
 }
 
+/// The `answer_mode` parameter: when answers play (see [`crate::engine::timing`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerModeParam {
+    #[id = "free"]
+    #[name = "Free"]
+    Free,
+    #[id = "beat"]
+    #[name = "Beat"]
+    Beat,
+    #[id = "bar"]
+    #[name = "Bar"]
+    Bar,
+}
+
+/// The `grid` parameter of the *beat* mode.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridParam {
+    #[id = "quarter"]
+    #[name = "1/4"]
+    Quarter,
+    #[id = "eighth"]
+    #[name = "1/8"]
+    Eighth,
+    #[id = "sixteenth"]
+    #[name = "1/16"]
+    Sixteenth,
+    #[id = "quarter_triplet"]
+    #[name = "1/4 T"]
+    QuarterTriplet,
+    #[id = "eighth_triplet"]
+    #[name = "1/8 T"]
+    EighthTriplet,
+    #[id = "sixteenth_triplet"]
+    #[name = "1/16 T"]
+    SixteenthTriplet,
+}
+
+impl From<GridParam> for crate::engine::timing::Grid {
+    fn from(g: GridParam) -> Self {
+        use crate::engine::timing::Grid;
+        match g {
+            GridParam::Quarter => Grid::Quarter,
+            GridParam::Eighth => Grid::Eighth,
+            GridParam::Sixteenth => Grid::Sixteenth,
+            GridParam::QuarterTriplet => Grid::QuarterTriplet,
+            GridParam::EighthTriplet => Grid::EighthTriplet,
+            GridParam::SixteenthTriplet => Grid::SixteenthTriplet,
+        }
+    }
+}
+
 impl MusicHalParams {
+    /// The timing settings the parameters ask for. Real-time safe.
+    pub fn timing_settings(&self) -> crate::engine::timing::TimingSettings {
+        use crate::engine::timing::AnswerMode;
+        crate::engine::timing::TimingSettings {
+            mode: match self.answer_mode.value() {
+                AnswerModeParam::Free => AnswerMode::Free,
+                AnswerModeParam::Beat => AnswerMode::Beat,
+                AnswerModeParam::Bar => AnswerMode::Bar,
+            },
+            grid: self.grid.value().into(),
+            swing: self.swing.value(),
+        }
+    }
+
     /// The answer settings the parameters ask for. Real-time safe.
     pub fn answer_settings(&self) -> crate::engine::AnswerSettings {
         crate::engine::AnswerSettings {
@@ -96,6 +161,7 @@ impl MusicHalParams {
             drive: self.drive.value().into(),
             live_learning: self.live_learning.value(),
             taboo_s: self.taboo.value(),
+            transpose_search: self.transpose_search.value().clamp(0, 6) as u8,
         }
     }
 }
@@ -173,6 +239,26 @@ pub struct MusicHalParams {
     /// Seconds before a corpus moment already played may be played again.
     #[id = "taboo"]
     pub taboo: FloatParam,
+
+    /// Transposition search range, semitones (0 = off): the answer follows the input's key.
+    #[id = "transpose_search"]
+    pub transpose_search: IntParam,
+
+    /// When answers play: free, on a beat grid, or a phrase per bar.
+    #[id = "answer_mode"]
+    pub answer_mode: EnumParam<AnswerModeParam>,
+
+    /// Grid of the beat mode.
+    #[id = "grid"]
+    pub grid: EnumParam<GridParam>,
+
+    /// Swing of the beat grid: every second grid point is delayed by up to half a step.
+    #[id = "swing"]
+    pub swing: FloatParam,
+
+    /// Tempo when the host gives none (offline render, hosts without a transport).
+    #[id = "tempo"]
+    pub tempo: FloatParam,
 
     #[persist = "corpus-path"]
     pub corpus_path: Arc<RwLock<Option<String>>>,
@@ -261,6 +347,28 @@ impl Default for MusicHalParams {
             )
             .with_unit(" s")
             .with_step_size(0.1),
+            transpose_search: IntParam::new(
+                "Transpose Search",
+                0,
+                IntRange::Linear { min: 0, max: 6 },
+            )
+            .with_unit(" st"),
+            answer_mode: EnumParam::new("Answer Mode", AnswerModeParam::Free),
+            grid: EnumParam::new("Grid", GridParam::Eighth),
+            swing: FloatParam::new("Swing", 0.0, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage()),
+            tempo: FloatParam::new(
+                "Tempo",
+                120.0,
+                FloatRange::Linear {
+                    min: 40.0,
+                    max: 240.0,
+                },
+            )
+            .with_unit(" BPM")
+            .with_step_size(0.01),
             corpus_path: Arc::new(RwLock::new(None)),
             eq_model_path: Arc::new(RwLock::new(None)),
         }

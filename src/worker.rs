@@ -15,6 +15,7 @@
 //! model) the last good grid stays in place and the status says why.
 
 use crate::corpus::CorpusModel;
+use crate::engine::timing::{ClockSnapshot, Quantiser};
 use crate::engine::{
     AnswerControls, Answerer, EngineCounters, EngineStatus, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME,
 };
@@ -93,6 +94,8 @@ pub struct EngineIo {
     pub notes: NoteSender,
     /// Host sample rate, Hz.
     pub host_rate_hz: u32,
+    /// The audio thread's beat clock, as of its latest block.
+    pub clock: triple_buffer::Output<ClockSnapshot>,
 }
 
 /// Handle to a running worker thread.
@@ -210,6 +213,7 @@ fn run(
     let mut answerer: Option<Answerer> = None;
     let mut corpus_generation = u64::MAX;
     let mut notes: Vec<NoteEvent> = Vec::with_capacity(256);
+    let mut quantiser = Quantiser::new();
     let mut model: Option<EqMorphModel> = None;
     let mut loaded_generation = u64::MAX;
     let mut published: Option<GridKey> = None;
@@ -264,7 +268,7 @@ fn run(
         }
         if let Some(io) = io.as_mut() {
             let busy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                answer_segments(&shared, io, answerer.as_mut(), &mut notes)
+                answer_segments(&shared, io, answerer.as_mut(), &mut notes, &mut quantiser)
             }));
             if busy.is_err() {
                 shared.counters.errors.fetch_add(1, Ordering::Relaxed);
@@ -334,6 +338,7 @@ fn answer_segments(
     io: &mut EngineIo,
     mut answerer: Option<&mut Answerer>,
     notes: &mut Vec<NoteEvent>,
+    quantiser: &mut Quantiser,
 ) {
     let counters = &shared.counters;
     while let Some(segment) = io.assembler.next_segment() {
@@ -350,7 +355,16 @@ fn answer_segments(
                 notes,
             ) {
                 Ok(heard) => {
+                    // Musical time: the latest clock of the audio thread places the notes on
+                    // the grid or the next bar (free mode leaves them as decoded).
+                    let timing = shared.controls.load_timing();
+                    let clock = *io.clock.read();
+                    if quantiser.epoch != Some((clock.epoch, timing.mode)) {
+                        quantiser.reset();
+                        quantiser.epoch = Some((clock.epoch, timing.mode));
+                    }
                     for &n in notes.iter() {
+                        let n = quantiser.place(n, &clock, &timing);
                         if io.notes.send(n).is_ok() {
                             counters.notes_sent.fetch_add(1, Ordering::Relaxed);
                         } else {
@@ -375,6 +389,7 @@ fn answer_segments(
                     status.harmonic = heard.harmonic;
                     status.percussive = heard.percussive;
                     status.peak_db = heard.peak_db;
+                    status.interval = heard.interval;
                 }
                 Err(e) => {
                     counters.errors.fetch_add(1, Ordering::Relaxed);

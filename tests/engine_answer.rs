@@ -148,3 +148,118 @@ fn live_learning_grows_the_oracle_and_every_drive_answers() {
         assert_eq!(a.drive(), drive);
     }
 }
+
+/// A chord progression of sustained tones (C major diatonic chords, two per second), moved by
+/// `shift` semitones.
+fn progression(seconds: f32, shift: f32) -> Vec<f32> {
+    use musichal::perception::synth::add_tone;
+    let mut out = vec![0.0f32; (seconds * RATE as f32) as usize];
+    let chords: [[f32; 3]; 6] = [
+        [60.0, 64.0, 67.0],
+        [65.0, 69.0, 72.0],
+        [67.0, 71.0, 74.0],
+        [57.0, 60.0, 64.0],
+        [62.0, 65.0, 69.0],
+        [64.0, 67.0, 71.0],
+    ];
+    let len = RATE as usize / 2;
+    let mut t = 0;
+    let mut k = 0;
+    while t < out.len() {
+        for m in chords[k % chords.len()] {
+            add_tone(
+                &mut out,
+                RATE,
+                t,
+                len,
+                m + shift,
+                0.15,
+                6,
+                1.0,
+                0.01,
+                f32::INFINITY,
+                0.0,
+            );
+        }
+        t += len;
+        k += 1;
+    }
+    out
+}
+
+#[test]
+fn transposition_search_follows_a_transposed_corpus_passage() {
+    use musichal::trainer::{train_sources, Source, TrainConfig};
+    let corpus_audio = progression(12.0, 0.0);
+    let (corpus, _) = train_sources(
+        &[Source {
+            name: "progression.wav".into(),
+            samples: corpus_audio,
+            rate_hz: RATE,
+        }],
+        &TrainConfig {
+            vocab_size: 16,
+            ..TrainConfig::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let corpus_notes: BTreeSet<u8> = corpus
+        .frames
+        .iter()
+        .flat_map(|f| f.pitches.iter().copied())
+        .collect();
+    // The same progression a minor third up.
+    let live = progression(8.0, 3.0);
+    let l = segment_len(RATE as f64);
+    let intervals = |range: u8| -> (Vec<i8>, Vec<NoteEvent>) {
+        let mut a = Answerer::new(&corpus, 2).unwrap();
+        let settings = AnswerSettings {
+            transpose_search: range,
+            density: 1.0,
+            ..AnswerSettings::default()
+        };
+        let mut notes = Vec::new();
+        let mut found = Vec::new();
+        for (k, seg) in live.chunks_exact(l).enumerate() {
+            let heard = a
+                .answer(seg, (k * l) as u64, RATE, &settings, &mut notes)
+                .unwrap();
+            found.push(heard.interval);
+        }
+        (found, notes)
+    };
+    // The search needs a full window of live frames: judge from the third segment on.
+    let (full, notes) = intervals(6);
+    let thirds = full[2..].iter().filter(|&&i| i == 3).count();
+    assert!(
+        thirds * 10 >= (full.len() - 2) * 8,
+        "a minor third found in only {thirds} of {} segments: {full:?}",
+        full.len() - 2
+    );
+    // The answer is moved by the interval: after the window fills, the notes are the corpus'
+    // pitches three semitones up.
+    let late: Vec<&NoteEvent> = notes
+        .iter()
+        .filter(|n| n.start_sample > 3 * l as u64)
+        .collect();
+    assert!(late.len() > 5);
+    let moved = late
+        .iter()
+        .filter(|n| {
+            n.note
+                .checked_sub(3)
+                .is_some_and(|m| corpus_notes.contains(&m))
+        })
+        .count();
+    assert!(
+        moved * 10 >= late.len() * 8,
+        "{moved} of {} notes moved",
+        late.len()
+    );
+    // A range of 2 cannot reach a minor third; off means no interval at all.
+    let (narrow, _) = intervals(2);
+    assert!(!narrow.contains(&3), "{narrow:?}");
+    let (off, _) = intervals(0);
+    assert!(off.iter().all(|&i| i == 0));
+}

@@ -7,11 +7,13 @@ use std::collections::BTreeSet;
 
 /// Every id ever shipped. Never remove or rename an entry.
 const SHIPPED_IDS: &[&str] = &[
+    "answer_mode",
     "auto_gain",
     "continuity",
     "density",
     "drive",
     "eq_bypass",
+    "grid",
     "intensity",
     "listen",
     "live_learn",
@@ -19,10 +21,13 @@ const SHIPPED_IDS: &[&str] = &[
     "morph",
     "note_length",
     "out_gain",
+    "swing",
+    "tempo",
     "term_a",
     "taboo",
     "term_b",
     "transpose",
+    "transpose_search",
     "velocity",
 ];
 

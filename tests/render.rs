@@ -46,11 +46,14 @@ fn parse_smf(bytes: &[u8]) -> Vec<(u64, u8, u8, u8)> {
     out
 }
 
-#[test]
-fn render_equals_the_plugin_through_the_host() {
-    let dir = std::env::temp_dir().join(format!("musichal-render-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let left = render_music(5.0, RATE, 31);
+/// A stereo WAV of the project's synthetic music in `dir`; returns its path and channels.
+fn write_input(
+    dir: &std::path::Path,
+    seconds: f32,
+    seed: u64,
+) -> (std::path::PathBuf, Vec<Vec<f32>>) {
+    std::fs::create_dir_all(dir).unwrap();
+    let left = render_music(seconds, RATE, seed);
     let right: Vec<f32> = left.iter().map(|s| s * 0.5).collect();
     let input = dir.join("in.wav");
     let spec = hound::WavSpec {
@@ -65,25 +68,39 @@ fn render_equals_the_plugin_through_the_host() {
         w.write_sample(*r).unwrap();
     }
     w.finalize().unwrap();
-    let params = ["EQ Bypass=Off", "Morph=30 %", "Transpose=2", "Density=90 %"];
+    (input, vec![left, right])
+}
 
+/// `musichal render` of `input` with `args`; returns (out.wav, out.mid).
+fn run_render(
+    dir: &std::path::Path,
+    input: &std::path::Path,
+    args: &[&str],
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let out_wav = dir.join("out.wav");
     let out_mid = dir.join("out.mid");
     let status = Command::new(env!("CARGO_BIN_EXE_musichal"))
         .arg("render")
-        .arg(&input)
+        .arg(input)
         .arg("-o")
         .arg(&out_wav)
         .arg("--midi")
         .arg(&out_mid)
         .arg("--plugin")
         .arg(plugin_path())
-        .args(params)
+        .args(args)
         .status()
         .unwrap();
     assert!(status.success());
+    (out_wav, out_mid)
+}
 
-    // The same through the harness.
+/// The same through the harness: the input plus the render's tail, in blocks of [`BLOCK`].
+fn through_harness(
+    input: &[Vec<f32>],
+    params: &[&str],
+    transport: Option<Transport>,
+) -> (Vec<Vec<f32>>, ProcessOutput) {
     let mut host = TestHost::load(plugin_path()).unwrap();
     host.set_offline_render(true).unwrap();
     for p in params {
@@ -91,9 +108,11 @@ fn render_equals_the_plugin_through_the_host() {
         host.set_param_text(n, v).unwrap();
     }
     host.activate(RATE as f64, 1, BLOCK as u32).unwrap();
+    host.set_transport(transport);
     let tail = (TAIL_S * RATE as f64) as usize;
-    let signal: Vec<Vec<f32>> = [left, right]
-        .into_iter()
+    let signal: Vec<Vec<f32>> = input
+        .iter()
+        .cloned()
         .map(|mut c| {
             c.extend(std::iter::repeat_n(0.0, tail));
             c
@@ -103,6 +122,39 @@ fn render_equals_the_plugin_through_the_host() {
         .process_signal(&signal, &BlockSizes::Fixed(BLOCK), &[])
         .unwrap();
     host.deactivate().unwrap();
+    (signal, expected)
+}
+
+/// The harness' MIDI as SMF events at `tempo` (480 ticks per quarter).
+fn as_smf_events(out: &ProcessOutput, tempo_bpm: f64) -> Vec<(u64, u8, u8, u8)> {
+    let ticks_per_sample = 480.0 * tempo_bpm / 60.0 / RATE as f64;
+    out.midi
+        .iter()
+        .filter_map(|(t, e)| {
+            let tick = (*t as f64 * ticks_per_sample).round() as u64;
+            e.note_on()
+                .map(|(c, k, v)| (tick, 0x90 | c, k, ((v * 127.0).round() as u8).max(1)))
+                .or_else(|| e.note_off().map(|(c, k)| (tick, 0x80 | c, k, 0)))
+        })
+        .collect()
+}
+
+/// The tempo meta event of a SMF, in microseconds per quarter note.
+fn smf_tempo(bytes: &[u8]) -> u32 {
+    let at = bytes
+        .windows(3)
+        .position(|w| w == [0xff, 0x51, 0x03])
+        .expect("a tempo event");
+    u32::from_be_bytes([0, bytes[at + 3], bytes[at + 4], bytes[at + 5]])
+}
+
+#[test]
+fn render_equals_the_plugin_through_the_host() {
+    let dir = std::env::temp_dir().join(format!("musichal-render-{}", std::process::id()));
+    let (input, channels) = write_input(&dir, 5.0, 31);
+    let params = ["EQ Bypass=Off", "Morph=30 %", "Transpose=2", "Density=90 %"];
+    let (out_wav, out_mid) = run_render(&dir, &input, &params);
+    let (signal, expected) = through_harness(&channels, &params, None);
 
     let mut reader = hound::WavReader::open(&out_wav).unwrap();
     assert_eq!(reader.spec().channels, 2);
@@ -121,21 +173,58 @@ fn render_equals_the_plugin_through_the_host() {
     // The EQ was engaged: the output is not the input.
     assert!(max_abs_diff(&expected.audio, &signal) > 1e-3);
 
-    let ticks_per_sample = 960.0 / RATE as f64;
-    let want: Vec<(u64, u8, u8, u8)> = expected
-        .midi
-        .iter()
-        .filter_map(|(t, e)| {
-            let tick = (*t as f64 * ticks_per_sample).round() as u64;
-            e.note_on()
-                .map(|(c, k, v)| (tick, 0x90 | c, k, ((v * 127.0).round() as u8).max(1)))
-                .or_else(|| e.note_off().map(|(c, k)| (tick, 0x80 | c, k, 0)))
-        })
-        .collect();
-    let midi = parse_smf(&std::fs::read(&out_mid).unwrap());
+    let bytes = std::fs::read(&out_mid).unwrap();
+    assert_eq!(smf_tempo(&bytes), 500_000, "120 BPM without --tempo");
+    let midi = parse_smf(&bytes);
     assert!(midi.len() > 20, "{} MIDI events", midi.len());
-    assert_eq!(midi, want);
+    assert_eq!(midi, as_smf_events(&expected, 120.0));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn render_with_a_tempo_gives_the_midi_of_a_host_transport() {
+    let dir = std::env::temp_dir().join(format!("musichal-render-tempo-{}", std::process::id()));
+    let (input, channels) = write_input(&dir, 5.0, 32);
+    let params = ["Answer Mode=Beat", "Grid=1/16", "Density=90 %"];
+    let mut args = params.to_vec();
+    args.extend(["--tempo", "97", "--time-sig", "7/8"]);
+    let (_, out_mid) = run_render(&dir, &input, &args);
+    let transport = Transport {
+        playing: true,
+        tempo_bpm: 97.0,
+        time_sig_num: 7,
+        time_sig_denom: 8,
+        song_pos_beats: 0.0,
+    };
+    let (_, expected) = through_harness(&channels, &params, Some(transport));
+    let bytes = std::fs::read(&out_mid).unwrap();
+    assert_eq!(smf_tempo(&bytes), (60e6_f64 / 97.0).round() as u32);
+    let midi = parse_smf(&bytes);
+    assert!(midi.len() > 20, "{} MIDI events", midi.len());
+    assert_eq!(midi, as_smf_events(&expected, 97.0));
+    // In beat mode at 97 BPM every note on is on a sixteenth: 120 ticks at 480 per quarter
+    // (the MIDI file's own rounding aside: within one tick).
+    for &(tick, status, _, _) in &midi {
+        if status & 0xf0 == 0x90 {
+            let off = tick % 120;
+            assert!(
+                off <= 1 || off >= 119,
+                "note on at tick {tick} is off the 1/16 grid"
+            );
+        }
+    }
+    // Without the transport the same parameters follow the Tempo parameter (120 BPM) instead.
+    let (_, free_tempo) = through_harness(&channels, &params, None);
+    assert_ne!(notes_on(&free_tempo), notes_on(&expected));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn notes_on(out: &ProcessOutput) -> Vec<u64> {
+    out.midi
+        .iter()
+        .filter(|(_, e)| e.note_on().is_some())
+        .map(|(t, _)| *t)
+        .collect()
 }
 
 #[test]

@@ -203,6 +203,7 @@ mod handoff {
                     channel: (i % 3) as u8,
                     start_sample: clock + (i * 37) % 3000,
                     duration_samples: ((i * 101) % 9000) as u32,
+                    beat: None,
                 });
                 let len = 1 + ((i * 53) % 256) as u32;
                 sched.process_block(clock, len, |e: MidiOut| {
@@ -218,6 +219,77 @@ mod handoff {
         });
         assert_eq!(n, 0);
         assert!(emitted > 1_000);
+    }
+
+    /// The musical-time path: the beat clock, beat-timed notes, loop jumps, late notes and
+    /// transport stops.
+    #[test]
+    fn beat_clock_and_beat_timed_notes_do_not_allocate() {
+        use musichal::engine::timing::{HostTransport, MusicalClock};
+        use musichal::rt::{BeatSpan, BeatTime};
+        let (mut tx, mut sched) = midi_channel();
+        let mut clock = MusicalClock::new(48_000.0);
+        let mut emitted = 0u64;
+        let n = count_allocs(|| {
+            let mut sample = 0u64;
+            let mut pos = 0.0f64;
+            for i in 0..5_000u64 {
+                let len = 1 + ((i * 53) % 512) as usize;
+                let tempo = if i < 2_500 { 120.0 } else { 97.0 };
+                // A loop jump every 700 blocks, a stop for 50 blocks every 1,000.
+                if i % 700 == 699 {
+                    pos = (pos - 8.0).max(0.0);
+                }
+                let playing = i % 1_000 >= 50;
+                let host = HostTransport {
+                    playing,
+                    tempo_bpm: Some(tempo),
+                    time_sig: Some((7, 8)),
+                    pos_beats: Some(pos),
+                    bar_start_beats: Some((pos / 3.5).floor() * 3.5),
+                };
+                let block = clock.advance(sample, len, &host, 120.0);
+                let snap = block.snapshot;
+                let _ = tx.send(NoteEvent {
+                    note: (i % 128) as u8,
+                    velocity: 0.7,
+                    channel: 0,
+                    start_sample: 0,
+                    duration_samples: 0,
+                    // Some in the past (late), most ahead, on a triplet grid.
+                    beat: Some(BeatTime {
+                        start: snap.beats + ((i * 7) % 40) as f64 / 10.0 - 0.5,
+                        duration: 0.25,
+                        grid: 1.0 / 3.0,
+                        swing: 0.3,
+                    }),
+                });
+                if block.stopped {
+                    sched.all_notes_off(0, |e| {
+                        black_box(e);
+                    });
+                }
+                if let Some(delta) = block.jump {
+                    sched.shift_beats(delta, snap.bar_start_beats, snap.beats_per_bar);
+                }
+                let span = BeatSpan {
+                    beats: snap.beats,
+                    beats_per_sample: snap.beats_per_sample(),
+                    bar_start: snap.bar_start_beats,
+                    beats_per_bar: snap.beats_per_bar,
+                };
+                sched.process_block_clocked(sample, len as u32, Some(span), |e: MidiOut| {
+                    black_box(e);
+                    emitted += 1;
+                });
+                sample += len as u64;
+                if playing {
+                    pos += len as f64 * snap.beats_per_sample();
+                }
+            }
+        });
+        assert_eq!(n, 0);
+        assert!(emitted > 1_000, "{emitted}");
     }
 
     #[test]
@@ -245,6 +317,7 @@ mod handoff {
                         channel: 0,
                         start_sample: start + 100,
                         duration_samples: 300,
+                        beat: None,
                     });
                 }
                 sched.process_block(start, 64, |e| {

@@ -91,6 +91,7 @@ fn segments_and_notes_under_a_simulated_host() {
                     velocity: rng.random_range(0.1f32..=1.0),
                     start_sample: now + 20_000 + rng.random_range(0u64..5_000),
                     duration_samples: rng.random_range(0u32..30_000),
+                    beat: None,
                 };
                 while tx.send(e).is_err() {
                     thread::sleep(Duration::from_micros(100));
@@ -252,6 +253,7 @@ fn scheduler_is_sample_accurate_with_random_blocks() {
             velocity: 0.5,
             start_sample: rng.random_range(0u64..200_000),
             duration_samples: rng.random_range(1u32..50_000),
+            beat: None,
         };
         tx.send(e).unwrap();
         sent.push(e);

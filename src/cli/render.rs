@@ -11,11 +11,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use musichal::host::{BlockSizes, TestHost};
 use std::path::{Path, PathBuf};
 
-/// MIDI file resolution: ticks per quarter note. The file's tempo is 120 bpm, so one tick is
-/// 1/960 s.
+/// MIDI file resolution: ticks per quarter note.
 pub const TICKS_PER_QUARTER: u16 = 480;
-/// Tempo written to the MIDI file, microseconds per quarter note (120 bpm).
-pub const TEMPO_US_PER_QUARTER: u32 = 500_000;
+/// Tempo of the render (and of its MIDI file) without `--tempo`, quarter notes per minute:
+/// the plugin's `Tempo` parameter default.
+pub const DEFAULT_TEMPO_BPM: f64 = 120.0;
 /// Silence appended to the input so every answer ends inside the render, seconds.
 pub const TAIL_S: f64 = 1.5;
 
@@ -46,6 +46,45 @@ pub struct RenderArgs {
     /// program (`target/bundled/`).
     #[arg(long)]
     pub plugin: Option<PathBuf>,
+    /// Play the render against a host transport at this tempo (quarter notes per minute),
+    /// playing from bar 1, as a DAW would: the *beat* and *bar* answer modes follow it, and the
+    /// MIDI file carries it. Without it the plugin has no transport and uses its `Tempo`
+    /// parameter.
+    #[arg(long, value_name = "BPM")]
+    pub tempo: Option<f64>,
+    /// Time signature of that transport, e.g. `7/8` (default 4/4).
+    #[arg(long, value_name = "N/D", default_value = "4/4")]
+    pub time_sig: String,
+}
+
+/// The host transport of a render.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RenderTransport {
+    pub tempo_bpm: f64,
+    pub time_sig: (u16, u16),
+}
+
+impl RenderTransport {
+    /// From `--tempo` and `--time-sig`; `None` without a tempo.
+    pub fn from_args(tempo: Option<f64>, time_sig: &str) -> Result<Option<Self>> {
+        let Some(tempo_bpm) = tempo else {
+            return Ok(None);
+        };
+        if !(20.0..=400.0).contains(&tempo_bpm) {
+            bail!("--tempo must be between 20 and 400 BPM, not {tempo_bpm}");
+        }
+        let parsed = time_sig
+            .split_once('/')
+            .and_then(|(n, d)| Some((n.trim().parse::<u16>().ok()?, d.trim().parse::<u16>().ok()?)))
+            .filter(|&(n, d)| (1..=32).contains(&n) && [1, 2, 4, 8, 16, 32].contains(&d));
+        let Some(time_sig) = parsed else {
+            bail!("--time-sig must look like 4/4 or 7/8, not {time_sig:?}");
+        };
+        Ok(Some(Self {
+            tempo_bpm,
+            time_sig,
+        }))
+    }
 }
 
 /// What a render produced.
@@ -121,6 +160,7 @@ pub fn render(
     corpus: Option<&Path>,
     params: &[String],
     block: usize,
+    transport: Option<RenderTransport>,
 ) -> Result<Rendered> {
     if !(1..=8192).contains(&block) {
         bail!("--block must be in 1..=8192");
@@ -154,6 +194,13 @@ pub fn render(
     }
     host.activate(rate as f64, 1, block as u32)
         .map_err(|e| anyhow!("activating at {rate} Hz: {e}"))?;
+    host.set_transport(transport.map(|t| musichal::host::Transport {
+        playing: true,
+        tempo_bpm: t.tempo_bpm,
+        time_sig_num: t.time_sig.0,
+        time_sig_denom: t.time_sig.1,
+        song_pos_beats: 0.0,
+    }));
     let out = host
         .process_signal(&audio, &BlockSizes::Fixed(block), &[])
         .map_err(|e| anyhow!("processing: {e}"))?;
@@ -195,9 +242,9 @@ pub fn write_wav_f32(path: &Path, audio: &[Vec<f32>], rate: u32) -> Result<()> {
     Ok(())
 }
 
-/// The MIDI tick of a sample position (120 bpm, [`TICKS_PER_QUARTER`]).
-pub fn sample_to_tick(sample: u64, rate: u32) -> u64 {
-    let ticks_per_s = TICKS_PER_QUARTER as f64 * 1e6 / TEMPO_US_PER_QUARTER as f64;
+/// The MIDI tick of a sample position at `tempo_bpm` ([`TICKS_PER_QUARTER`] per beat).
+pub fn sample_to_tick(sample: u64, rate: u32, tempo_bpm: f64) -> u64 {
+    let ticks_per_s = TICKS_PER_QUARTER as f64 * tempo_bpm / 60.0;
     (sample as f64 / rate as f64 * ticks_per_s).round() as u64
 }
 
@@ -211,15 +258,34 @@ fn var_len(mut v: u64, out: &mut Vec<u8>) {
     out.extend(bytes.iter().rev());
 }
 
-/// A format-0 standard MIDI file of `notes` (in emission order, which is time order).
-pub fn smf_bytes(notes: &[(u64, u8, u8, Option<f64>)], rate: u32) -> Vec<u8> {
+/// A format-0 standard MIDI file of `notes` (in emission order, which is time order) at the
+/// render's tempo and time signature.
+pub fn smf_bytes(
+    notes: &[(u64, u8, u8, Option<f64>)],
+    rate: u32,
+    transport: Option<RenderTransport>,
+) -> Vec<u8> {
+    let (tempo, (num, den)) =
+        transport.map_or((DEFAULT_TEMPO_BPM, (4, 4)), |t| (t.tempo_bpm, t.time_sig));
     let mut track = Vec::new();
-    // Tempo.
+    // Tempo (microseconds per quarter note) and time signature (denominator as a power of 2,
+    // 24 clocks per metronome click, 8 thirty-seconds per quarter).
+    let us_per_quarter = (60e6 / tempo).round() as u32;
     track.extend([0x00, 0xff, 0x51, 0x03]);
-    track.extend(&TEMPO_US_PER_QUARTER.to_be_bytes()[1..]);
+    track.extend(&us_per_quarter.to_be_bytes()[1..]);
+    track.extend([
+        0x00,
+        0xff,
+        0x58,
+        0x04,
+        num as u8,
+        den.trailing_zeros() as u8,
+        24,
+        8,
+    ]);
     let mut last = 0u64;
     for &(t, ch, key, vel) in notes {
-        let tick = sample_to_tick(t, rate);
+        let tick = sample_to_tick(t, rate, tempo);
         var_len(tick.saturating_sub(last), &mut track);
         last = tick.max(last);
         match vel {
@@ -255,17 +321,19 @@ pub fn run(args: RenderArgs) -> Result<()> {
             musichal::onnx::ORT_LIBRARY_FILE
         );
     }
+    let transport = RenderTransport::from_args(args.tempo, &args.time_sig)?;
     let r = render(
         &plugin,
         &args.input,
         args.corpus.as_deref(),
         &args.params,
         args.block,
+        transport,
     )?;
     write_wav_f32(&args.output, &r.audio, r.rate)?;
     let ons = r.notes.iter().filter(|n| n.3.is_some()).count();
     if let Some(midi) = &args.midi {
-        std::fs::write(midi, smf_bytes(&r.notes, r.rate))
+        std::fs::write(midi, smf_bytes(&r.notes, r.rate, transport))
             .with_context(|| format!("writing {}", midi.display()))?;
     }
     println!(

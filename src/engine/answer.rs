@@ -29,6 +29,8 @@ use crate::perception::{FramePayload, Perception, Vocabulary};
 use crate::rt::NoteEvent;
 use crate::trainer::EncoderConfig;
 
+use super::transpose::{ChromaIndex, WINDOW as TRANSPOSE_WINDOW};
+
 /// Time between the end of an input segment and the start of its answer, seconds.
 pub const ANSWER_MARGIN_S: f64 = 0.03;
 /// A segment whose loudest frame is below this (dB) is silence: no answer.
@@ -62,6 +64,10 @@ pub struct AnswerSettings {
     /// Seconds during which a state already played is not chosen again, unless nothing else
     /// matches (0 = off).
     pub taboo_s: f32,
+    /// Transposition search range in semitones (0 = off): the live harmony is also matched
+    /// against the corpus moved by -min(r, 5)..=+min(r, 6) semitones and the answer follows the
+    /// best interval ([`super::transpose`]).
+    pub transpose_search: u8,
 }
 
 impl Default for AnswerSettings {
@@ -77,6 +83,7 @@ impl Default for AnswerSettings {
             drive: DriveStream::Harmonic,
             live_learning: false,
             taboo_s: 2.0,
+            transpose_search: 0,
         }
     }
 }
@@ -105,6 +112,8 @@ pub struct SegmentAnswer {
     pub notes: usize,
     /// Oracle states visited (one per answer frame).
     pub states: Vec<usize>,
+    /// Interval found by the transposition search and applied (0 when off or none).
+    pub interval: i8,
 }
 
 /// Per-frame payload of a state: a corpus frame or a live-learned one.
@@ -138,6 +147,10 @@ pub struct Answerer {
     frames_per_s: f64,
     /// Host sample at which each oracle state was last played (`u64::MAX`: never).
     last_played: Vec<u64>,
+    /// The corpus' chroma, for the transposition search.
+    chroma_index: ChromaIndex,
+    /// Chroma of the latest live frames (oldest first).
+    live_chroma: VecDeque<[f32; 12]>,
 }
 
 impl Answerer {
@@ -184,6 +197,8 @@ impl Answerer {
             rng: Pcg32::seed_from_u64(seed),
             frames_per_s: corpus.frames_per_s as f64,
             last_played: Vec::new(),
+            chroma_index: ChromaIndex::new(corpus.frames.iter().map(|f| f.chroma)),
+            live_chroma: VecDeque::with_capacity(TRANSPOSE_WINDOW),
         })
     }
 
@@ -255,6 +270,10 @@ impl Answerer {
                 self.query.pop_front();
             }
             self.query.push_back(symbol);
+            if self.live_chroma.len() == TRANSPOSE_WINDOW {
+                self.live_chroma.pop_front();
+            }
+            self.live_chroma.push_back(seg.payload[i].chroma);
             if settings.live_learning && self.live_frames.len() < MAX_LIVE_FRAMES {
                 self.learn(h, p, &seg.payload[i]);
             }
@@ -265,6 +284,7 @@ impl Answerer {
             peak_db,
             notes: 0,
             states: Vec::new(),
+            interval: 0,
         };
         if !settings.listen || peak_db < SILENCE_GATE_DB || self.query.is_empty() {
             return Ok(answer);
@@ -287,8 +307,19 @@ impl Answerer {
             answer.states.push(self.improviser.navigator_mut().state());
             frames.push(self.played(payload as usize));
         }
+        if settings.transpose_search > 0 {
+            let r = settings.transpose_search as i8;
+            let live = self.live_chroma.make_contiguous();
+            if let Some(found) = self.chroma_index.search(live, r, r) {
+                answer.interval = found.interval;
+            }
+        }
+        let shaped = AnswerSettings {
+            transpose: settings.transpose.saturating_add(answer.interval),
+            ..*settings
+        };
         let before = out.len();
-        notes_from_frames(&frames, settings, &mut self.rng, |j0, j1, note, loud| {
+        notes_from_frames(&frames, &shaped, &mut self.rng, |j0, j1, note, loud| {
             let start = base + j0 as f64 * frame_len;
             let len = ((j1 - j0) as f64 * frame_len * settings.length_scale as f64).max(1.0);
             out.push(NoteEvent {
@@ -297,6 +328,7 @@ impl Answerer {
                 channel: settings.channel.min(15),
                 start_sample: start.round() as u64,
                 duration_samples: len.round().min(u32::MAX as f64) as u32,
+                beat: None,
             });
         });
         out[before..].sort_by_key(|e| (e.start_sample, e.note));

@@ -8,6 +8,8 @@
 //! - [`EngineStatus`]: what the worker reports (corpus, tokens, latency, drops), for the GUI.
 
 pub mod answer;
+pub mod timing;
+pub mod transpose;
 
 pub use answer::{AnswerError, AnswerSettings, Answerer, SegmentAnswer, ANSWER_MARGIN_S};
 
@@ -53,6 +55,12 @@ pub struct AnswerControls {
     pub drive: AtomicU8,
     pub live_learning: AtomicBool,
     pub taboo_s: AtomicF32,
+    /// Timing: 0 free, 1 beat, 2 bar.
+    pub mode: AtomicU8,
+    /// [`timing::Grid::index`].
+    pub grid: AtomicU8,
+    pub swing: AtomicF32,
+    pub transpose_search: AtomicU8,
 }
 
 impl Default for AnswerControls {
@@ -69,6 +77,10 @@ impl Default for AnswerControls {
             drive: AtomicU8::new(0),
             live_learning: AtomicBool::new(false),
             taboo_s: AtomicF32::new(0.0),
+            mode: AtomicU8::new(0),
+            grid: AtomicU8::new(timing::Grid::default().index()),
+            swing: AtomicF32::new(0.0),
+            transpose_search: AtomicU8::new(0),
         };
         c.store(&d);
         c
@@ -95,6 +107,33 @@ impl AnswerControls {
         );
         self.live_learning.store(s.live_learning, Ordering::Relaxed);
         self.taboo_s.set(s.taboo_s);
+        self.transpose_search
+            .store(s.transpose_search, Ordering::Relaxed);
+    }
+
+    /// Publishes the timing settings. Real-time safe.
+    pub fn store_timing(&self, t: &timing::TimingSettings) {
+        let mode = match t.mode {
+            timing::AnswerMode::Free => 0,
+            timing::AnswerMode::Beat => 1,
+            timing::AnswerMode::Bar => 2,
+        };
+        self.mode.store(mode, Ordering::Relaxed);
+        self.grid.store(t.grid.index(), Ordering::Relaxed);
+        self.swing.set(t.swing);
+    }
+
+    /// The current timing settings.
+    pub fn load_timing(&self) -> timing::TimingSettings {
+        timing::TimingSettings {
+            mode: match self.mode.load(Ordering::Relaxed) {
+                1 => timing::AnswerMode::Beat,
+                2 => timing::AnswerMode::Bar,
+                _ => timing::AnswerMode::Free,
+            },
+            grid: timing::Grid::from_index(self.grid.load(Ordering::Relaxed)),
+            swing: self.swing.get().clamp(0.0, 1.0),
+        }
     }
 
     /// The current settings.
@@ -114,6 +153,7 @@ impl AnswerControls {
             },
             live_learning: self.live_learning.load(Ordering::Relaxed),
             taboo_s: self.taboo_s.get(),
+            transpose_search: self.transpose_search.load(Ordering::Relaxed),
         }
     }
 }
@@ -138,6 +178,8 @@ pub struct EngineStatus {
     pub percussive_hist: Vec<u64>,
     /// Loudest frame of the last segment, dB.
     pub peak_db: f32,
+    /// Interval the transposition search applied to the last answer, semitones.
+    pub interval: i8,
 }
 
 impl EngineStatus {

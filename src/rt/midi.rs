@@ -47,6 +47,36 @@ pub struct NoteEvent {
     pub start_sample: u64,
     /// Length in samples (0 is played as 1).
     pub duration_samples: u32,
+    /// Musical timing: when set, the note is timed by the beat clock instead of
+    /// `start_sample`/`duration_samples` (see [`MidiScheduler::process_block_clocked`]).
+    pub beat: Option<BeatTime>,
+}
+
+/// A note's place in musical time (quarter-note beats on the plugin's beat clock).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BeatTime {
+    /// Beat position of the note on.
+    pub start: f64,
+    /// Length in beats (converted to samples at the tempo of the block the note starts in).
+    pub duration: f64,
+    /// Grid step the start sits on (beats), 0 for none: after a jump or a late arrival the note
+    /// goes back onto this grid.
+    pub grid: f32,
+    /// Swing of that grid (see [`crate::engine::timing::next_grid_point`]).
+    pub swing: f32,
+}
+
+/// The beat clock over one block, as the scheduler needs it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BeatSpan {
+    /// Beat position of the block's first sample.
+    pub beats: f64,
+    /// Beats per sample (tempo) during the block.
+    pub beats_per_sample: f64,
+    /// First beat of the current bar (the grid's origin).
+    pub bar_start: f64,
+    /// Bar length in beats (the grid restarts at every bar line).
+    pub beats_per_bar: f64,
 }
 
 /// What the scheduler emits; `timing` is the sample offset inside the current block.
@@ -142,6 +172,7 @@ pub fn midi_channel() -> (NoteSender, MidiScheduler) {
         MidiScheduler {
             consumer,
             pending: Vec::with_capacity(MAX_PENDING),
+            beat_pending: Vec::with_capacity(MAX_PENDING),
             active: [None; MAX_ACTIVE],
             num_active: 0,
             counters,
@@ -197,6 +228,9 @@ pub struct MidiScheduler {
     /// Notes not started yet, sorted by `start_sample` *descending* (next one last, so taking
     /// it is a `pop`); equal starts keep arrival order. Capacity [`MAX_PENDING`], never grown.
     pending: Vec<NoteEvent>,
+    /// Beat-timed notes not started yet, sorted by beat *descending* like `pending`. A note
+    /// moves to `pending` in the block its beat falls in.
+    beat_pending: Vec<NoteEvent>,
     active: [Option<ActiveNote>; MAX_ACTIVE],
     num_active: usize,
     counters: Arc<MidiCounters>,
@@ -215,7 +249,115 @@ impl MidiScheduler {
 
     /// Notes waiting to start (already taken from the queue).
     pub fn num_pending(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.beat_pending.len()
+    }
+
+    /// Like [`Self::process_block`], with the beat clock over the block: beat-timed notes
+    /// whose beat falls in the block are converted to sample offsets at this block's tempo
+    /// (rounded to the nearest sample) and played with the others. A beat-timed note that
+    /// arrives after its beat moves to the next point of its grid (or, without a grid, plays
+    /// at once). Without a clock (`None`) beat-timed notes wait. Real-time safe.
+    pub fn process_block_clocked(
+        &mut self,
+        block_start_sample: u64,
+        block_len: u32,
+        clock: Option<BeatSpan>,
+        emit: impl FnMut(MidiOut),
+    ) {
+        self.drain_queue();
+        if let Some(span) = clock.filter(|s| s.beats_per_sample > 0.0 && block_len > 0) {
+            self.release_due_beats(block_start_sample, block_len, span);
+        }
+        self.process_block(block_start_sample, block_len, emit);
+    }
+
+    /// Moves every pending beat-timed note by `delta` beats (a loop jump or relocation: the
+    /// answers keep their distance to the playhead) and back onto its grid, counted from the
+    /// bar lines (`bar_start` is one, bars are `beats_per_bar` long). Real-time safe.
+    pub fn shift_beats(&mut self, delta: f64, bar_start: f64, beats_per_bar: f64) {
+        for e in self.beat_pending.iter_mut() {
+            if let Some(b) = e.beat.as_mut() {
+                b.start += delta;
+                if b.grid > 0.0 {
+                    b.start = crate::engine::timing::next_grid_point(
+                        b.start,
+                        bar_start,
+                        beats_per_bar,
+                        f64::from(b.grid),
+                        f64::from(b.swing),
+                    );
+                }
+            }
+        }
+        // A uniform shift and a monotonic snap keep the order.
+    }
+
+    fn release_due_beats(&mut self, block_start: u64, block_len: u32, span: BeatSpan) {
+        // A note's offset is its beat's distance from the block start, rounded: it belongs to
+        // this block when that rounds to less than the block length.
+        let last = block_len as f64 - 0.5;
+        while let Some(mut e) = self.beat_pending.pop() {
+            let Some(mut b) = e.beat else { continue };
+            let mut x = (b.start - span.beats) / span.beats_per_sample;
+            if x >= last {
+                self.beat_pending.push(e);
+                break;
+            }
+            if x < -0.5 {
+                self.counters.late_started.fetch_add(1, Ordering::Relaxed);
+                if b.grid > 0.0 {
+                    // Late: the next point of its grid, not off the grid.
+                    b.start = crate::engine::timing::next_grid_point(
+                        span.beats,
+                        span.bar_start,
+                        span.beats_per_bar,
+                        f64::from(b.grid),
+                        f64::from(b.swing),
+                    );
+                    x = (b.start - span.beats) / span.beats_per_sample;
+                    if x >= last {
+                        e.beat = Some(b);
+                        self.insert_beat(e);
+                        continue;
+                    }
+                }
+            }
+            let offset = x.round().max(0.0) as u64;
+            let duration = (b.duration / span.beats_per_sample).round();
+            e.start_sample = block_start + offset;
+            e.duration_samples = duration.clamp(1.0, u32::MAX as f64) as u32;
+            e.beat = None;
+            self.insert_pending(e);
+        }
+    }
+
+    fn insert_beat(&mut self, e: NoteEvent) {
+        if self.beat_pending.len() == MAX_PENDING {
+            self.counters
+                .dropped_pending_full
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let start = e.beat.map_or(0.0, |b| b.start);
+        let idx = self
+            .beat_pending
+            .partition_point(|p| p.beat.map_or(0.0, |b| b.start) > start);
+        self.beat_pending.insert(idx, e);
+    }
+
+    fn insert_pending(&mut self, e: NoteEvent) {
+        if self.pending.len() == MAX_PENDING {
+            self.counters
+                .dropped_pending_full
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // Descending by start; a new note goes before (lower index than) equal starts so
+        // that those, which arrived first, pop first.
+        let idx = self
+            .pending
+            .partition_point(|p| p.start_sample > e.start_sample);
+        self.pending.insert(idx, e);
     }
 
     /// Emit, in time order, every note on/off falling in
@@ -288,8 +430,9 @@ impl MidiScheduler {
             }
         }
         self.num_active = 0;
-        let mut cancelled = self.pending.len() as u64;
+        let mut cancelled = (self.pending.len() + self.beat_pending.len()) as u64;
         self.pending.clear();
+        self.beat_pending.clear();
         while self.consumer.pop().is_ok() {
             cancelled += 1;
         }
@@ -308,18 +451,17 @@ impl MidiScheduler {
                     .fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            if self.pending.len() == MAX_PENDING {
+            if e.beat
+                .is_some_and(|b| b.start.is_finite() && b.duration.is_finite())
+            {
+                self.insert_beat(e);
+            } else if e.beat.is_some() {
                 self.counters
-                    .dropped_pending_full
+                    .dropped_invalid
                     .fetch_add(1, Ordering::Relaxed);
-                continue;
+            } else {
+                self.insert_pending(e);
             }
-            // Descending by start; a new note goes before (lower index than) equal starts so
-            // that those, which arrived first, pop first.
-            let idx = self
-                .pending
-                .partition_point(|p| p.start_sample > e.start_sample);
-            self.pending.insert(idx, e);
         }
     }
 
@@ -397,6 +539,7 @@ mod tests {
             channel: 0,
             start_sample: start,
             duration_samples: dur,
+            beat: None,
         }
     }
 
@@ -552,6 +695,95 @@ mod tests {
             assert_eq!(out, vec![off(7, 60)]);
             assert_eq!(s.counters().snapshot().cancelled, 2);
             assert!(run(&mut s, 5000, 2000).is_empty());
+        }
+
+        fn beat_note(n: u8, start: f64, duration: f64, grid: f32) -> NoteEvent {
+            NoteEvent {
+                beat: Some(BeatTime {
+                    start,
+                    duration,
+                    grid,
+                    swing: 0.0,
+                }),
+                ..note(n, 0, 0)
+            }
+        }
+
+        /// Plays `blocks` blocks of `len` samples on a clock of `bps` beats per sample that
+        /// starts at beat `beats0`; returns (absolute sample, event).
+        fn play_clocked(
+            s: &mut MidiScheduler,
+            len: u32,
+            blocks: u64,
+            beats0: f64,
+            bps: f64,
+        ) -> Vec<(u64, MidiOut)> {
+            let mut out = vec![];
+            for k in 0..blocks {
+                let start = k * len as u64;
+                let span = BeatSpan {
+                    beats: beats0 + start as f64 * bps,
+                    beats_per_sample: bps,
+                    bar_start: 0.0,
+                    beats_per_bar: 4.0,
+                };
+                s.process_block_clocked(start, len, Some(span), |e| {
+                    out.push((start + e.timing() as u64, e))
+                });
+            }
+            out
+        }
+
+        #[test]
+        fn beat_timed_notes_land_on_their_beat_at_the_blocks_tempo() {
+            let (mut tx, mut s) = midi_channel();
+            // 120 BPM at 48 kHz: 24,000 samples per beat. Beats 1, 2.5 and 3.25, odd blocks.
+            let bps = 1.0 / 24_000.0;
+            for (n, b) in [(60, 1.0), (62, 2.5), (64, 3.25)] {
+                tx.send(beat_note(n, b, 0.5, 0.0)).unwrap();
+            }
+            let out = play_clocked(&mut s, 997, 100, 0.0, bps);
+            let ons: Vec<(u64, u8)> = out
+                .iter()
+                .filter_map(|&(t, e)| match e {
+                    MidiOut::NoteOn { note, .. } => Some((t, note)),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(ons, vec![(24_000, 60), (60_000, 62), (78_000, 64)]);
+            // Half a beat long.
+            let off60 = out
+                .iter()
+                .find(|(_, e)| matches!(e, MidiOut::NoteOff { note: 60, .. }))
+                .unwrap();
+            assert_eq!(off60.0, 36_000);
+            // A beat-timed note never plays without a clock.
+            let (mut tx, mut s) = midi_channel();
+            tx.send(beat_note(60, 0.0, 1.0, 0.0)).unwrap();
+            assert!(run(&mut s, 0, 48_000).is_empty());
+            assert_eq!(s.num_pending(), 1);
+        }
+
+        #[test]
+        fn a_jump_moves_pending_beat_notes_with_the_playhead_and_a_late_one_goes_to_its_grid() {
+            let (mut tx, mut s) = midi_channel();
+            let bps = 1.0 / 24_000.0;
+            tx.send(beat_note(60, 16.5, 0.25, 0.5)).unwrap();
+            play_clocked(&mut s, 1000, 1, 15.0, bps);
+            // Loop from 16 back to 0: the note due at 16.5 now plays at 0.5.
+            s.shift_beats(-16.0, 0.0, 4.0);
+            let out = play_clocked(&mut s, 1000, 30, 0.0, bps);
+            assert_eq!(out[0].0, 12_000, "{out:?}");
+            // Arriving after its beat: the next eighth, not off the grid.
+            let (mut tx, mut s) = midi_channel();
+            tx.send(beat_note(60, 0.1, 0.25, 0.5)).unwrap();
+            let out = play_clocked(&mut s, 1000, 30, 0.2, bps);
+            let on = out
+                .iter()
+                .find(|(_, e)| matches!(e, MidiOut::NoteOn { .. }));
+            // Beat 0.5 is 0.3 beats = 7,200 samples after the clock's start.
+            assert_eq!(on.unwrap().0, 7_200);
+            assert_eq!(s.counters().snapshot().late_started, 1);
         }
 
         #[test]

@@ -16,8 +16,8 @@ pub mod midi;
 pub mod segment;
 
 pub use midi::{
-    midi_channel, MidiCounters, MidiOut, MidiScheduler, MidiStats, NoteEvent, NoteSender,
-    MAX_ACTIVE, MAX_PENDING,
+    midi_channel, BeatSpan, BeatTime, MidiCounters, MidiOut, MidiScheduler, MidiStats, NoteEvent,
+    NoteSender, MAX_ACTIVE, MAX_PENDING,
 };
 pub use segment::{
     segment_channel, segment_len, Segment, SegmentAssembler, SegmentCounters, SegmentError,

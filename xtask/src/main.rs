@@ -307,6 +307,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             "--test",
             "engine_host",
             "--test",
+            "engine_transport",
+            "--test",
             "render",
         ])
         .env("ORT_DYLIB_PATH", &ort))?;
@@ -320,6 +322,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             "clap_host",
             "--test",
             "engine_host",
+            "--test",
+            "engine_transport",
             "--test",
             "render",
         ])

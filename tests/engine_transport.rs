@@ -1,0 +1,280 @@
+//! Answer modes against a host transport the test drives, through the built plugin and the
+//! real CLAP host harness: in *beat* mode every note on lands on the grid (counted from the bar
+//! line) within one sample, across a tempo change and a loop jump; in *bar* mode every bar that
+//! holds an answer starts it on the bar line; a transport stop silences every note within the
+//! block. 120 and 97 BPM, 4/4 and 7/8.
+//!
+//! The beat of a note on is computed from what the host sent: the block's song position and
+//! tempo plus the note's offset inside the block.
+
+mod common;
+
+use common::clap_host::*;
+use musichal::perception::synth::render_music;
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg32;
+use std::collections::HashMap;
+
+const RATE: f64 = 48_000.0;
+
+/// A note event as the test saw it.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    /// Absolute sample.
+    sample: u64,
+    /// Beat position (from the transport sent with its block).
+    beat: f64,
+    /// Samples per beat in its block.
+    samples_per_beat: f64,
+    /// Bar length in beats in its block.
+    beats_per_bar: f64,
+    key: u8,
+    on: bool,
+    /// Block index.
+    block: usize,
+}
+
+/// Plays `signal` in random-size blocks; before each block `change(block_start_sample,
+/// transport)` may move the transport (tempo change, loop jump, stop).
+fn drive(
+    params: &[(&str, &str)],
+    signal: &[f32],
+    transport: Transport,
+    seed: u64,
+    mut change: impl FnMut(u64, &mut Transport),
+) -> Vec<Seen> {
+    let path = plugin_path();
+    let mut host = TestHost::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    host.set_offline_render(true).unwrap();
+    for (name, value) in params {
+        host.set_param_text(name, value).unwrap();
+    }
+    host.activate(RATE, 1, 2048).unwrap();
+    host.set_transport(Some(transport));
+    let mut rng = Pcg32::seed_from_u64(seed);
+    let mut seen = Vec::new();
+    let mut start = 0usize;
+    let mut block = 0usize;
+    while start < signal.len() {
+        let n = rng.random_range(32..=2048).min(signal.len() - start);
+        let mut t = host.transport().cloned().unwrap();
+        change(start as u64, &mut t);
+        host.set_transport(Some(t.clone()));
+        let chunk = &signal[start..start + n];
+        let out = host.process(&[chunk, chunk], &[]).unwrap();
+        let samples_per_beat = RATE * 60.0 / t.tempo_bpm;
+        let beats_per_bar = f64::from(t.time_sig_num) * 4.0 / f64::from(t.time_sig_denom);
+        for (offset, e) in &out.midi {
+            let (key, on) = match (e.note_on(), e.note_off()) {
+                (Some((_, k, _)), _) => (k, true),
+                (None, Some((_, k))) => (k, false),
+                _ => continue,
+            };
+            seen.push(Seen {
+                sample: start as u64 + offset,
+                beat: t.song_pos_beats + *offset as f64 / samples_per_beat,
+                samples_per_beat,
+                beats_per_bar,
+                key,
+                on,
+                block,
+            });
+        }
+        start += n;
+        block += 1;
+    }
+    host.deactivate().unwrap();
+    seen
+}
+
+fn transport(tempo_bpm: f64, num: u16, denom: u16) -> Transport {
+    Transport {
+        playing: true,
+        tempo_bpm,
+        time_sig_num: num,
+        time_sig_denom: denom,
+        song_pos_beats: 0.0,
+    }
+}
+
+/// Distance in samples from `beat` to the nearest point of a grid of `step` beats counted from
+/// the start of the bar that holds it.
+fn off_grid_samples(s: &Seen, step: f64) -> f64 {
+    let bar_start =
+        ((s.beat + 1.0 / s.samples_per_beat) / s.beats_per_bar).floor() * s.beats_per_bar;
+    let k = ((s.beat - bar_start) / step).round();
+    let to_grid = (s.beat - bar_start - k * step).abs();
+    // The next bar line is a grid point too (a bar of 10.5 triplet eighths ends on a half).
+    let to_next_bar = (bar_start + s.beats_per_bar - s.beat).abs();
+    to_grid.min(to_next_bar) * s.samples_per_beat
+}
+
+/// Every note on has its note off; returns the number of notes.
+fn balanced(seen: &[Seen]) -> usize {
+    let mut open: HashMap<u8, u64> = HashMap::new();
+    let mut n = 0;
+    for s in seen {
+        if s.on {
+            n += 1;
+            open.insert(s.key, s.sample);
+        } else {
+            open.remove(&s.key);
+        }
+    }
+    assert!(open.is_empty(), "hanging notes: {open:?}");
+    n
+}
+
+fn music(seconds: f32, seed: u64) -> Vec<f32> {
+    let mut x = render_music(seconds, RATE as u32, seed);
+    x.extend(std::iter::repeat_n(0.0, 2 * RATE as usize));
+    x
+}
+
+#[test]
+fn beat_mode_lands_on_the_grid_across_tempo_change_and_loop_jump() {
+    let signal = music(9.0, 41);
+    let cases = [
+        (120.0, 4, 4, "1/16", 0.25, 133.0),
+        (97.0, 7, 8, "1/8 T", 1.0 / 3.0, 90.0),
+    ];
+    for (tempo, num, denom, grid, step, new_tempo) in cases {
+        let mut changed = false;
+        let mut jumped = false;
+        let seen = drive(
+            &[("Answer Mode", "Beat"), ("Grid", grid), ("Density", "90 %")],
+            &signal,
+            transport(tempo, num, denom),
+            7,
+            |at, t| {
+                // A tempo change mid-phrase at 3 s, a loop jump back two bars at 6 s.
+                if !changed && at >= 3 * RATE as u64 {
+                    t.tempo_bpm = new_tempo;
+                    changed = true;
+                }
+                if !jumped && at >= 6 * RATE as u64 {
+                    let bar = f64::from(t.time_sig_num) * 4.0 / f64::from(t.time_sig_denom);
+                    t.song_pos_beats = ((t.song_pos_beats / bar).floor() - 2.0) * bar;
+                    jumped = true;
+                }
+            },
+        );
+        let n = balanced(&seen);
+        assert!(n >= 15, "{tempo} BPM {num}/{denom}: only {n} notes");
+        let ons: Vec<&Seen> = seen.iter().filter(|s| s.on).collect();
+        let after_change = ons.iter().filter(|s| s.sample > 3 * RATE as u64).count();
+        let after_jump = ons.iter().filter(|s| s.sample > 6 * RATE as u64).count();
+        assert!(
+            after_change > 3 && after_jump > 3,
+            "{after_change} {after_jump}"
+        );
+        let worst = ons
+            .iter()
+            .map(|s| off_grid_samples(s, step))
+            .fold(0.0, f64::max);
+        assert!(
+            worst <= 1.0,
+            "{tempo} BPM {num}/{denom}, grid {grid}: a note on is {worst:.2} samples off the grid"
+        );
+    }
+}
+
+#[test]
+fn bar_mode_starts_every_answer_on_a_bar_line() {
+    // Answers come up to two bars after what they answer: a longer silent tail.
+    let mut signal = music(8.0, 42);
+    signal.extend(std::iter::repeat_n(0.0, 4 * RATE as usize));
+    for (tempo, num, denom) in [(120.0, 4, 4), (97.0, 7, 8)] {
+        let seen = drive(
+            &[("Answer Mode", "Bar"), ("Density", "90 %")],
+            &signal,
+            transport(tempo, num, denom),
+            8,
+            |_, _| {},
+        );
+        let n = balanced(&seen);
+        assert!(n >= 10, "{tempo} BPM {num}/{denom}: only {n} notes");
+        // The first note on of every bar that holds any: on the bar line within one sample.
+        let mut first_in_bar: HashMap<i64, &Seen> = HashMap::new();
+        for s in seen.iter().filter(|s| s.on) {
+            // A note up to one sample before a line (sample rounding) belongs to the next bar.
+            let bar = ((s.beat + 1.0 / s.samples_per_beat) / s.beats_per_bar).floor() as i64;
+            first_in_bar.entry(bar).or_insert(s);
+        }
+        assert!(
+            first_in_bar.len() >= 2,
+            "answers in {} bars",
+            first_in_bar.len()
+        );
+        for (bar, s) in &first_in_bar {
+            let line = *bar as f64 * s.beats_per_bar;
+            let off = (s.beat - line) * s.samples_per_beat;
+            assert!(
+                off.abs() <= 1.0,
+                "{tempo} BPM {num}/{denom}: bar {bar}'s answer starts {off:.1} samples after the line"
+            );
+        }
+    }
+}
+
+#[test]
+fn transport_stop_silences_every_note_within_the_block() {
+    let signal = music(6.0, 43);
+    let stop_at = (3.0 * RATE) as u64;
+    let mut stop_block_start = None;
+    let seen = drive(
+        &[
+            ("Answer Mode", "Beat"),
+            ("Density", "100 %"),
+            ("Note Length", "4"),
+        ],
+        &signal,
+        transport(120.0, 4, 4),
+        9,
+        |at, t| {
+            if at >= stop_at && t.playing {
+                t.playing = false;
+                stop_block_start = Some(at);
+            }
+        },
+    );
+    let stop = stop_block_start.expect("the transport stopped");
+    let stop_block = seen
+        .iter()
+        .find(|s| s.sample >= stop)
+        .map(|s| s.block)
+        .unwrap_or(usize::MAX);
+    // Notes sounding when the transport stopped.
+    let mut open: HashMap<u8, u64> = HashMap::new();
+    for s in seen.iter().filter(|s| s.sample < stop) {
+        if s.on {
+            open.insert(s.key, s.sample);
+        } else {
+            open.remove(&s.key);
+        }
+    }
+    assert!(
+        !open.is_empty(),
+        "nothing was sounding at the stop: the test proves nothing"
+    );
+    // Each one ends at the first sample of the stop block.
+    for (key, _) in &open {
+        let off = seen
+            .iter()
+            .find(|s| s.sample >= stop && !s.on && s.key == *key)
+            .unwrap_or_else(|| panic!("note {key} never ended"));
+        assert_eq!(
+            off.sample, stop,
+            "note {key} ended at {} (block {})",
+            off.sample, off.block
+        );
+    }
+    // Nothing starts in the stop block.
+    assert!(
+        !seen
+            .iter()
+            .any(|s| s.on && s.block == stop_block && s.sample >= stop),
+        "a note started in the stop block"
+    );
+    balanced(&seen);
+}
