@@ -230,6 +230,14 @@ impl NiceEguiApp for MusicHalEditor {
                                     setter,
                                     105.0,
                                 );
+                                param_row_width(ui, "Novelty", &p.novelty, setter, 105.0);
+                                toggle(
+                                    ui,
+                                    &p.novelty_dial,
+                                    setter,
+                                    "Novelty dial sets continuity",
+                                    "Novelty dial off",
+                                );
                             });
                         });
                     });

@@ -162,6 +162,7 @@ impl MusicHalParams {
             live_learning: self.live_learning.value(),
             taboo_s: self.taboo.value(),
             transpose_search: self.transpose_search.value().clamp(0, 6) as u8,
+            novelty: self.novelty_dial.value().then(|| self.novelty.value()),
         }
     }
 }
@@ -239,6 +240,14 @@ pub struct MusicHalParams {
     /// Seconds before a corpus moment already played may be played again.
     #[id = "taboo"]
     pub taboo: FloatParam,
+
+    /// Use the novelty dial instead of the raw continuity.
+    #[id = "novelty_dial"]
+    pub novelty_dial: BoolParam,
+
+    /// Novelty: replay (0) to jumps (1), calibrated on the corpus' repeat structure.
+    #[id = "novelty"]
+    pub novelty: FloatParam,
 
     /// Transposition search range, semitones (0 = off): the answer follows the input's key.
     #[id = "transpose_search"]
@@ -347,6 +356,11 @@ impl Default for MusicHalParams {
             )
             .with_unit(" s")
             .with_step_size(0.1),
+            novelty_dial: BoolParam::new("Novelty Dial", false),
+            novelty: FloatParam::new("Novelty", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage()),
             transpose_search: IntParam::new(
                 "Transpose Search",
                 0,

@@ -187,8 +187,8 @@ fn progression(seconds: f32, shift: f32) -> Vec<f32> {
     out
 }
 
-#[test]
-fn transposition_search_follows_a_transposed_corpus_passage() {
+/// A corpus trained on the C major progression.
+fn progression_corpus() -> CorpusModel {
     use musichal::trainer::{train_sources, Source, TrainConfig};
     let corpus_audio = progression(12.0, 0.0);
     let (corpus, _) = train_sources(
@@ -204,6 +204,12 @@ fn transposition_search_follows_a_transposed_corpus_passage() {
         &mut |_| {},
     )
     .unwrap();
+    corpus
+}
+
+#[test]
+fn transposition_search_follows_a_transposed_corpus_passage() {
+    let corpus = progression_corpus();
     let corpus_notes: BTreeSet<u8> = corpus
         .frames
         .iter()
@@ -262,4 +268,73 @@ fn transposition_search_follows_a_transposed_corpus_passage() {
     assert!(!narrow.contains(&3), "{narrow:?}");
     let (off, _) = intervals(0);
     assert!(off.iter().all(|&i| i == 0));
+}
+
+/// Mean length of the runs of consecutive states (i -> i + 1) in a navigation.
+fn mean_run(states: &[usize]) -> f64 {
+    let breaks = states.windows(2).filter(|w| w[1] != w[0] + 1).count();
+    states.len() as f64 / (breaks + 1) as f64
+}
+
+#[test]
+fn the_novelty_dial_means_the_same_on_a_repetitive_and_a_varied_corpus() {
+    let varied = embedded();
+    let repetitive = progression_corpus();
+    let input = render_music(30.0, RATE, 5);
+    let l = segment_len(RATE as f64);
+    let runs = |corpus: &CorpusModel, novelty: Option<f32>, continuity: f32| -> (f64, f64) {
+        let mut a = Answerer::new(corpus, 3).unwrap();
+        let settings = AnswerSettings {
+            novelty,
+            continuity,
+            taboo_s: 0.0,
+            ..AnswerSettings::default()
+        };
+        let mut states = Vec::new();
+        let mut notes = Vec::new();
+        for (k, seg) in input.chunks_exact(l).enumerate() {
+            let heard = a
+                .answer(seg, (k * l) as u64, RATE, &settings, &mut notes)
+                .unwrap();
+            states.extend(heard.states);
+        }
+        (mean_run(&states), a.typical_run())
+    };
+    let (_, typical_varied) = runs(&varied, None, 0.8);
+    let (_, typical_repetitive) = runs(&repetitive, None, 0.8);
+    eprintln!("typical runs: varied {typical_varied:.1}, repetitive {typical_repetitive:.1}");
+    assert!(
+        typical_repetitive > 2.0 * typical_varied,
+        "the corpora do not differ enough to prove anything"
+    );
+    // At the dial's middle each corpus replays about one of its own typical runs between
+    // jumps, so the ratio run / typical run is about the same on both ...
+    let (mid_varied, _) = runs(&varied, Some(0.5), 0.0);
+    let (mid_repetitive, _) = runs(&repetitive, Some(0.5), 0.0);
+    let ratio_varied = mid_varied / typical_varied;
+    let ratio_repetitive = mid_repetitive / typical_repetitive;
+    eprintln!("novelty 0.5: runs {mid_varied:.1} / {mid_repetitive:.1}");
+    for r in [ratio_varied, ratio_repetitive] {
+        assert!((0.5..=2.0).contains(&r), "run / typical run = {r:.2}");
+    }
+    // ... which one fixed continuity cannot do: the same continuity gives runs that ignore the
+    // corpus (their ratio to the typical run differs by the corpora's difference).
+    let c = 1.0 - 1.0 / typical_varied as f32;
+    let (fixed_varied, _) = runs(&varied, None, c);
+    let (fixed_repetitive, _) = runs(&repetitive, None, c);
+    let fixed_spread = (fixed_varied / typical_varied) / (fixed_repetitive / typical_repetitive);
+    let dial_spread = ratio_varied / ratio_repetitive;
+    assert!(
+        fixed_spread > 1.5 * dial_spread.max(1.0 / dial_spread),
+        "fixed continuity spread {fixed_spread:.2}, dial spread {dial_spread:.2}"
+    );
+    // The dial is monotonic: low novelty replays longer than high novelty, on both corpora.
+    for corpus in [&varied, &repetitive] {
+        let (low, _) = runs(corpus, Some(0.15), 0.0);
+        let (high, _) = runs(corpus, Some(0.85), 0.0);
+        assert!(
+            low > 1.5 * high,
+            "novelty 0.15 runs {low:.1}, 0.85 runs {high:.1}"
+        );
+    }
 }

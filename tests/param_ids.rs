@@ -20,6 +20,8 @@ const SHIPPED_IDS: &[&str] = &[
     "midi_channel",
     "morph",
     "note_length",
+    "novelty",
+    "novelty_dial",
     "out_gain",
     "swing",
     "tempo",

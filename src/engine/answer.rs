@@ -68,6 +68,9 @@ pub struct AnswerSettings {
     /// against the corpus moved by -min(r, 5)..=+min(r, 6) semitones and the answer follows the
     /// best interval ([`super::transpose`]).
     pub transpose_search: u8,
+    /// The novelty dial (0..=1), when in use: sets the continuity from the corpus' own repeat
+    /// structure ([`Answerer::continuity_for_novelty`]) instead of `continuity`.
+    pub novelty: Option<f32>,
 }
 
 impl Default for AnswerSettings {
@@ -84,6 +87,7 @@ impl Default for AnswerSettings {
             live_learning: false,
             taboo_s: 2.0,
             transpose_search: 0,
+            novelty: None,
         }
     }
 }
@@ -151,6 +155,8 @@ pub struct Answerer {
     chroma_index: ChromaIndex,
     /// Chroma of the latest live frames (oldest first).
     live_chroma: VecDeque<[f32; 12]>,
+    /// Mean length (frames) of the blocks of the corpus oracle's compror parse.
+    typical_run: f64,
 }
 
 impl Answerer {
@@ -184,14 +190,17 @@ impl Answerer {
             })
             .collect();
         let drive = corpus.oracle.drive;
+        let oracle = corpus.oracle()?;
+        let typical_run = typical_run(&oracle);
         Ok(Self {
+            typical_run,
             corpus_frames,
             live_frames: Vec::new(),
             harmonic_tokens,
             percussive_tokens,
             perception,
             vocab,
-            improviser: Improviser::new(corpus.oracle()?, 0.8),
+            improviser: Improviser::new(oracle, 0.8),
             drive,
             query: VecDeque::with_capacity(MAX_QUERY_LEN),
             rng: Pcg32::seed_from_u64(seed),
@@ -200,6 +209,28 @@ impl Answerer {
             chroma_index: ChromaIndex::new(corpus.frames.iter().map(|f| f.chroma)),
             live_chroma: VecDeque::with_capacity(TRANSPOSE_WINDOW),
         })
+    }
+
+    /// The corpus' typical run: frames per block of its oracle's compror parse (the
+    /// Lempel-Ziv-like parse behind the information rate, [`crate::oracle::information_rate`]), i.e. how long
+    /// the corpus' repeated passages are on average. The novelty dial's middle.
+    pub fn typical_run(&self) -> f64 {
+        self.typical_run
+    }
+
+    /// The continuity that the novelty dial's value `novelty` (0..=1) means on this corpus:
+    /// the expected run between jumps is 16 typical runs at 0, one typical run at 0.5 and a
+    /// single frame at 1 (log-linear in between), so the middle means "replay about as long as
+    /// this corpus repeats itself" on any corpus.
+    pub fn continuity_for_novelty(&self, novelty: f32) -> f32 {
+        let n = f64::from(novelty.clamp(0.0, 1.0));
+        let t = self.typical_run.ln();
+        let ln_run = if n <= 0.5 {
+            (16.0f64.ln() + t) * (1.0 - 2.0 * n) + t * 2.0 * n
+        } else {
+            t * (2.0 - 2.0 * n)
+        };
+        (1.0 - 1.0 / ln_run.exp().max(1.0)) as f32
     }
 
     /// Frames in the corpus.
@@ -295,9 +326,11 @@ impl Answerer {
         let frame_len = host_rate_hz as f64 / self.frames_per_s;
         let base = start_sample as f64 + seg_len + (ANSWER_MARGIN_S * host_rate_hz as f64).round();
         let n_frames = (seg_len / frame_len).round().max(1.0) as usize;
-        self.improviser
-            .navigator_mut()
-            .set_continuity(settings.continuity);
+        let continuity = match settings.novelty {
+            Some(n) => self.continuity_for_novelty(n),
+            None => settings.continuity,
+        };
+        self.improviser.navigator_mut().set_continuity(continuity);
         let query: Vec<Symbol> = self.query.iter().copied().collect();
         let mut frames: Vec<Played> = Vec::with_capacity(n_frames);
         for _ in 0..n_frames {
@@ -370,6 +403,15 @@ impl Answerer {
             self.percussive_tokens.push(p);
         }
     }
+}
+
+/// Frames per block of the oracle's compror parse (at least 1.5, at most 1,000).
+fn typical_run(oracle: &Oracle) -> f64 {
+    let blocks = crate::oracle::compror(oracle).len();
+    if blocks == 0 {
+        return 1.5;
+    }
+    (oracle.len() as f64 / blocks as f64).clamp(1.5, 1_000.0)
 }
 
 /// MIDI velocity (0..=1) of a note from its frame loudness: -60 dB -> 0.05, -6 dB -> 1.

@@ -61,6 +61,8 @@ pub struct AnswerControls {
     pub grid: AtomicU8,
     pub swing: AtomicF32,
     pub transpose_search: AtomicU8,
+    /// The novelty dial, negative when off.
+    pub novelty: AtomicF32,
 }
 
 impl Default for AnswerControls {
@@ -81,6 +83,7 @@ impl Default for AnswerControls {
             grid: AtomicU8::new(timing::Grid::default().index()),
             swing: AtomicF32::new(0.0),
             transpose_search: AtomicU8::new(0),
+            novelty: AtomicF32::new(-1.0),
         };
         c.store(&d);
         c
@@ -109,6 +112,7 @@ impl AnswerControls {
         self.taboo_s.set(s.taboo_s);
         self.transpose_search
             .store(s.transpose_search, Ordering::Relaxed);
+        self.novelty.set(s.novelty.unwrap_or(-1.0));
     }
 
     /// Publishes the timing settings. Real-time safe.
@@ -154,6 +158,7 @@ impl AnswerControls {
             live_learning: self.live_learning.load(Ordering::Relaxed),
             taboo_s: self.taboo_s.get(),
             transpose_search: self.transpose_search.load(Ordering::Relaxed),
+            novelty: Some(self.novelty.get()).filter(|n| *n >= 0.0),
         }
     }
 }
