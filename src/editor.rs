@@ -218,6 +218,13 @@ impl NiceEguiApp for MusicHalEditor {
                                 param_row_width(ui, "Answer mode", &p.answer_mode, setter, 105.0);
                                 param_row_width(ui, "Grid (beat mode)", &p.grid, setter, 105.0);
                                 param_row_width(ui, "Swing", &p.swing, setter, 105.0);
+                                toggle(
+                                    ui,
+                                    &p.onset_reaction,
+                                    setter,
+                                    "Onset reaction on",
+                                    "Onset reaction off",
+                                );
                             });
                             ui.vertical(|ui| {
                                 ui.set_width(195.0);
@@ -362,6 +369,16 @@ impl NiceEguiApp for MusicHalEditor {
                         "MIDI: {} notes out",
                         self.telemetry.notes_out.load(Ordering::Relaxed)
                     ));
+                    ui.separator();
+                    ui.label(format!(
+                        "answer delay {:.0} ms ({} early)",
+                        c.answer_delay_us.load(Ordering::Relaxed) as f64 / 1000.0,
+                        c.early_answers.load(Ordering::Relaxed),
+                    ))
+                    .on_hover_text(
+                        "measured on the latest answer after silence: from its onset (early answer) or the \
+                         start of the segment it answers, to its first note",
+                    );
                     ui.separator();
                     ui.label(format!(
                         "worker {:.1} ms per segment (worst {:.1}), {} late, {} segments dropped",

@@ -349,6 +349,31 @@ impl MusicHal {
         }
     }
 
+    /// Offline rendering only: when the segment still arriving holds an onset and enough of
+    /// the audio after it has been delivered, wait (bounded) until the worker has decided on
+    /// its early answer, so a render does not depend on the worker's timing.
+    fn wait_for_early_answer(&self, clock: u64, onset: Option<u64>) {
+        let (Some(onset), true) = (onset, self.segment_len > 0 && self.worker.is_some()) else {
+            return;
+        };
+        let delivered = clock / rt::CHUNK_LEN as u64 * rt::CHUNK_LEN as u64;
+        let segment_start = delivered / self.segment_len * self.segment_len;
+        let rate = self.telemetry.sample_rate_hz.load(Ordering::Relaxed) as f64;
+        let listen = (engine::EARLY_LISTEN_S * rate).round() as u64;
+        if onset < segment_start || delivered < onset + listen {
+            return;
+        }
+        let decided = &self.worker_shared.counters.early_decided;
+        let deadline = std::time::Instant::now() + OFFLINE_WAIT_TIMEOUT;
+        while decided.load(Ordering::Acquire) < onset + 1 {
+            if std::time::Instant::now() > deadline {
+                nice_error!("offline render: the worker did not decide on an early answer");
+                break;
+            }
+            std::thread::yield_now();
+        }
+    }
+
     /// The EQ settings the parameters ask for right now, from the latest grid.
     fn eq_target(&mut self, morph: f32, intensity: f32) -> dsp::EqParams {
         apply_intensity(self.grid_out.read().params_at(morph), intensity)
@@ -411,7 +436,13 @@ impl MusicHal {
             }
             if self.offline {
                 let clock = writer.clock();
+                let onset = writer
+                    .counters()
+                    .last_onset
+                    .load(Ordering::Acquire)
+                    .checked_sub(1);
                 self.wait_for_worker(clock);
+                self.wait_for_early_answer(clock, onset);
             }
         }
         if let Some(scheduler) = self.scheduler.as_mut() {

@@ -163,6 +163,7 @@ impl MusicHalParams {
             taboo_s: self.taboo.value(),
             transpose_search: self.transpose_search.value().clamp(0, 6) as u8,
             novelty: self.novelty_dial.value().then(|| self.novelty.value()),
+            early: self.onset_reaction.value(),
         }
     }
 }
@@ -240,6 +241,10 @@ pub struct MusicHalParams {
     /// Seconds before a corpus moment already played may be played again.
     #[id = "taboo"]
     pub taboo: FloatParam,
+
+    /// Answer a transient after silence from the part of its segment that has arrived.
+    #[id = "onset_reaction"]
+    pub onset_reaction: BoolParam,
 
     /// Use the novelty dial instead of the raw continuity.
     #[id = "novelty_dial"]
@@ -356,6 +361,7 @@ impl Default for MusicHalParams {
             )
             .with_unit(" s")
             .with_step_size(0.1),
+            onset_reaction: BoolParam::new("Onset Reaction", true),
             novelty_dial: BoolParam::new("Novelty Dial", false),
             novelty: FloatParam::new("Novelty", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_unit(" %")

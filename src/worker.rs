@@ -16,6 +16,11 @@
 
 use crate::corpus::CorpusModel;
 use crate::engine::timing::{ClockSnapshot, Quantiser};
+use crate::engine::EARLY_LISTEN_S;
+
+/// Shortest early phrase worth playing before the segment's own answer, seconds; an onset
+/// later in its segment gets an early phrase that also covers that answer's time.
+const MIN_EARLY_PHRASE_S: f64 = 0.15;
 use crate::engine::{
     AnswerControls, Answerer, EngineCounters, EngineStatus, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME,
 };
@@ -214,6 +219,7 @@ fn run(
     let mut corpus_generation = u64::MAX;
     let mut notes: Vec<NoteEvent> = Vec::with_capacity(256);
     let mut quantiser = Quantiser::new();
+    let mut early = EarlyState::default();
     let mut model: Option<EqMorphModel> = None;
     let mut loaded_generation = u64::MAX;
     let mut published: Option<GridKey> = None;
@@ -268,7 +274,14 @@ fn run(
         }
         if let Some(io) = io.as_mut() {
             let busy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                answer_segments(&shared, io, answerer.as_mut(), &mut notes, &mut quantiser)
+                answer_segments(
+                    &shared,
+                    io,
+                    answerer.as_mut(),
+                    &mut notes,
+                    &mut quantiser,
+                    &mut early,
+                )
             }));
             if busy.is_err() {
                 shared.counters.errors.fetch_add(1, Ordering::Relaxed);
@@ -339,6 +352,7 @@ fn answer_segments(
     mut answerer: Option<&mut Answerer>,
     notes: &mut Vec<NoteEvent>,
     quantiser: &mut Quantiser,
+    early: &mut EarlyState,
 ) {
     let counters = &shared.counters;
     while let Some(segment) = io.assembler.next_segment() {
@@ -355,22 +369,25 @@ fn answer_segments(
                 notes,
             ) {
                 Ok(heard) => {
-                    // Musical time: the latest clock of the audio thread places the notes on
-                    // the grid or the next bar (free mode leaves them as decoded).
-                    let timing = shared.controls.load_timing();
-                    let clock = *io.clock.read();
-                    if quantiser.epoch != Some((clock.epoch, timing.mode)) {
-                        quantiser.reset();
-                        quantiser.epoch = Some((clock.epoch, timing.mode));
+                    // The first answer after silence: its delay from the segment it answers
+                    // (an early answer already reported its own).
+                    if early.silent_before
+                        && !notes.is_empty()
+                        && early.answered_segment != Some(segment.start_sample)
+                    {
+                        report_delay(
+                            io.host_rate_hz,
+                            counters,
+                            notes[0].start_sample,
+                            segment.start_sample,
+                        );
                     }
-                    for &n in notes.iter() {
-                        let n = quantiser.place(n, &clock, &timing);
-                        if io.notes.send(n).is_ok() {
-                            counters.notes_sent.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            counters.notes_refused.fetch_add(1, Ordering::Relaxed);
-                        }
+                    if early.replaced_segment == Some(segment.start_sample) {
+                        notes.clear();
                     }
+                    send_notes(shared, &mut io.notes, &mut io.clock, quantiser, notes);
+                    early.silent_before =
+                        heard.peak_db < crate::engine::answer::SILENCE_GATE_DB || !settings.listen;
                     if heard.notes > 0 {
                         counters.segments_answered.fetch_add(1, Ordering::Relaxed);
                     }
@@ -397,6 +414,9 @@ fn answer_segments(
                 }
             }
         }
+        early.context.clear();
+        early.context.extend_from_slice(&segment.samples);
+        early.context_end = end;
         let us = started.elapsed().as_micros() as u64;
         counters.last_latency_us.store(us, Ordering::Relaxed);
         counters.max_latency_us.fetch_max(us, Ordering::Relaxed);
@@ -413,6 +433,145 @@ fn answer_segments(
         io.assembler.counters().snapshot().segments_dropped,
         Ordering::Relaxed,
     );
+    if let Some(a) = answerer {
+        answer_onset_early(shared, io, a, notes, quantiser, early);
+    }
+}
+
+/// What the early answer remembers between segments.
+#[derive(Debug)]
+struct EarlyState {
+    /// The previous segment was silent (or not answered): an onset now starts a new answer.
+    silent_before: bool,
+    /// The previous segment's samples (the early encode's look-back) and its end.
+    context: Vec<f32>,
+    context_end: u64,
+    /// Start of the segment that got an early answer (one per segment).
+    answered_segment: Option<u64>,
+    /// Start of the segment whose own answer the early one replaced.
+    replaced_segment: Option<u64>,
+}
+
+impl Default for EarlyState {
+    fn default() -> Self {
+        Self {
+            silent_before: true,
+            context: Vec::new(),
+            context_end: 0,
+            answered_segment: None,
+            replaced_segment: None,
+        }
+    }
+}
+
+/// Places `notes` in musical time and hands them to the audio thread.
+fn send_notes(
+    shared: &WorkerShared,
+    sender: &mut NoteSender,
+    clock: &mut triple_buffer::Output<ClockSnapshot>,
+    quantiser: &mut Quantiser,
+    notes: &[NoteEvent],
+) {
+    let counters = &shared.counters;
+    // Musical time: the latest clock of the audio thread places the notes on the grid or the
+    // next bar (free mode leaves them as decoded).
+    let timing = shared.controls.load_timing();
+    let clock = *clock.read();
+    if quantiser.epoch != Some((clock.epoch, timing.mode)) {
+        quantiser.reset();
+        quantiser.epoch = Some((clock.epoch, timing.mode));
+    }
+    for &n in notes {
+        let n = quantiser.place(n, &clock, &timing);
+        if sender.send(n).is_ok() {
+            counters.notes_sent.fetch_add(1, Ordering::Relaxed);
+        } else {
+            counters.notes_refused.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Publishes the delay from `heard` (onset or segment start) to the first answering note.
+fn report_delay(rate_hz: u32, counters: &EngineCounters, first_note: u64, heard: u64) {
+    let us = first_note.saturating_sub(heard) * 1_000_000 / rate_hz.max(1) as u64;
+    counters.answer_delay_us.store(us, Ordering::Relaxed);
+}
+
+/// A transient after silence, in the segment still arriving: answer it from the samples that
+/// have arrived, [`EARLY_LISTEN_S`] after the onset, rather than a segment later. Decides once
+/// per onset (answered or not) and says so in `early_decided`, which offline renders wait for.
+fn answer_onset_early(
+    shared: &WorkerShared,
+    io: &mut EngineIo,
+    answerer: &mut Answerer,
+    notes: &mut Vec<NoteEvent>,
+    quantiser: &mut Quantiser,
+    early: &mut EarlyState,
+) {
+    let counters = &shared.counters;
+    let Some(onset) = io.assembler.last_onset() else {
+        return;
+    };
+    if counters.early_decided.load(Ordering::Acquire) == onset + 1 {
+        return;
+    }
+    let Some((start, partial)) = io.assembler.partial() else {
+        return;
+    };
+    let rate = io.host_rate_hz as u64;
+    let listen = (EARLY_LISTEN_S * rate as f64).round() as u64;
+    if onset < start || (partial.len() as u64) < onset - start + listen {
+        // Not in this segment (the full segment answers it), or not enough heard yet.
+        return;
+    }
+    let settings = shared.controls.load();
+    let wanted = settings.early
+        && settings.listen
+        && early.silent_before
+        && early.answered_segment != Some(start);
+    if wanted {
+        let margin = (crate::engine::ANSWER_MARGIN_S * rate as f64).round() as u64;
+        let heard = &partial[..(onset - start + listen) as usize];
+        let context: &[f32] = if early.context_end == start {
+            &early.context
+        } else {
+            &[]
+        };
+        let from = onset + listen + margin;
+        let seg_len = io.assembler.segment_len() as u64;
+        let mut until = start + seg_len + margin;
+        // Too little time before the segment's own answer: the early phrase takes that answer's
+        // place too.
+        let replaces = until < from + (MIN_EARLY_PHRASE_S * rate as f64) as u64;
+        if replaces {
+            until += seg_len;
+        }
+        notes.clear();
+        let result = answerer.answer_early(
+            context,
+            heard,
+            io.host_rate_hz,
+            &settings,
+            from,
+            until,
+            notes,
+        );
+        match result {
+            Ok(n) if n > 0 => {
+                early.answered_segment = Some(start);
+                early.replaced_segment = replaces.then_some(start);
+                counters.early_answers.fetch_add(1, Ordering::Relaxed);
+                report_delay(io.host_rate_hz, counters, notes[0].start_sample, onset);
+                send_notes(shared, &mut io.notes, &mut io.clock, quantiser, notes);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+                shared.status.lock().corpus_message = format!("early answer failed: {e}");
+            }
+        }
+    }
+    counters.early_decided.store(onset + 1, Ordering::Release);
 }
 
 fn load_model(shared: &WorkerShared, have_previous: bool) -> Option<EqMorphModel> {

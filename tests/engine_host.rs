@@ -75,6 +75,7 @@ fn offline_run(signal: &[Vec<f32>], blocks: &BlockSizes, params: &[(&str, &str)]
 #[test]
 fn answers_music_within_a_segment_and_every_note_ends() {
     let signal = piece(6.0, 21);
+    // The segment timing, without the early answer to the first onset (tested below).
     let out = offline_run(
         &signal,
         &BlockSizes::Random {
@@ -82,7 +83,7 @@ fn answers_music_within_a_segment_and_every_note_ends() {
             max: 4096,
             seed: 3,
         },
-        &[],
+        &[("Onset Reaction", "Off")],
     );
     let events = notes(&out);
     let n = assert_balanced(&events);
@@ -99,9 +100,78 @@ fn answers_music_within_a_segment_and_every_note_ends() {
     );
     assert!(events.iter().all(|e| e.1 == 0), "default MIDI channel is 1");
 
-    // The same input with other block sizes gives the same MIDI, sample for sample.
-    let again = offline_run(&signal, &BlockSizes::Fixed(512), &[]);
+    // The same input with other block sizes gives the same MIDI, sample for sample, with and
+    // without the early answer.
+    let again = offline_run(
+        &signal,
+        &BlockSizes::Fixed(512),
+        &[("Onset Reaction", "Off")],
+    );
     assert_eq!(notes(&again), events);
+    let random = BlockSizes::Random {
+        min: 1,
+        max: 4096,
+        seed: 4,
+    };
+    let early = notes(&offline_run(&signal, &random, &[]));
+    assert_balanced(&early);
+    assert_eq!(
+        notes(&offline_run(&signal, &BlockSizes::Fixed(700), &[])),
+        early
+    );
+    assert!(
+        early.iter().find(|e| e.3).unwrap().0 < first,
+        "the early answer came no earlier"
+    );
+}
+
+/// Delay from the start of the music (after silence) to the first answering note, with the
+/// onset reaction on and off, for music starting at several places inside a segment.
+#[test]
+fn an_onset_after_silence_is_answered_before_its_segment_ends() {
+    let l = (RATE * 0.35).round() as usize;
+    let margin = ANSWER_MARGIN_S * RATE;
+    let mut delays_on = Vec::new();
+    let mut delays_off = Vec::new();
+    for (k, offset_ms) in [40.0, 120.0, 200.0, 260.0].into_iter().enumerate() {
+        let t0 = 3 * l + (offset_ms * RATE / 1000.0) as usize;
+        let mut x = vec![0.0f32; t0];
+        x.extend(render_music(3.0, RATE as u32, 50 + k as u64));
+        x.extend(std::iter::repeat_n(0.0, 2 * RATE as usize));
+        let signal = stereo(x);
+        for (reaction, delays) in [("On", &mut delays_on), ("Off", &mut delays_off)] {
+            let events = notes(&offline_run(
+                &signal,
+                &BlockSizes::Fixed(480),
+                &[("Onset Reaction", reaction), ("Density", "100 %")],
+            ));
+            assert_balanced(&events);
+            let first = events
+                .iter()
+                .find(|e| e.3)
+                .expect("the music was answered")
+                .0;
+            assert!(first as usize > t0, "answered before the music started");
+            delays.push((first as usize - t0) as f64 / RATE);
+        }
+        // Without the reaction nothing answers before the segment holding the onset ends.
+        let segment_end = (t0 / l + 1) * l;
+        let off = *delays_off.last().unwrap();
+        assert!(
+            off * RATE >= (segment_end - t0) as f64 + margin - 1.0,
+            "offset {offset_ms} ms: answered {off:.3} s after the onset without the reaction"
+        );
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    eprintln!(
+        "onset -> first answer: with the onset reaction {:?} s (mean {:.3}), without {:?} s (mean {:.3})",
+        delays_on, mean(&delays_on), delays_off, mean(&delays_off)
+    );
+    // With it: the 60 ms it listens, the 30 ms margin, and the first pitched frame.
+    for d in &delays_on {
+        assert!(*d < 0.2, "the early answer came {d:.3} s after the onset");
+    }
+    assert!(mean(&delays_on) < 0.5 * mean(&delays_off));
 }
 
 #[test]

@@ -22,6 +22,7 @@ const SHIPPED_IDS: &[&str] = &[
     "note_length",
     "novelty",
     "novelty_dial",
+    "onset_reaction",
     "out_gain",
     "swing",
     "tempo",

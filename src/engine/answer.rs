@@ -33,6 +33,11 @@ use super::transpose::{ChromaIndex, WINDOW as TRANSPOSE_WINDOW};
 
 /// Time between the end of an input segment and the start of its answer, seconds.
 pub const ANSWER_MARGIN_S: f64 = 0.03;
+/// Audio after an onset that the early answer listens to before it answers, seconds (about
+/// four encoder frames).
+pub const EARLY_LISTEN_S: f64 = 0.06;
+/// Silence appended to an early encode so the front end's look-ahead emits every frame of it.
+const EARLY_FLUSH_S: f64 = 0.25;
 /// A segment whose loudest frame is below this (dB) is silence: no answer.
 pub const SILENCE_GATE_DB: f32 = -55.0;
 /// Notes shorter than this many frames are not played (pitch-tracker flicker).
@@ -71,6 +76,9 @@ pub struct AnswerSettings {
     /// The novelty dial (0..=1), when in use: sets the continuity from the corpus' own repeat
     /// structure ([`Answerer::continuity_for_novelty`]) instead of `continuity`.
     pub novelty: Option<f32>,
+    /// Answer a transient after silence early, from the part of its segment that has arrived
+    /// ([`Answerer::answer_early`]), instead of a whole segment later.
+    pub early: bool,
 }
 
 impl Default for AnswerSettings {
@@ -88,6 +96,7 @@ impl Default for AnswerSettings {
             taboo_s: 2.0,
             transpose_search: 0,
             novelty: None,
+            early: true,
         }
     }
 }
@@ -118,6 +127,12 @@ pub struct SegmentAnswer {
     pub states: Vec<usize>,
     /// Interval found by the transposition search and applied (0 when off or none).
     pub interval: i8,
+}
+
+/// What [`Answerer::phrase`] produced.
+struct Phrase {
+    notes: usize,
+    states: Vec<usize>,
 }
 
 /// Per-frame payload of a state: a corpus frame or a live-learned one.
@@ -157,13 +172,17 @@ pub struct Answerer {
     live_chroma: VecDeque<[f32; 12]>,
     /// Mean length (frames) of the blocks of the corpus oracle's compror parse.
     typical_run: f64,
+    /// The early answers' own front end (never continues a stream).
+    early_perception: Perception,
+    /// Early encodes so far.
+    early_calls: u64,
 }
 
 impl Answerer {
     /// Prepares `corpus` for answering (validated model; its encoder must exist in this build).
     pub fn new(corpus: &CorpusModel, seed: u64) -> Result<Self, AnswerError> {
         let cfg = EncoderConfig::from_model(corpus).map_err(AnswerError::Config)?;
-        let perception = crate::trainer::perception_for(&cfg.encoder, cfg.perception)
+        let perception = crate::trainer::perception_for(&cfg.encoder, cfg.perception.clone())
             .map_err(|e| AnswerError::Config(e.to_string()))?;
         if perception.dim() != corpus.dim as usize {
             return Err(AnswerError::Config(format!(
@@ -192,8 +211,12 @@ impl Answerer {
         let drive = corpus.oracle.drive;
         let oracle = corpus.oracle()?;
         let typical_run = typical_run(&oracle);
+        let early_perception = crate::trainer::perception_for(&cfg.encoder, cfg.perception)
+            .map_err(|e| AnswerError::Config(e.to_string()))?;
         Ok(Self {
             typical_run,
+            early_perception,
+            early_calls: 0,
             corpus_frames,
             live_frames: Vec::new(),
             harmonic_tokens,
@@ -326,20 +349,6 @@ impl Answerer {
         let frame_len = host_rate_hz as f64 / self.frames_per_s;
         let base = start_sample as f64 + seg_len + (ANSWER_MARGIN_S * host_rate_hz as f64).round();
         let n_frames = (seg_len / frame_len).round().max(1.0) as usize;
-        let continuity = match settings.novelty {
-            Some(n) => self.continuity_for_novelty(n),
-            None => settings.continuity,
-        };
-        self.improviser.navigator_mut().set_continuity(continuity);
-        let query: Vec<Symbol> = self.query.iter().copied().collect();
-        let mut frames: Vec<Played> = Vec::with_capacity(n_frames);
-        for _ in 0..n_frames {
-            let Some(payload) = self.improviser.step_guided(&query, &mut self.rng) else {
-                return Ok(answer);
-            };
-            answer.states.push(self.improviser.navigator_mut().state());
-            frames.push(self.played(payload as usize));
-        }
         if settings.transpose_search > 0 {
             let r = settings.transpose_search as i8;
             let live = self.live_chroma.make_contiguous();
@@ -347,8 +356,122 @@ impl Answerer {
                 answer.interval = found.interval;
             }
         }
+        let query: Vec<Symbol> = self.query.iter().copied().collect();
+        let phrase = self.phrase(
+            &query,
+            n_frames,
+            base,
+            frame_len,
+            answer.interval,
+            settings,
+            out,
+        );
+        answer.notes = phrase.notes;
+        answer.states = phrase.states;
+        Ok(answer)
+    }
+
+    /// The early answer to a transient: encodes the `partial` segment (the samples of the
+    /// current segment that have arrived, with `context`, the previous segment's samples, in
+    /// front so the HPSS filters have their look-back) with a perception front end of its own,
+    /// so the segment stream's state (and the tokens of the full segment later, which must
+    /// equal the trainer's) is untouched. Its tokens extend a copy of the live query; the phrase
+    /// covers `[from_sample, until_sample)`, the time before the full segment's own answer.
+    /// Returns the number of notes appended to `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn answer_early(
+        &mut self,
+        context: &[f32],
+        partial: &[f32],
+        host_rate_hz: u32,
+        settings: &AnswerSettings,
+        from_sample: u64,
+        until_sample: u64,
+        out: &mut Vec<NoteEvent>,
+    ) -> Result<usize, AnswerError> {
+        let frame_len = host_rate_hz as f64 / self.frames_per_s;
+        if !settings.listen
+            || partial.is_empty()
+            || until_sample as f64 <= from_sample as f64 + frame_len * MIN_NOTE_FRAMES as f64
+        {
+            return Ok(0);
+        }
+        self.set_drive(settings.drive);
+        // The front end's STFT and median filters look ahead, so its frames lag the input:
+        // silence after the partial flushes the frames that cover it (the look-ahead then sees
+        // silence, an approximation only the early answer makes).
+        let flush = (EARLY_FLUSH_S * host_rate_hz as f64).round() as usize;
+        let mut audio = Vec::with_capacity(context.len() + partial.len() + flush);
+        audio.extend_from_slice(context);
+        audio.extend_from_slice(partial);
+        audio.resize(audio.len() + flush, 0.0);
+        // A start that never continues the previous call: every early encode is a new stream.
+        self.early_calls += 1;
+        let start = (1u64 << 62) + self.early_calls * (1u64 << 32);
+        let seg = self
+            .early_perception
+            .process_segment(&audio, host_rate_hz, start)?;
+        let tokens = self.vocab.tokens(&seg)?;
+        // Frame k of a new stream starts at sample k * frame_len: the partial's frames.
+        let first = ((context.len() as f64 / frame_len).round() as usize).min(seg.n_frames);
+        let end = (((context.len() + partial.len()) as f64 / frame_len).round() as usize)
+            .min(seg.n_frames);
+        let peak_db = seg.payload[first..end]
+            .iter()
+            .map(|p| p.loudness_db)
+            .fold(crate::perception::payload::SILENCE_DB, f32::max);
+        if end == first || peak_db < SILENCE_GATE_DB {
+            return Ok(0);
+        }
+        let mut query: Vec<Symbol> = self.query.iter().copied().collect();
+        for i in first..end {
+            query.push(self.drive.symbol(tokens.harmonic[i], tokens.percussive[i]));
+        }
+        let keep = query.len().saturating_sub(MAX_QUERY_LEN);
+        let n_frames = ((until_sample - from_sample) as f64 / frame_len)
+            .floor()
+            .max(1.0) as usize;
+        let phrase = self.phrase(
+            &query[keep..],
+            n_frames,
+            from_sample as f64,
+            frame_len,
+            0,
+            settings,
+            out,
+        );
+        Ok(phrase.notes)
+    }
+
+    /// Navigates `n_frames` oracle steps guided by `query` and appends their notes, the first
+    /// frame at sample `base`, moved by `interval` semitones besides the transpose setting.
+    #[allow(clippy::too_many_arguments)]
+    fn phrase(
+        &mut self,
+        query: &[Symbol],
+        n_frames: usize,
+        base: f64,
+        frame_len: f64,
+        interval: i8,
+        settings: &AnswerSettings,
+        out: &mut Vec<NoteEvent>,
+    ) -> Phrase {
+        let continuity = match settings.novelty {
+            Some(n) => self.continuity_for_novelty(n),
+            None => settings.continuity,
+        };
+        self.improviser.navigator_mut().set_continuity(continuity);
+        let mut states = Vec::with_capacity(n_frames);
+        let mut frames: Vec<Played> = Vec::with_capacity(n_frames);
+        for _ in 0..n_frames {
+            let Some(payload) = self.improviser.step_guided(query, &mut self.rng) else {
+                return Phrase { notes: 0, states };
+            };
+            states.push(self.improviser.navigator_mut().state());
+            frames.push(self.played(payload as usize));
+        }
         let shaped = AnswerSettings {
-            transpose: settings.transpose.saturating_add(answer.interval),
+            transpose: settings.transpose.saturating_add(interval),
             ..*settings
         };
         let before = out.len();
@@ -365,8 +488,10 @@ impl Answerer {
             });
         });
         out[before..].sort_by_key(|e| (e.start_sample, e.note));
-        answer.notes = out.len() - before;
-        Ok(answer)
+        Phrase {
+            notes: out.len() - before,
+            states,
+        }
     }
 
     fn played(&self, index: usize) -> Played {

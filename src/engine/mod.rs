@@ -11,7 +11,9 @@ pub mod answer;
 pub mod timing;
 pub mod transpose;
 
-pub use answer::{AnswerError, AnswerSettings, Answerer, SegmentAnswer, ANSWER_MARGIN_S};
+pub use answer::{
+    AnswerError, AnswerSettings, Answerer, SegmentAnswer, ANSWER_MARGIN_S, EARLY_LISTEN_S,
+};
 
 use crate::oracle::DriveStream;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -63,6 +65,7 @@ pub struct AnswerControls {
     pub transpose_search: AtomicU8,
     /// The novelty dial, negative when off.
     pub novelty: AtomicF32,
+    pub early: AtomicBool,
 }
 
 impl Default for AnswerControls {
@@ -84,6 +87,7 @@ impl Default for AnswerControls {
             swing: AtomicF32::new(0.0),
             transpose_search: AtomicU8::new(0),
             novelty: AtomicF32::new(-1.0),
+            early: AtomicBool::new(true),
         };
         c.store(&d);
         c
@@ -113,6 +117,7 @@ impl AnswerControls {
         self.transpose_search
             .store(s.transpose_search, Ordering::Relaxed);
         self.novelty.set(s.novelty.unwrap_or(-1.0));
+        self.early.store(s.early, Ordering::Relaxed);
     }
 
     /// Publishes the timing settings. Real-time safe.
@@ -159,6 +164,7 @@ impl AnswerControls {
             taboo_s: self.taboo_s.get(),
             transpose_search: self.transpose_search.load(Ordering::Relaxed),
             novelty: Some(self.novelty.get()).filter(|n| *n >= 0.0),
+            early: self.early.load(Ordering::Relaxed),
         }
     }
 }
@@ -226,4 +232,12 @@ pub struct EngineCounters {
     pub errors: AtomicU64,
     /// Segments the ring lost (the worker fell behind), from the assembler's counters.
     pub segments_dropped: AtomicU64,
+    /// The latest onset (sample + 1) the worker has decided on for an early answer, answered
+    /// or not (offline renders wait for it).
+    pub early_decided: AtomicU64,
+    /// Early answers given.
+    pub early_answers: AtomicU64,
+    /// Measured answer delay: the first note of the latest answer after silence, from the
+    /// onset (or the segment start) that it answers, microseconds of audio.
+    pub answer_delay_us: AtomicU64,
 }

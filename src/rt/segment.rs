@@ -88,6 +88,52 @@ pub struct SegmentCounters {
     pub samples_dropped: AtomicU64,
     /// Non-finite input samples replaced by 0 before they reached the ring.
     pub samples_sanitized: AtomicU64,
+    /// First sample + 1 of the chunk holding the first onset the writer detected in the latest
+    /// segment that had one (0: none yet); see [`OnsetDetector`].
+    pub last_onset: AtomicU64,
+}
+
+/// A transient detector on the audio thread, one decision per [`CHUNK_LEN`] chunk: an onset is
+/// a chunk whose mean power is [`ONSET_RATIO`] times the slow power envelope (time constant
+/// 100 ms) and above -50 dBFS, at least 50 ms after the previous onset. Plain arithmetic on
+/// the chunk the writer already holds: no allocation.
+#[derive(Clone, Debug)]
+pub struct OnsetDetector {
+    slow: f32,
+    alpha: f32,
+    refractory: u64,
+    last: Option<u64>,
+}
+
+/// Power ratio over the slow envelope that makes an onset (+9 dB).
+pub const ONSET_RATIO: f32 = 8.0;
+/// Power floor of an onset (-50 dBFS mean square).
+pub const ONSET_FLOOR: f32 = 1e-5;
+
+impl OnsetDetector {
+    /// A detector for `sample_rate_hz`.
+    pub fn new(sample_rate_hz: f64) -> Self {
+        let chunks_per_tau = 0.1 * sample_rate_hz / CHUNK_LEN as f64;
+        Self {
+            slow: 0.0,
+            alpha: (1.0 / chunks_per_tau.max(1.0)) as f32,
+            refractory: (0.05 * sample_rate_hz) as u64,
+            last: None,
+        }
+    }
+
+    /// Feeds one chunk starting at `start`; true when it holds an onset.
+    pub fn chunk(&mut self, start: u64, samples: &[f32]) -> bool {
+        let power = samples.iter().map(|x| x * x).sum::<f32>() / samples.len().max(1) as f32;
+        let onset = power > ONSET_FLOOR
+            && power > ONSET_RATIO * self.slow
+            && self.last.is_none_or(|l| start >= l + self.refractory);
+        if onset {
+            self.last = Some(start);
+        }
+        self.slow += self.alpha * (power - self.slow);
+        onset
+    }
 }
 
 /// A copy of [`SegmentCounters`] at one moment.
@@ -142,6 +188,9 @@ pub fn segment_channel(
         staging: Chunk::default(),
         clock: 0,
         counters: counters.clone(),
+        onsets: OnsetDetector::new(sample_rate_hz),
+        seg_len: seg_len as u64,
+        onset_segment: u64::MAX,
     };
     let assembler = SegmentAssembler {
         consumer,
@@ -167,6 +216,11 @@ pub struct SegmentWriter {
     /// Absolute index of the next sample the host will give us.
     clock: u64,
     counters: Arc<SegmentCounters>,
+    onsets: OnsetDetector,
+    /// Segment length on the shared grid, samples.
+    seg_len: u64,
+    /// Segment index whose first onset was published.
+    onset_segment: u64,
 }
 
 impl SegmentWriter {
@@ -250,6 +304,16 @@ impl SegmentWriter {
 
     fn push_staging(&mut self) {
         let len = self.staging.len as u64;
+        let start = self.staging.start_sample;
+        let onset = self
+            .onsets
+            .chunk(start, &self.staging.samples[..len as usize]);
+        // Only a segment's first onset is published: an early answer reacts to the first
+        // transient after silence, not to whichever came last.
+        if onset && start / self.seg_len != self.onset_segment {
+            self.onset_segment = start / self.seg_len;
+            self.counters.last_onset.store(start + 1, Ordering::Release);
+        }
         if self.producer.push(self.staging).is_err() {
             self.counters
                 .samples_dropped
@@ -289,6 +353,21 @@ impl SegmentAssembler {
     /// Shared counters.
     pub fn counters(&self) -> &Arc<SegmentCounters> {
         &self.counters
+    }
+
+    /// The segment being filled, when it has samples but is not complete: its first sample and
+    /// the samples so far (what the ring had delivered by the last [`Self::next_segment`]).
+    pub fn partial(&self) -> Option<(u64, &[f32])> {
+        let n = self.segment.samples.len();
+        (n > 0 && n < self.seg_len).then(|| (self.segment.start_sample, &self.segment.samples[..]))
+    }
+
+    /// The first onset of the latest segment that had one (first sample of its chunk).
+    pub fn last_onset(&self) -> Option<u64> {
+        self.counters
+            .last_onset
+            .load(Ordering::Acquire)
+            .checked_sub(1)
     }
 
     /// Pop what the ring holds until a segment is complete; `Some` borrows it until the next
