@@ -70,8 +70,9 @@ impl RenderTransport {
         let Some(tempo_bpm) = tempo else {
             return Ok(None);
         };
-        if !(20.0..=400.0).contains(&tempo_bpm) {
-            bail!("--tempo must be between 20 and 400 BPM, not {tempo_bpm}");
+        let (lo, hi) = musichal::engine::timing::TEMPO_RANGE_BPM;
+        if !(lo..=hi).contains(&tempo_bpm) {
+            bail!("--tempo must be between {lo} and {hi} BPM, not {tempo_bpm}");
         }
         let parsed = time_sig
             .split_once('/')

@@ -268,7 +268,7 @@ impl MidiScheduler {
         if let Some(span) = clock.filter(|s| s.beats_per_sample > 0.0 && block_len > 0) {
             self.release_due_beats(block_start_sample, block_len, span);
         }
-        self.process_block(block_start_sample, block_len, emit);
+        self.play_block(block_start_sample, block_len, emit);
     }
 
     /// Moves every pending beat-timed note by `delta` beats (a loop jump or relocation: the
@@ -367,9 +367,19 @@ impl MidiScheduler {
         &mut self,
         block_start_sample: u64,
         block_len: u32,
-        mut emit: impl FnMut(MidiOut),
+        emit: impl FnMut(MidiOut),
     ) {
         self.drain_queue();
+        self.play_block(block_start_sample, block_len, emit);
+    }
+
+    /// Emits the block's note ons and offs from the pending list (the queue already drained).
+    fn play_block(
+        &mut self,
+        block_start_sample: u64,
+        block_len: u32,
+        mut emit: impl FnMut(MidiOut),
+    ) {
         if block_len == 0 {
             return;
         }

@@ -277,6 +277,14 @@ fn demo(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The tests that load the built plugin through the CLAP host: run again under the allocation
+/// guard and against the release bundle.
+const HOST_TESTS: &[&str] = &["clap_host", "engine_host", "engine_transport", "render"];
+
+fn host_test_args() -> Vec<&'static str> {
+    HOST_TESTS.iter().flat_map(|t| ["--test", *t]).collect()
+}
+
 /// Every test the project has.
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     setup(root)?;
@@ -298,35 +306,15 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     // 2. The CLAP host tests (and `render`, which loads the same binary) against a debug build
     //    whose `process()` aborts on any allocation.
     run(cargo()
-        .args([
-            "test",
-            "--features",
-            "assert_process_allocs",
-            "--test",
-            "clap_host",
-            "--test",
-            "engine_host",
-            "--test",
-            "engine_transport",
-            "--test",
-            "render",
-        ])
+        .args(["test", "--features", "assert_process_allocs"])
+        .args(host_test_args())
         .env("ORT_DYLIB_PATH", &ort))?;
     disk_report(root, "after the allocation-guard tests");
     // 3. The CLAP host tests against the release bundle users install.
     bundle_release()?;
     run(cargo()
-        .args([
-            "test",
-            "--test",
-            "clap_host",
-            "--test",
-            "engine_host",
-            "--test",
-            "engine_transport",
-            "--test",
-            "render",
-        ])
+        .arg("test")
+        .args(host_test_args())
         .env(
             "MUSICHAL_CLAP_PATH",
             root.join("target/bundled/MusicHal.clap"),
