@@ -649,11 +649,20 @@ mod tests {
             "the embedded model should not decode to a flat EQ"
         );
 
-        // A bad user model: status says so, the previous model stays in use.
+        // A bad user model: status says so, and the worker republishes the previous model's
+        // grid for the new generation. Wait for that publish, so the count read below cannot
+        // be overtaken by it (the CI once saw exactly that race).
+        let before_bad = shared.grids_published.load(Ordering::Acquire);
         shared.set_eq_model_path(Some("/nonexistent/model.onnx".into()));
-        wait_for("bad-model status", || {
+        wait_for("bad-model status and republish", || {
             shared.eq_status.lock().contains("keeping the previous")
+                && shared.grids_published.load(Ordering::Acquire) > before_bad
         });
+        assert_eq!(
+            grid_out.read().row(0),
+            first,
+            "a bad user model keeps the previous model's grid"
+        );
         let before = shared.grids_published.load(Ordering::Acquire);
         shared.term_a.store(1, Ordering::Relaxed);
         wait_for("grid after term change", || {
