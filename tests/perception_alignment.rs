@@ -14,8 +14,13 @@ use rand_pcg::Pcg64;
 /// Live-style path: random blocks of 1..=4096 samples (seeded) into a FIFO; every time it holds
 /// a whole segment, that segment goes to `process_segment` with its start sample. The last,
 /// partial segment is flushed at the end, as the trainer does.
-fn live_path(audio: &[f32], rate_hz: u32, seed: u64) -> Vec<SegmentFrames> {
-    let mut perception = Perception::new(PerceptionConfig::default()).unwrap();
+fn live_path(
+    audio: &[f32],
+    rate_hz: u32,
+    seed: u64,
+    make: &dyn Fn() -> Perception,
+) -> Vec<SegmentFrames> {
+    let mut perception = make();
     let seg_len = perception.config().segment_samples(rate_hz);
     let mut rng = Pcg64::seed_from_u64(seed);
     let mut fifo: Vec<f32> = Vec::new();
@@ -49,8 +54,13 @@ fn live_path(audio: &[f32], rate_hz: u32, seed: u64) -> Vec<SegmentFrames> {
 /// The plugin's path: host blocks of random size (stereo, identical channels, as a mono source
 /// on a stereo track) into the real `SegmentWriter`; the worker-side `SegmentAssembler` cuts the
 /// segments; `process_segment` per segment.
-fn ring_path(audio: &[f32], rate_hz: u32, seed: u64) -> Vec<SegmentFrames> {
-    let mut perception = Perception::new(PerceptionConfig::default()).unwrap();
+fn ring_path(
+    audio: &[f32],
+    rate_hz: u32,
+    seed: u64,
+    make: &dyn Fn() -> Perception,
+) -> Vec<SegmentFrames> {
+    let mut perception = make();
     let (mut writer, mut assembler) = musichal::rt::segment_channel(rate_hz as f64, 30.0).unwrap();
     let mut rng = Pcg64::seed_from_u64(seed);
     let mut pos = 0usize;
@@ -71,6 +81,21 @@ fn ring_path(audio: &[f32], rate_hz: u32, seed: u64) -> Vec<SegmentFrames> {
     out
 }
 
+fn spectral() -> Perception {
+    Perception::new(PerceptionConfig::default()).unwrap()
+}
+
+/// The small ONNX waveform encoder of `training/make_test_encoder.py` (16 kHz, 100 frames/s,
+/// 2 frames of context): perception rebuilds each stream's waveform for it.
+fn onnx() -> Perception {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/onnx_encoder/oscillator_bank.onnx"
+    );
+    musichal::trainer::perception_for(&format!("onnx:{path}"), PerceptionConfig::default())
+        .expect("the ONNX test encoder loads (needs ORT_DYLIB_PATH)")
+}
+
 fn concat(segs: &[SegmentFrames]) -> (Vec<u64>, Vec<f32>, Vec<f32>) {
     let mut idx = Vec::new();
     let (mut h, mut p) = (Vec::new(), Vec::new());
@@ -88,7 +113,7 @@ fn training_and_live_paths_give_identical_tokens() {
         let audio = render_music(12.0, rate_hz, 40 + seed);
         let mut trainer = Perception::new(PerceptionConfig::default()).unwrap();
         let train = trainer.encode_file_segments(&audio, rate_hz).unwrap();
-        let live = live_path(&audio, rate_hz, seed);
+        let live = live_path(&audio, rate_hz, seed, &spectral);
         assert_eq!(train.len(), live.len(), "segment count at {rate_hz} Hz");
         for (a, b) in train.iter().zip(&live) {
             assert_eq!(a.first_frame_idx, b.first_frame_idx);
@@ -123,7 +148,7 @@ fn training_and_live_paths_give_identical_tokens() {
         }
         // The real ring delivers every complete segment; each equals the trainer's, features,
         // payload (loudness, chroma, pitches) and tokens alike.
-        let ring = ring_path(&audio, rate_hz, seed + 100);
+        let ring = ring_path(&audio, rate_hz, seed + 100, &spectral);
         let seg_len = trainer.config().segment_samples(rate_hz);
         assert_eq!(
             ring.len(),
@@ -149,4 +174,57 @@ fn frames_do_not_depend_on_segmentation() {
     let (_, h, p) = concat(&segs);
     assert_eq!(whole.harmonic, h);
     assert_eq!(whole.percussive, p);
+}
+
+/// The same for an `onnx:<path>` encoder, which reads each stream's rebuilt waveform with past
+/// context instead of magnitudes: training, live and the real ring agree bit for bit, and
+/// the frames do not depend on the segment length.
+#[test]
+fn onnx_encoder_training_and_live_paths_agree() {
+    let rate_hz = 44_100;
+    let audio = render_music(8.0, rate_hz, 77);
+    let mut trainer = onnx();
+    assert_eq!(trainer.dim(), 16);
+    assert!((trainer.frames_per_s() - 100.0).abs() < 1e-9);
+    let train = trainer.encode_file_segments(&audio, rate_hz).unwrap();
+    let live = live_path(&audio, rate_hz, 5, &onnx);
+    let (idx_t, h_t, p_t) = concat(&train);
+    let (idx_l, h_l, p_l) = concat(&live);
+    assert!(idx_t.windows(2).all(|w| w[1] == w[0] + 1));
+    assert_eq!(idx_t, idx_l);
+    let fps = idx_t.len() as f64 / 8.0;
+    assert!((fps - 100.0).abs() < 3.0, "{fps} frames/s");
+    assert!(h_t == h_l, "harmonic features differ");
+    assert!(p_t == p_l, "percussive features differ");
+    assert!(h_t != p_t, "the two streams must see different waveforms");
+    let (vocab, _) = Vocabulary::fit(
+        trainer.encoder_id(),
+        &train,
+        &KMeansConfig {
+            k: 16,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ring = ring_path(&audio, rate_hz, 6, &onnx);
+    assert_eq!(
+        ring.len(),
+        audio.len() / trainer.config().segment_samples(rate_hz)
+    );
+    for (a, b) in train.iter().zip(&ring) {
+        assert_eq!(a, b, "segment {} through the ring", a.segment_idx);
+        assert_eq!(vocab.tokens(a).unwrap(), vocab.tokens(b).unwrap());
+    }
+    // One call with the whole file: the same rows (up to the model's float summation order,
+    // which ONNX Runtime may choose by input length).
+    let whole = onnx().process_segment(&audio, rate_hz, 0).unwrap();
+    assert_eq!(whole.harmonic.len(), h_t.len());
+    let worst = whole
+        .harmonic
+        .iter()
+        .zip(&h_t)
+        .chain(whole.percussive.iter().zip(&p_t))
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "whole-file rows differ by {worst}");
 }

@@ -37,7 +37,8 @@ pub struct TrainArgs {
     /// Gesture tokens per stream.
     #[arg(long, default_value_t = 64, value_parser = parse_vocab)]
     pub vocab: u16,
-    /// Frame encoder.
+    /// Frame encoder: `spectral`, or `onnx:<model.onnx>` (a waveform model with its
+    /// `<model.onnx>.json` sidecar; see training/export_mert.py).
     #[arg(long, default_value = "spectral")]
     pub encoder: String,
     /// Token stream(s) driving the oracle.

@@ -21,7 +21,7 @@ pub struct FeaturesArgs {
     /// Stream(s) to write.
     #[arg(long, value_enum, default_value_t = StreamArg::Both)]
     pub stream: StreamArg,
-    /// Frame encoder.
+    /// Frame encoder: `spectral`, or `onnx:<model.onnx>` (with its `.onnx.json` sidecar).
     #[arg(long, default_value = "spectral")]
     pub encoder: String,
     /// Output `.npy` (float32, C order, `[frames, dim]`), vectors before normalisation.

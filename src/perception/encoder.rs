@@ -1,8 +1,9 @@
-//! Frame encoders: turn one stream's HPSS-masked magnitude frames into feature vectors.
+//! Frame encoders: turn one stream's HPSS-masked frames into feature vectors.
 //!
 //! [`Encoder`] is the pluggable interface; [`SpectralEncoder`] (id `"spectral"`) is the default,
-//! pure-Rust one. An `onnx:<path>` encoder (MERT / wav2vec 2.0, 24 kHz, hop 320, 768-D) is
-//! planned behind the same trait.
+//! pure-Rust one, reading the masked magnitudes. Encoders that read audio (an ONNX model of the
+//! waveform, `super::onnx_encoder`) declare an [`Encoder::audio_context`] and get each stream's
+//! waveform, rebuilt from the masked spectra by overlap-add.
 
 use super::error::{PerceptionError, Result};
 
@@ -28,9 +29,26 @@ impl Stream {
     }
 }
 
+/// What perception hands an encoder for one stream of one segment.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderInput<'a> {
+    /// Frames to encode (rows to append).
+    pub n_frames: usize,
+    /// HPSS-masked magnitudes of those frames, row-major `[n_frames, n_fft/2+1]`.
+    pub magnitudes: &'a [f32],
+    /// Only for encoders with an [`Encoder::audio_context`] of `c` samples (otherwise empty):
+    /// the stream's waveform at `sample_rate()`, rebuilt by overlap-add of the masked spectra,
+    /// `c + n_frames * hop` samples. The last `n_frames * hop` are new: frame `k` of this
+    /// segment completes the `hop` samples ending at `c + (k+1) * hop`. The first `c` were handed
+    /// over before (zeros at a stream start). The waveform lags the stream by `n_fft / 2`
+    /// samples (see `StreamingIstft`).
+    pub audio: &'a [f32],
+}
+
 /// A frame encoder. It declares the audio rate and STFT it wants; perception resamples to
 /// `sample_rate()`, frames with `n_fft()` / `hop()`, separates the streams and hands each
-/// stream's masked magnitudes here.
+/// stream's masked magnitudes (and, if asked for, its waveform) here. One row per frame, in
+/// frame order, whatever the segmentation: training and live must see the same rows.
 pub trait Encoder: Send {
     /// Stable id stored in corpus files (`"spectral"`, `"onnx:<path>"`).
     fn id(&self) -> &str;
@@ -42,9 +60,20 @@ pub trait Encoder: Send {
     fn hop(&self) -> usize;
     /// Feature dimension.
     fn dim(&self) -> usize;
-    /// Encodes `magnitudes` (row-major `[n_frames, n_fft/2+1]`, consecutive frames of `stream`)
-    /// and appends `[n_frames, dim]` to `out`. Returns `n_frames`.
-    fn frames(&mut self, stream: Stream, magnitudes: &[f32], out: &mut Vec<f32>) -> Result<usize>;
+    /// `Some(c)`: the encoder reads each stream's waveform, with `c` samples of past context
+    /// before the new ones ([`EncoderInput::audio`]). `None` (the default): magnitudes only, and
+    /// perception skips the waveform rebuild.
+    fn audio_context(&self) -> Option<usize> {
+        None
+    }
+    /// Encodes `input.n_frames` consecutive frames of `stream` and appends `[n_frames, dim]` to
+    /// `out`. Returns `n_frames`.
+    fn frames(
+        &mut self,
+        stream: Stream,
+        input: &EncoderInput<'_>,
+        out: &mut Vec<f32>,
+    ) -> Result<usize>;
     /// Forgets per-stream history (call on a discontinuity).
     fn reset(&mut self);
 }
@@ -320,14 +349,19 @@ impl Encoder for SpectralEncoder {
     fn dim(&self) -> usize {
         SPECTRAL_DIM
     }
-    fn frames(&mut self, stream: Stream, magnitudes: &[f32], out: &mut Vec<f32>) -> Result<usize> {
-        if magnitudes.len() % self.n_bins != 0 {
+    fn frames(
+        &mut self,
+        stream: Stream,
+        input: &EncoderInput<'_>,
+        out: &mut Vec<f32>,
+    ) -> Result<usize> {
+        let (magnitudes, n_frames) = (input.magnitudes, input.n_frames);
+        if magnitudes.len() != n_frames * self.n_bins {
             return Err(PerceptionError::ShapeMismatch {
-                expected: (magnitudes.len() / self.n_bins + 1) * self.n_bins,
+                expected: n_frames * self.n_bins,
                 actual: magnitudes.len(),
             });
         }
-        let n_frames = magnitudes.len() / self.n_bins;
         let start = out.len();
         out.resize(start + n_frames * SPECTRAL_DIM, 0.0);
         for (f, mag) in magnitudes.chunks_exact(self.n_bins).enumerate() {
@@ -347,6 +381,14 @@ impl Encoder for SpectralEncoder {
 mod tests {
     use super::*;
 
+    fn mags(m: &[f32]) -> EncoderInput<'_> {
+        EncoderInput {
+            n_frames: m.len() / (SPECTRAL_N_FFT / 2 + 1),
+            magnitudes: m,
+            audio: &[],
+        }
+    }
+
     fn tone_frame(freq_hz: f32) -> Vec<f32> {
         let mut m = vec![1e-5f32; SPECTRAL_N_FFT / 2 + 1];
         let b = (freq_hz / (SPECTRAL_RATE_HZ as f32 / SPECTRAL_N_FFT as f32)).round() as usize;
@@ -359,7 +401,7 @@ mod tests {
         let mut e = SpectralEncoder::new();
         let mut out = Vec::new();
         // A4 = 440 Hz -> class 9; bin 19 = 445 Hz is close enough.
-        e.frames(Stream::Harmonic, &tone_frame(440.0), &mut out)
+        e.frames(Stream::Harmonic, &mags(&tone_frame(440.0)), &mut out)
             .unwrap();
         assert_eq!(out.len(), SPECTRAL_DIM);
         assert!(out.iter().all(|v| v.is_finite()));
@@ -370,12 +412,9 @@ mod tests {
         assert_eq!(argmax, 9, "chroma {chroma:?}");
         // Silence: finite, silence feature on.
         let mut out2 = Vec::new();
-        e.frames(
-            Stream::Percussive,
-            &vec![0.0; SPECTRAL_N_FFT / 2 + 1],
-            &mut out2,
-        )
-        .unwrap();
+        let silent = vec![0.0; SPECTRAL_N_FFT / 2 + 1];
+        e.frames(Stream::Percussive, &mags(&silent), &mut out2)
+            .unwrap();
         assert!(out2.iter().all(|v| v.is_finite()));
         assert!(out2[NUM_MELS + NUM_CHROMA + 1] > 0.3);
     }
@@ -384,7 +423,15 @@ mod tests {
     fn rejects_ragged_input() {
         let mut e = SpectralEncoder::new();
         assert!(matches!(
-            e.frames(Stream::Harmonic, &[0.0; 600], &mut Vec::new()),
+            e.frames(
+                Stream::Harmonic,
+                &EncoderInput {
+                    n_frames: 1,
+                    magnitudes: &[0.0; 600],
+                    audio: &[],
+                },
+                &mut Vec::new()
+            ),
             Err(PerceptionError::ShapeMismatch { .. })
         ));
     }

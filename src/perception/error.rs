@@ -53,6 +53,13 @@ pub enum PerceptionError {
         #[source]
         source: std::io::Error,
     },
+    /// An `onnx:<path>` encoder's model is missing, not loadable, or misbehaves (ONNX Runtime
+    /// missing included); `reason` says which.
+    #[error("ONNX encoder {path}: {reason}")]
+    EncoderModel { path: PathBuf, reason: String },
+    /// An ONNX encoder's JSON sidecar is missing, malformed, or disagrees with the model.
+    #[error("ONNX encoder sidecar {path}: {reason}")]
+    EncoderSidecar { path: PathBuf, reason: String },
     /// A saved vocabulary could not be (de)serialised.
     #[error("vocabulary (de)serialisation: {0}")]
     Serde(#[from] serde_json::Error),

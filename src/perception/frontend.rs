@@ -87,6 +87,26 @@ impl StreamingStft {
 
     /// Appends `n_bins` magnitudes per completed frame to `mags`; returns the number of frames.
     pub fn push(&mut self, samples: &[f32], mags: &mut Vec<f32>) -> Result<usize> {
+        self.push_inner(samples, mags, None)
+    }
+
+    /// As [`Self::push`], and also appends each frame's unscaled complex spectrum (`n_bins`
+    /// values, the forward FFT of the windowed frame) to `spectra`, for [`StreamingIstft`].
+    pub fn push_with_spectra(
+        &mut self,
+        samples: &[f32],
+        mags: &mut Vec<f32>,
+        spectra: &mut Vec<Complex<f32>>,
+    ) -> Result<usize> {
+        self.push_inner(samples, mags, Some(spectra))
+    }
+
+    fn push_inner(
+        &mut self,
+        samples: &[f32],
+        mags: &mut Vec<f32>,
+        mut spectra: Option<&mut Vec<Complex<f32>>>,
+    ) -> Result<usize> {
         self.pending.extend_from_slice(samples);
         let mut start = 0usize;
         let mut n_frames = 0usize;
@@ -101,11 +121,103 @@ impl StreamingStft {
                     reason: e.to_string(),
                 })?;
             mags.extend(self.spectrum.iter().map(|c| c.norm() * self.scale));
+            if let Some(spectra) = spectra.as_deref_mut() {
+                spectra.extend_from_slice(&self.spectrum);
+            }
             start += self.hop;
             n_frames += 1;
         }
         self.pending.drain(..start);
         Ok(n_frames)
+    }
+}
+
+/// Streaming inverse STFT by weighted overlap-add, the inverse of [`StreamingStft`].
+///
+/// Each pushed spectrum (as [`StreamingStft::push_with_spectra`] gives, possibly masked) is
+/// inverse transformed, multiplied by the same Hann window and added into an accumulator
+/// together with the squared window; a sample is final once no later frame overlaps it and is
+/// emitted as `sum(w * y) / sum(w^2)` (Griffin & Lim 1984), which reconstructs unmasked input
+/// exactly for any hop (also when `n_fft` is not a multiple of it). Frame `t` covers stream
+/// samples `[t*hop - n_fft/2, t*hop + n_fft/2)`, so after frame `t` the samples before
+/// `(t+1)*hop - n_fft/2` are final: **every pushed frame emits exactly `hop` samples**, and the
+/// output is the stream delayed by `n_fft/2` samples (it starts with the STFT's `n_fft/2`
+/// samples of leading zero padding).
+pub struct StreamingIstft {
+    n_fft: usize,
+    hop: usize,
+    window: Vec<f32>,
+    ifft: Arc<dyn realfft::ComplexToReal<f32>>,
+    spectrum: Vec<Complex<f32>>,
+    frame_out: Vec<f32>,
+    scratch: Vec<Complex<f32>>,
+    /// Overlap-add accumulators for the `n_fft` samples starting at the next output sample.
+    acc: Vec<f32>,
+    weight: Vec<f32>,
+}
+
+impl StreamingIstft {
+    /// Allocating. Same constraints as [`StreamingStft::new`].
+    pub fn new(n_fft: usize, hop: usize) -> Result<Self> {
+        // Validates the sizes the same way as the forward transform.
+        StreamingStft::new(n_fft, hop)?;
+        let mut planner = RealFftPlanner::<f32>::new();
+        let ifft = planner.plan_fft_inverse(n_fft);
+        Ok(Self {
+            n_fft,
+            hop,
+            window: hann_periodic(n_fft),
+            spectrum: ifft.make_input_vec(),
+            frame_out: ifft.make_output_vec(),
+            scratch: ifft.make_scratch_vec(),
+            ifft,
+            acc: vec![0.0; n_fft],
+            weight: vec![0.0; n_fft],
+        })
+    }
+
+    /// Number of frequency bins a pushed spectrum must have, `n_fft / 2 + 1`.
+    pub fn n_bins(&self) -> usize {
+        self.n_fft / 2 + 1
+    }
+
+    /// Overlap-adds one spectrum and appends the `hop` samples it completes to `out`.
+    pub fn push_frame(&mut self, spectrum: &[Complex<f32>], out: &mut Vec<f32>) -> Result<()> {
+        if spectrum.len() != self.n_bins() {
+            return Err(PerceptionError::ShapeMismatch {
+                expected: self.n_bins(),
+                actual: spectrum.len(),
+            });
+        }
+        self.spectrum.copy_from_slice(spectrum);
+        // A real signal's DC and Nyquist bins are real; clear rounding residue so the inverse
+        // transform accepts them.
+        let last = self.spectrum.len() - 1;
+        self.spectrum[0].im = 0.0;
+        self.spectrum[last].im = 0.0;
+        self.ifft
+            .process_with_scratch(&mut self.spectrum, &mut self.frame_out, &mut self.scratch)
+            .map_err(|e| PerceptionError::InvalidConfig {
+                reason: e.to_string(),
+            })?;
+        let norm = 1.0 / self.n_fft as f32;
+        for i in 0..self.n_fft {
+            let w = self.window[i];
+            self.acc[i] += self.frame_out[i] * norm * w;
+            self.weight[i] += w * w;
+        }
+        out.extend(
+            self.acc[..self.hop]
+                .iter()
+                .zip(&self.weight[..self.hop])
+                .map(|(&a, &w)| if w > 1e-6 { a / w } else { 0.0 }),
+        );
+        self.acc.copy_within(self.hop.., 0);
+        self.weight.copy_within(self.hop.., 0);
+        let keep = self.n_fft - self.hop;
+        self.acc[keep..].fill(0.0);
+        self.weight[keep..].fill(0.0);
+        Ok(())
     }
 }
 
@@ -306,6 +418,45 @@ fn sorted_insert(window: &mut [f32], value: f32) {
 mod tests {
     use super::*;
     use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn istft_reconstructs_the_stream_delayed_by_half_a_window() {
+        // n_fft not a multiple of hop (as 2048 / 320 in the encoders): the weighted
+        // overlap-add must still be exact.
+        let (n_fft, hop) = (1024usize, 320usize);
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
+        let x: Vec<f32> = (0..20_000)
+            .map(|_| rng.random_range(-1.0f32..1.0))
+            .collect();
+        let mut stft = StreamingStft::new(n_fft, hop).unwrap();
+        let mut istft = StreamingIstft::new(n_fft, hop).unwrap();
+        let (mut mags, mut spectra, mut y) = (Vec::new(), Vec::new(), Vec::new());
+        let mut frames = 0;
+        for chunk in x.chunks(777) {
+            frames += stft
+                .push_with_spectra(chunk, &mut mags, &mut spectra)
+                .unwrap();
+        }
+        assert_eq!(spectra.len(), frames * stft.n_bins());
+        assert_eq!(mags.len(), spectra.len());
+        for s in spectra.chunks_exact(istft.n_bins()) {
+            istft.push_frame(s, &mut y).unwrap();
+        }
+        assert_eq!(
+            y.len(),
+            frames * hop,
+            "each frame completes exactly one hop"
+        );
+        // y[j] is stream sample j - n_fft/2; the first n_fft/2 are the padding zeros (only
+        // frame 0 covers the first hop, where its small window weights amplify rounding).
+        let pad = y[..n_fft / 2].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(pad < 1e-3, "padding reads {pad}");
+        let mut worst = 0.0f32;
+        for (j, &v) in y.iter().enumerate().skip(n_fft / 2) {
+            worst = worst.max((v - x[j - n_fft / 2]).abs());
+        }
+        assert!(worst < 1e-4, "worst reconstruction error {worst}");
+    }
 
     #[test]
     fn stft_sine_peak_is_one_and_split_independent() {

@@ -23,16 +23,18 @@ pub mod error;
 pub mod frontend;
 pub mod kmeans;
 pub mod npy;
+pub mod onnx_encoder;
 pub mod payload;
 pub mod pipeline;
 pub mod resample;
 pub mod synth;
 
 pub use decode::{decode_file, DecodedAudio};
-pub use encoder::{Encoder, SpectralEncoder, Stream};
+pub use encoder::{Encoder, EncoderInput, SpectralEncoder, Stream};
 pub use error::{PerceptionError, Result};
 pub use kmeans::{KMeansConfig, KMeansReport, SphericalKMeans, Token, SUPPORTED_K};
 pub use npy::write_npy_f32;
+pub use onnx_encoder::{OnnxEncoder, OnnxEncoderSidecar};
 pub use payload::{FramePayload, PayloadAnalyser};
 pub use pipeline::{FrameRecord, Perception, PerceptionConfig, SegmentFrames};
 

@@ -18,9 +18,13 @@
 //! segments, or the host rate changed) resets all stream state and restarts the frame count at
 //! the frame nearest to the new start.
 
-use super::encoder::{Encoder, SpectralEncoder, Stream};
+use std::collections::VecDeque;
+
+use realfft::num_complex::Complex;
+
+use super::encoder::{Encoder, EncoderInput, SpectralEncoder, Stream};
 use super::error::{PerceptionError, Result};
-use super::frontend::{StreamingHpss, StreamingStft};
+use super::frontend::{StreamingHpss, StreamingIstft, StreamingStft};
 use super::payload::{FramePayload, PayloadAnalyser};
 use super::resample::StreamResampler;
 
@@ -144,6 +148,7 @@ pub struct Perception {
     mags: Vec<f32>,
     harm_mags: Vec<f32>,
     perc_mags: Vec<f32>,
+    spectra: Vec<Complex<f32>>,
 }
 
 /// Everything that depends on the stream's past; rebuilt on a discontinuity.
@@ -155,6 +160,75 @@ struct StreamState {
     resampler: StreamResampler,
     stft: StreamingStft,
     hpss: StreamingHpss,
+    /// For encoders that read audio: the waveform rebuild of both streams.
+    rebuild: Option<WaveRebuild>,
+}
+
+/// Rebuilds each stream's waveform from the mixture's complex spectra and the HPSS masks
+/// (`|S_H| / (|S_H| + |S_P|)`, which is the soft mask because the masks sum to one), by
+/// overlap-add. HPSS emits frame `t - lookahead` when STFT frame `t` arrives, so the spectra
+/// wait in a FIFO until their masks exist.
+struct WaveRebuild {
+    context: usize,
+    /// Complex spectra of STFT frames not yet separated, `n_bins` per frame, oldest first.
+    pending: VecDeque<Complex<f32>>,
+    istft: [StreamingIstft; 2],
+    /// Per stream: `context` samples handed over before, then this segment's new samples.
+    history: [Vec<f32>; 2],
+    frame: Vec<Complex<f32>>,
+    masked: Vec<Complex<f32>>,
+}
+
+impl WaveRebuild {
+    fn new(n_fft: usize, hop: usize, context: usize) -> Result<Self> {
+        Ok(Self {
+            context,
+            pending: VecDeque::new(),
+            istft: [
+                StreamingIstft::new(n_fft, hop)?,
+                StreamingIstft::new(n_fft, hop)?,
+            ],
+            history: [vec![0.0; context], vec![0.0; context]],
+            frame: Vec::with_capacity(n_fft / 2 + 1),
+            masked: Vec::with_capacity(n_fft / 2 + 1),
+        })
+    }
+
+    /// Separates the oldest pending spectrum with the frame's HPSS magnitudes and appends one
+    /// hop of each stream's waveform.
+    fn push_separated(&mut self, harm: &[f32], perc: &[f32]) -> Result<()> {
+        let n_bins = harm.len();
+        if self.pending.len() < n_bins {
+            return Err(PerceptionError::ShapeMismatch {
+                expected: n_bins,
+                actual: self.pending.len(),
+            });
+        }
+        self.frame.clear();
+        self.frame.extend(self.pending.drain(..n_bins));
+        for (s, stream) in Stream::ALL.into_iter().enumerate() {
+            self.masked.clear();
+            self.masked
+                .extend(self.frame.iter().zip(harm).zip(perc).map(|((&x, &h), &p)| {
+                    let total = h + p;
+                    let mask_h = if total > 0.0 { h / total } else { 0.5 };
+                    match stream {
+                        Stream::Harmonic => x * mask_h,
+                        Stream::Percussive => x * (1.0 - mask_h),
+                    }
+                }));
+            self.istft[s].push_frame(&self.masked, &mut self.history[s])?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the last `context` samples of each stream for the next segment.
+    fn keep_context(&mut self) {
+        for h in &mut self.history {
+            let excess = h.len().saturating_sub(self.context);
+            h.drain(..excess);
+        }
+    }
 }
 
 impl Perception {
@@ -190,6 +264,7 @@ impl Perception {
             mags: Vec::new(),
             harm_mags: Vec::new(),
             perc_mags: Vec::new(),
+            spectra: Vec::new(),
         })
     }
 
@@ -244,6 +319,14 @@ impl Perception {
         )?;
         let frame_len_host =
             self.encoder.hop() as f64 * host_rate_hz as f64 / self.encoder.sample_rate() as f64;
+        let rebuild = match self.encoder.audio_context() {
+            Some(context) => Some(WaveRebuild::new(
+                self.encoder.n_fft(),
+                self.encoder.hop(),
+                context,
+            )?),
+            None => None,
+        };
         Ok(StreamState {
             host_rate_hz,
             next_start_sample: start_sample,
@@ -252,6 +335,7 @@ impl Perception {
             resampler: StreamResampler::new(host_rate_hz, self.encoder.sample_rate())?,
             stft,
             hpss,
+            rebuild,
         })
     }
 
@@ -302,7 +386,19 @@ impl Perception {
         self.resampled.clear();
         state.resampler.push(&self.sanitised, &mut self.resampled)?;
         self.mags.clear();
-        let n_stft = state.stft.push(&self.resampled, &mut self.mags)?;
+        let n_stft = match state.rebuild.as_mut() {
+            Some(rebuild) => {
+                self.spectra.clear();
+                let n = state.stft.push_with_spectra(
+                    &self.resampled,
+                    &mut self.mags,
+                    &mut self.spectra,
+                )?;
+                rebuild.pending.extend(&self.spectra);
+                n
+            }
+            None => state.stft.push(&self.resampled, &mut self.mags)?,
+        };
         self.harm_mags.clear();
         self.perc_mags.clear();
         let n_bins = state.stft.n_bins();
@@ -313,6 +409,10 @@ impl Perception {
                 &mut self.harm_mags,
                 &mut self.perc_mags,
             )? {
+                if let Some(rebuild) = state.rebuild.as_mut() {
+                    let row = n_frames * n_bins..(n_frames + 1) * n_bins;
+                    rebuild.push_separated(&self.harm_mags[row.clone()], &self.perc_mags[row])?;
+                }
                 n_frames += 1;
             }
         }
@@ -326,10 +426,25 @@ impl Perception {
         let dim = self.encoder.dim();
         let mut harmonic = Vec::with_capacity(n_frames * dim);
         let mut percussive = Vec::with_capacity(n_frames * dim);
+        let audio = |s: usize| match &state.rebuild {
+            Some(rebuild) => rebuild.history[s].as_slice(),
+            None => &[],
+        };
+        let input = |magnitudes, s| EncoderInput {
+            n_frames,
+            magnitudes,
+            audio: audio(s),
+        };
         self.encoder
-            .frames(Stream::Harmonic, &self.harm_mags, &mut harmonic)?;
-        self.encoder
-            .frames(Stream::Percussive, &self.perc_mags, &mut percussive)?;
+            .frames(Stream::Harmonic, &input(&self.harm_mags, 0), &mut harmonic)?;
+        self.encoder.frames(
+            Stream::Percussive,
+            &input(&self.perc_mags, 1),
+            &mut percussive,
+        )?;
+        if let Some(rebuild) = state.rebuild.as_mut() {
+            rebuild.keep_context();
+        }
         let out = SegmentFrames {
             segment_idx: state.segment_idx,
             start_sample,
