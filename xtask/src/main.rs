@@ -7,8 +7,10 @@
 //! - `cargo xtask test`: every test the project has (Rust unit + integration, the CLAP host test
 //!   against the debug build with the allocation guard and against the release bundle, and the
 //!   Python training tests).
-//! - `cargo xtask setup`: system packages (apt, when root), the Python venv, ONNX Runtime.
+//! - `cargo xtask setup`: system packages (apt, when root), the Python venv, ONNX Runtime, the
+//!   Basic Pitch model.
 //! - `cargo xtask fetch-ort`: only the ONNX Runtime library.
+//! - `cargo xtask fetch-basic-pitch`: only the Basic Pitch model (`target/bundled/nmp.onnx`).
 //! - `cargo xtask bundle <package> [--release]`: nice-plug's bundler.
 
 use anyhow::{bail, Context, Result};
@@ -18,6 +20,14 @@ use std::process::Command;
 /// The ONNX Runtime release matching `ort`'s `api-31` feature.
 const ORT_VERSION: &str = "1.31.1";
 const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+/// Basic Pitch release whose wheel carries the note model (`nmp.onnx`).
+const BASIC_PITCH_VERSION: &str = "0.4.0";
+/// The model's file name in `target/bundled/` (as `musichal::perception::basic_pitch` expects).
+const BASIC_PITCH_MODEL_FILE: &str = "nmp.onnx";
+/// The model's path inside the wheel.
+const BASIC_PITCH_WHEEL_MEMBER: &str = "basic_pitch/saved_models/icassp_2022/nmp.onnx";
+/// Environment variable the tests read the model path from.
+const BASIC_PITCH_PATH_ENV: &str = "MUSICHAL_BASIC_PITCH_PATH";
 
 /// Debian packages the build and the tests need. The X11/xcb/GL headers link the egui editor
 /// (baseview); fluidsynth and the GM soundfont render test music; xvfb draws the editor headless;
@@ -51,6 +61,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("setup") => setup(&root),
         Some("fetch-ort") => fetch_ort(&root).map(|_| ()),
+        Some("fetch-basic-pitch") => fetch_basic_pitch(&root).map(|_| ()),
         Some("demo") => demo(&root),
         Some("test") => test(&root, &args[1..]),
         Some("bundle") | Some("bundle-universal") => {
@@ -58,7 +69,8 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo | test | setup | fetch-ort | bundle <package> [--release]>"
+                "usage: cargo xtask <demo | test | setup | fetch-ort | fetch-basic-pitch | \
+                 bundle <package> [--release]>"
             );
             std::process::exit(2);
         }
@@ -151,14 +163,49 @@ fn ensure_venv(root: &Path) -> Result<()> {
 /// Fetch `libonnxruntime.so.1.31.1` out of the `onnxruntime==1.31.1` wheel on PyPI (the only
 /// source we use) and place it in `target/bundled/`, beside the bundles. Returns its path.
 fn fetch_ort(root: &Path) -> Result<PathBuf> {
-    let bundled = root.join("target/bundled");
-    std::fs::create_dir_all(&bundled)?;
-    let dest = bundled.join(ORT_LIBRARY_FILE);
+    let dest = root.join("target/bundled").join(ORT_LIBRARY_FILE);
+    fetch_from_wheel(
+        &format!("onnxruntime=={ORT_VERSION}"),
+        &root.join("target/ort-wheel"),
+        &format!("/{ORT_LIBRARY_FILE}"),
+        &dest,
+    )?;
+    eprintln!("ONNX Runtime {ORT_VERSION}: {}", dest.display());
+    Ok(dest)
+}
+
+/// Fetch Spotify's Basic Pitch note model (`nmp.onnx`, Apache-2.0, 230 KB) out of the
+/// `basic-pitch==0.4.0` wheel on PyPI and place it in `target/bundled/`, beside the ONNX Runtime
+/// library, where `musichal::perception::basic_pitch::default_model_path` looks. Never committed.
+/// Returns its path.
+fn fetch_basic_pitch(root: &Path) -> Result<PathBuf> {
+    let dest = root.join("target/bundled").join(BASIC_PITCH_MODEL_FILE);
+    fetch_from_wheel(
+        &format!("basic-pitch=={BASIC_PITCH_VERSION}"),
+        &root.join("target/bp-wheel"),
+        BASIC_PITCH_WHEEL_MEMBER,
+        &dest,
+    )?;
+    eprintln!("Basic Pitch {BASIC_PITCH_VERSION}: {}", dest.display());
+    Ok(dest)
+}
+
+/// Download the wheel of `requirement` (no dependencies) into `cache` unless one is there, and
+/// copy its member whose path ends with `member_suffix` to `dest`. Nothing happens when `dest`
+/// already exists.
+fn fetch_from_wheel(
+    requirement: &str,
+    cache: &Path,
+    member_suffix: &str,
+    dest: &Path,
+) -> Result<()> {
     if dest.is_file() {
-        return Ok(dest);
+        return Ok(());
     }
-    let cache = root.join("target/ort-wheel");
-    std::fs::create_dir_all(&cache)?;
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(cache)?;
     let has_wheel = |dir: &Path| {
         std::fs::read_dir(dir)
             .ok()
@@ -172,7 +219,7 @@ fn fetch_ort(root: &Path) -> Result<PathBuf> {
             .and_then(|e| e.ok())
             .map(|e| e.path())
     };
-    let wheel = match has_wheel(&cache) {
+    let wheel = match has_wheel(cache) {
         Some(w) => w,
         None => {
             run(Command::new("python3")
@@ -184,32 +231,35 @@ fn fetch_ort(root: &Path) -> Result<PathBuf> {
                     "--no-deps",
                     "--only-binary=:all:",
                 ])
-                .arg(format!("onnxruntime=={ORT_VERSION}"))
+                .arg(requirement)
                 .arg("-d")
-                .arg(&cache))?;
-            has_wheel(&cache).context("pip download left no wheel")?
+                .arg(cache))?;
+            has_wheel(cache).context("pip download left no wheel")?
         }
     };
-    // A wheel is a zip file; Python's zipfile is always there when pip is.
-    let script = format!(
-        "import zipfile,sys,shutil\n\
+    // A wheel is a zip file; Python's zipfile is always there when pip is. Written to a
+    // temporary name first so an interrupted copy never looks like a finished one.
+    let script = "import zipfile,sys,shutil\n\
          z=zipfile.ZipFile(sys.argv[1])\n\
-         n=[m for m in z.namelist() if m.endswith('/{ORT_LIBRARY_FILE}')]\n\
-         assert n, 'no {ORT_LIBRARY_FILE} in wheel'\n\
-         with z.open(n[0]) as s, open(sys.argv[2],'wb') as d: shutil.copyfileobj(s,d)\n"
-    );
+         n=[m for m in z.namelist() if m.endswith(sys.argv[3])]\n\
+         assert n, 'no member ending in '+sys.argv[3]+' in '+sys.argv[1]\n\
+         with z.open(n[0]) as s, open(sys.argv[2],'wb') as d: shutil.copyfileobj(s,d)\n";
+    let partial = dest.with_extension("partial");
     run(Command::new("python3")
-        .args(["-c", &script])
+        .args(["-c", script])
         .arg(&wheel)
-        .arg(&dest))?;
-    eprintln!("ONNX Runtime {ORT_VERSION}: {}", dest.display());
-    Ok(dest)
+        .arg(&partial)
+        .arg(member_suffix))?;
+    std::fs::rename(&partial, dest)
+        .with_context(|| format!("could not move {} into place", partial.display()))?;
+    Ok(())
 }
 
 fn setup(root: &Path) -> Result<()> {
     ensure_apt_packages()?;
     ensure_venv(root)?;
     fetch_ort(root)?;
+    fetch_basic_pitch(root)?;
     Ok(())
 }
 
@@ -242,6 +292,7 @@ fn bundle_release() -> Result<()> {
 fn demo(root: &Path) -> Result<()> {
     ensure_apt_packages()?;
     let ort = fetch_ort(root)?;
+    fetch_basic_pitch(root)?;
     bundle_release()?;
     run(cargo().args(["build", "--release", "--bin", "musichal"]))?;
     let cli = root.join("target/release/musichal");
@@ -289,6 +340,7 @@ fn host_test_args() -> Vec<&'static str> {
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     setup(root)?;
     let ort = fetch_ort(root)?;
+    let basic_pitch = fetch_basic_pitch(root)?;
     if std::env::var_os("CI").is_some() {
         // A one-shot build gains nothing from the incremental cache, which costs gigabytes.
         // Set before any thread is spawned; every child process inherits it.
@@ -301,6 +353,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         .args(["test", "--workspace"])
         .args(extra)
         .env("ORT_DYLIB_PATH", &ort)
+        .env(BASIC_PITCH_PATH_ENV, &basic_pitch)
         .env("MUSICHAL_REQUIRE_GUI_TEST", "1"))?;
     disk_report(root, "after the workspace tests");
     // 2. The CLAP host tests (and `render`, which loads the same binary) against a debug build
