@@ -17,6 +17,7 @@
 //! both see the same resampler, STFT and HPSS state (see `pipeline.rs` for the frame/segment
 //! alignment rule). [`Vocabulary`] holds one quantiser per stream.
 
+pub mod basic_pitch;
 pub mod decode;
 pub mod encoder;
 pub mod error;
