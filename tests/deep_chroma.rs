@@ -359,7 +359,7 @@ fn basic_pitch_deep_chroma_beats_dsp_on_rendered_chorales() {
 
     let mut total_s = 0.0;
     let mut per_piece = Vec::new();
-    for (piece, audio) in pieces.iter().zip(&rendered) {
+    for audio in &rendered {
         total_s += audio.samples.len() as f64 / audio.sample_rate_hz as f64;
         let mut perception = Perception::new(PerceptionConfig::default()).expect("perception");
         let dsp: Vec<(f64, [f32; 12], Vec<u8>)> = perception
