@@ -41,7 +41,7 @@ pub struct TrainConfig {
     pub vocab_size: u16,
     /// Token stream(s) that drive the oracle.
     pub drive: DriveStream,
-    /// Encoder id: `"spectral"` (built in) or `"onnx:<path>"`.
+    /// Encoder id: `"spectral"` (built in), `"basicpitch"` or `"onnx:<path>"`.
     pub encoder: String,
     /// K-means seed (training is deterministic for a given seed and input).
     pub seed: u64,
@@ -106,7 +106,7 @@ pub enum TrainError {
     #[error("vocabulary size {0} is not one of 16, 64, 256")]
     VocabSize(u16),
     /// An encoder this build does not have.
-    #[error("unknown encoder {0:?} (available: spectral, onnx:<model.onnx>)")]
+    #[error("unknown encoder {0:?} (available: spectral, basicpitch, onnx:<model.onnx>)")]
     UnknownEncoder(String),
     /// A source file could not be read or analysed.
     #[error("{path}: {source}")]
@@ -192,8 +192,10 @@ pub fn corpus_vocabulary(model: &CorpusModel) -> Vocabulary {
     }
 }
 
-/// A perception front end for `encoder`: `"spectral"` (built in) or `"onnx:<path>"` (a model of
-/// the waveform with its JSON sidecar, see [`crate::perception::onnx_encoder`]).
+/// A perception front end for `encoder`: `"spectral"` (built in), `"basicpitch"` (spectral plus
+/// Basic Pitch posteriors and deep chroma, needs `nmp.onnx`, see
+/// [`crate::perception::bp_encoder`]) or `"onnx:<path>"` (a model of the waveform with its
+/// JSON sidecar, see [`crate::perception::onnx_encoder`]).
 pub fn perception_for(encoder: &str, config: PerceptionConfig) -> Result<Perception, TrainError> {
     if let Some(path) = encoder.strip_prefix(crate::perception::onnx_encoder::ONNX_ID_PREFIX) {
         let onnx = crate::perception::OnnxEncoder::load(std::path::Path::new(path))?;
@@ -201,6 +203,10 @@ pub fn perception_for(encoder: &str, config: PerceptionConfig) -> Result<Percept
     }
     match encoder {
         "spectral" => Ok(Perception::new(config)?),
+        crate::perception::bp_encoder::BASICPITCH_ID => {
+            let bp = crate::perception::BasicPitchEncoder::load_default()?;
+            Ok(Perception::with_encoder(config, Box::new(bp))?)
+        }
         other => Err(TrainError::UnknownEncoder(other.into())),
     }
 }

@@ -45,6 +45,18 @@ pub struct EncoderInput<'a> {
     pub audio: &'a [f32],
 }
 
+/// Chroma and pitches of one harmonic frame from a learned pitch model (deep chroma), in the
+/// shape of [`super::FramePayload`]'s fields they replace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PitchPayload {
+    /// Pitch-class weights, C first, summing to 1 (or all 0).
+    pub chroma: [f32; 12],
+    /// Notes, strongest first; `0` pads unused voices.
+    pub pitches: [u8; super::payload::MAX_VOICES],
+    /// Valid entries in `pitches`.
+    pub num_pitches: u8,
+}
+
 /// A frame encoder. It declares the audio rate and STFT it wants; perception resamples to
 /// `sample_rate()`, frames with `n_fft()` / `hop()`, separates the streams and hands each
 /// stream's masked magnitudes (and, if asked for, its waveform) here. One row per frame, in
@@ -74,6 +86,12 @@ pub trait Encoder: Send {
         input: &EncoderInput<'_>,
         out: &mut Vec<f32>,
     ) -> Result<usize>;
+    /// For encoders with a learned pitch model: after a [`Stream::Harmonic`] call of
+    /// `frames`, one [`PitchPayload`] per frame of that call, which replaces the DSP chroma and
+    /// pitches of those frames. `None` (the default) keeps the DSP payload.
+    fn pitch_payload(&self) -> Option<&[PitchPayload]> {
+        None
+    }
     /// Forgets per-stream history (call on a discontinuity).
     fn reset(&mut self);
 }

@@ -18,6 +18,7 @@
 //! alignment rule). [`Vocabulary`] holds one quantiser per stream.
 
 pub mod basic_pitch;
+pub mod bp_encoder;
 pub mod decode;
 pub mod encoder;
 pub mod error;
@@ -30,8 +31,9 @@ pub mod pipeline;
 pub mod resample;
 pub mod synth;
 
+pub use bp_encoder::BasicPitchEncoder;
 pub use decode::{decode_file, DecodedAudio};
-pub use encoder::{Encoder, EncoderInput, SpectralEncoder, Stream};
+pub use encoder::{Encoder, EncoderInput, PitchPayload, SpectralEncoder, Stream};
 pub use error::{PerceptionError, Result};
 pub use kmeans::{KMeansConfig, KMeansReport, SphericalKMeans, Token, SUPPORTED_K};
 pub use npy::write_npy_f32;

@@ -416,7 +416,7 @@ impl Perception {
                 n_frames += 1;
             }
         }
-        let payload = (0..n_frames)
+        let mut payload: Vec<FramePayload> = (0..n_frames)
             .map(|f| {
                 let bins = f * n_bins..(f + 1) * n_bins;
                 self.payload
@@ -444,6 +444,19 @@ impl Perception {
         )?;
         if let Some(rebuild) = state.rebuild.as_mut() {
             rebuild.keep_context();
+        }
+        if let Some(deep) = self.encoder.pitch_payload() {
+            if deep.len() != n_frames {
+                return Err(PerceptionError::ShapeMismatch {
+                    expected: n_frames,
+                    actual: deep.len(),
+                });
+            }
+            for (p, d) in payload.iter_mut().zip(deep) {
+                p.chroma = d.chroma;
+                p.pitches = d.pitches;
+                p.num_pitches = d.num_pitches;
+            }
         }
         let out = SegmentFrames {
             segment_idx: state.segment_idx,

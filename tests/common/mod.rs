@@ -3,4 +3,8 @@
 #![allow(dead_code)]
 
 /// The CLAP host (`src/host.rs`): shared with `musichal render`.
+#[allow(unused_imports)]
 pub use musichal::host as clap_host;
+
+/// Four-voice chorales rendered by FluidSynth (perception tests).
+pub mod chorale;

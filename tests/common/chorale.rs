@@ -1,0 +1,219 @@
+//! Four-voice chorales written in code and rendered by FluidSynth with the GM soundfont: the
+//! polyphonic test music of the perception tests (`tests/deep_chroma.rs`,
+//! `tests/perception_basicpitch.rs`). Method in `docs/PERCEPTION.md`.
+
+use musichal::perception::{decode_file, DecodedAudio};
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg32;
+use std::path::Path;
+use std::process::Command;
+
+pub const SEED: u64 = 2026;
+pub const SOUNDFONT: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+pub const RENDER_RATE_HZ: u32 = 22_050;
+/// (GM program, name) of each piece.
+pub const PROGRAMS: [(u8, &str); 4] =
+    [(0, "piano"), (19, "organ"), (24, "guitar"), (48, "strings")];
+pub const CHORDS_PER_PIECE: usize = 9;
+/// Chord lengths drawn from, seconds.
+pub const CHORD_LENGTHS_S: [f64; 5] = [0.5, 0.75, 1.0, 1.25, 1.5];
+/// Voice ranges, MIDI, inclusive: bass, tenor, alto, soprano.
+pub const RANGES: [(u8, u8); 4] = [(40, 55), (48, 62), (55, 69), (60, 79)];
+/// Silence before the first chord, seconds.
+pub const LEAD_IN_S: f64 = 0.25;
+/// Frames this close to a chord change are not scored, seconds.
+pub const GUARD_S: f64 = 0.06;
+pub const MAJOR_SCALE: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
+
+#[derive(Debug, Clone, Copy)]
+pub struct Note {
+    pub on_s: f64,
+    pub off_s: f64,
+    pub midi: u8,
+}
+
+pub struct Piece {
+    pub program: u8,
+    pub name: &'static str,
+    pub notes: Vec<Note>,
+    /// Chord change times, including the first onset and the last release.
+    pub changes_s: Vec<f64>,
+}
+
+/// Nearest pitch to `prev` in `range` whose pitch class is in `pcs`.
+pub fn nearest_chord_tone(pcs: &[u8], (lo, hi): (u8, u8), prev: u8, rng: &mut Pcg32) -> u8 {
+    let mut best: Vec<u8> = Vec::new();
+    let mut best_dist = u8::MAX;
+    for m in lo..=hi {
+        if !pcs.contains(&(m % 12)) {
+            continue;
+        }
+        let d = m.abs_diff(prev);
+        if d < best_dist {
+            best_dist = d;
+            best.clear();
+        }
+        if d == best_dist {
+            best.push(m);
+        }
+    }
+    best[rng.random_range(0..best.len())]
+}
+
+pub fn compose(program: u8, name: &'static str, rng: &mut Pcg32) -> Piece {
+    let key: u8 = rng.random_range(0..12);
+    let mut prev = [47u8, 55, 62, 69];
+    let mut t = LEAD_IN_S;
+    let mut notes = Vec::new();
+    let mut changes_s = vec![t];
+    for c in 0..CHORDS_PER_PIECE {
+        // Start on the tonic; then any of I..vi (vii° left out).
+        let degree = if c == 0 { 0 } else { rng.random_range(0..6) };
+        let pcs: Vec<u8> = [0, 2, 4]
+            .iter()
+            .map(|step| (key + MAJOR_SCALE[(degree + step) % 7]) % 12)
+            .collect();
+        let len = CHORD_LENGTHS_S[rng.random_range(0..CHORD_LENGTHS_S.len())];
+        for (voice, &range) in RANGES.iter().enumerate() {
+            let allowed = if voice == 0 { &pcs[..1] } else { &pcs[..] };
+            let midi = nearest_chord_tone(allowed, range, prev[voice], rng);
+            prev[voice] = midi;
+            notes.push(Note {
+                on_s: t,
+                off_s: t + len,
+                midi,
+            });
+        }
+        t += len;
+        changes_s.push(t);
+    }
+    Piece {
+        program,
+        name,
+        notes,
+        changes_s,
+    }
+}
+
+pub fn var_len(mut v: u32, out: &mut Vec<u8>) {
+    let mut bytes = vec![(v & 0x7f) as u8];
+    v >>= 7;
+    while v > 0 {
+        bytes.push(0x80 | (v & 0x7f) as u8);
+        v >>= 7;
+    }
+    out.extend(bytes.iter().rev());
+}
+
+/// A format-0 MIDI file: 480 ticks per quarter at 120 BPM (960 ticks/s), one program.
+pub fn smf(piece: &Piece) -> Vec<u8> {
+    const TICKS_PER_S: f64 = 960.0;
+    // (tick, is_on, key): offs sort before ons at the same tick.
+    let mut events: Vec<(u32, bool, u8)> = piece
+        .notes
+        .iter()
+        .flat_map(|n| {
+            [
+                ((n.on_s * TICKS_PER_S).round() as u32, true, n.midi),
+                ((n.off_s * TICKS_PER_S).round() as u32, false, n.midi),
+            ]
+        })
+        .collect();
+    events.sort();
+    let mut track = vec![0x00, 0xff, 0x51, 0x03, 0x07, 0xa1, 0x20]; // 500,000 us per quarter
+    track.extend([0x00, 0xc0, piece.program]);
+    let mut last = 0;
+    for (tick, on, key) in events {
+        var_len(tick - last, &mut track);
+        last = tick;
+        track.extend(if on { [0x90, key, 90] } else { [0x80, key, 0] });
+    }
+    track.extend([0x00, 0xff, 0x2f, 0x00]);
+    let mut out = b"MThd".to_vec();
+    out.extend(6u32.to_be_bytes());
+    out.extend([0, 0, 0, 1, 0x01, 0xe0]); // format 0, one track, 480 ticks per quarter
+    out.extend(b"MTrk");
+    out.extend((track.len() as u32).to_be_bytes());
+    out.extend(track);
+    out
+}
+
+pub fn render(mid: &Path, wav: &Path) -> Result<(), String> {
+    let out = Command::new("fluidsynth")
+        .args(["-ni", "-g", "0.5", "-F"])
+        .arg(wav)
+        .args(["-r", &RENDER_RATE_HZ.to_string(), SOUNDFONT])
+        .arg(mid)
+        .output()
+        .map_err(|e| format!("cannot run fluidsynth: {e}"))?;
+    if !out.status.success() || !wav.is_file() {
+        return Err(format!(
+            "fluidsynth failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// Missing prerequisites skip the test outside CI and fail it in CI.
+pub fn unavailable(why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("deep chroma evaluation cannot run in CI: {why}");
+    }
+    eprintln!("skipped: {why}");
+}
+
+pub fn truth_at(piece: &Piece, t: f64, guard_s: f64) -> Option<Vec<u8>> {
+    let last = *piece.changes_s.last()?;
+    if t > last - guard_s || piece.changes_s.iter().any(|c| (t - c).abs() < guard_s) {
+        return None;
+    }
+    let mut notes: Vec<u8> = piece
+        .notes
+        .iter()
+        .filter(|n| n.on_s <= t && t < n.off_s)
+        .map(|n| n.midi)
+        .collect();
+    notes.sort_unstable();
+    notes.dedup();
+    Some(notes)
+}
+
+pub fn classes_of(notes: &[u8]) -> Vec<u8> {
+    let mut pcs: Vec<u8> = notes.iter().map(|n| n % 12).collect();
+    pcs.sort_unstable();
+    pcs.dedup();
+    pcs
+}
+
+/// Composes one piece per `(program, name)` from `seed` and renders each at
+/// [`RENDER_RATE_HZ`]. `Err` says what is missing (fluidsynth, the soundfont).
+pub fn render_pieces(
+    programs: &[(u8, &'static str)],
+    seed: u64,
+) -> Result<Vec<(Piece, DecodedAudio)>, String> {
+    if !Path::new(SOUNDFONT).is_file() {
+        return Err(format!("no soundfont at {SOUNDFONT}"));
+    }
+    let dir = std::env::temp_dir().join(format!("musichal-chorale-{}-{seed}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut rng = Pcg32::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for &(program, name) in programs {
+        let piece = compose(program, name, &mut rng);
+        let mid = dir.join(format!("{name}.mid"));
+        let wav = dir.join(format!("{name}.wav"));
+        std::fs::write(&mid, smf(&piece)).map_err(|e| e.to_string())?;
+        let rendered =
+            render(&mid, &wav).and_then(|()| decode_file(&wav).map_err(|e| e.to_string()));
+        match rendered {
+            Ok(audio) => out.push((piece, audio)),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(out)
+}
