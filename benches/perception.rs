@@ -3,6 +3,10 @@
 //! - `segment/44k1_350ms`: one 350 ms segment at 44.1 kHz through the whole live path on one
 //!   core: resampling, STFT, HPSS, spectral encoder and K = 64 tokens, both streams
 //!   (target < 5 ms).
+//! - `segment/..._basicpitch`: the same with the `basicpitch` encoder (one Basic Pitch inference
+//!   per segment on the harmonic stream, plus the waveform rebuild), when the model is found
+//!   (`MUSICHAL_BASIC_PITCH_PATH` or `target/bundled/nmp.onnx`, with `ORT_DYLIB_PATH`); it says
+//!   so and is left out otherwise. Read it as a ratio against the spectral bench of the same run.
 //! - K-means fit on 50 000 x 768 vectors, K = 64: a one-shot timing printed before the criterion
 //!   runs (a fit takes seconds; criterion's minimum of 10 samples would take minutes).
 //!   Skip it with `PERCEPTION_BENCH_SKIP_FIT=1`.
@@ -23,8 +27,28 @@ use rand_pcg::Pcg64;
 const RATE_HZ: u32 = 44_100;
 
 fn bench_segment(c: &mut Criterion) {
+    let spectral = || Perception::new(PerceptionConfig::default()).expect("perception");
+    bench_encoder(
+        c,
+        "segment/44k1_350ms_frontend_encoder_tokens_both_streams",
+        &spectral,
+    );
+    match musichal::trainer::perception_for("basicpitch", PerceptionConfig::default()) {
+        Ok(_) => bench_encoder(
+            c,
+            "segment/44k1_350ms_frontend_encoder_tokens_both_streams_basicpitch",
+            &|| {
+                musichal::trainer::perception_for("basicpitch", PerceptionConfig::default())
+                    .expect("loaded above")
+            },
+        ),
+        Err(e) => println!("basicpitch segment bench left out: {e}"),
+    }
+}
+
+fn bench_encoder(c: &mut Criterion, name: &str, make: &dyn Fn() -> Perception) {
     let audio = render_music(60.0, RATE_HZ, 3);
-    let mut perception = Perception::new(PerceptionConfig::default()).expect("perception");
+    let mut perception = make();
     let segments = perception
         .encode_file_segments(&audio[..RATE_HZ as usize * 30], RATE_HZ)
         .expect("encode");
@@ -32,26 +56,23 @@ fn bench_segment(c: &mut Criterion) {
         Vocabulary::fit(perception.encoder_id(), &segments, &KMeansConfig::default()).expect("fit");
     let seg_len = perception.config().segment_samples(RATE_HZ);
     let n_segs = audio.len() / seg_len;
-    let mut live = Perception::new(PerceptionConfig::default()).expect("perception");
+    let mut live = make();
     let mut i = 0usize;
-    c.bench_function(
-        "segment/44k1_350ms_frontend_encoder_tokens_both_streams",
-        |b| {
-            b.iter(|| {
-                let k = i % n_segs;
-                i += 1;
-                // Wrapping around restarts the stream (start 0), once per 171 segments.
-                let seg = live
-                    .process_segment(
-                        &audio[k * seg_len..(k + 1) * seg_len],
-                        RATE_HZ,
-                        (k * seg_len) as u64,
-                    )
-                    .expect("segment");
-                black_box(vocab.tokens(&seg).expect("tokens"))
-            })
-        },
-    );
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            let k = i % n_segs;
+            i += 1;
+            // Wrapping around restarts the stream (start 0), once per 171 segments.
+            let seg = live
+                .process_segment(
+                    &audio[k * seg_len..(k + 1) * seg_len],
+                    RATE_HZ,
+                    (k * seg_len) as u64,
+                )
+                .expect("segment");
+            black_box(vocab.tokens(&seg).expect("tokens"))
+        })
+    });
 }
 
 /// 50 000 x 768 vectors: 64 random directions with noise and log-normal norms (as the zscore
