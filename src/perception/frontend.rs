@@ -378,23 +378,25 @@ impl StreamingHpss {
     }
 }
 
-/// In a sorted slice, replaces one `old` by `new`, keeping it sorted: one pass that shifts only
-/// the values ranked between them (few, for stationary spectra). `old` must be present.
+/// In a sorted slice, replaces one `old` by `new`, keeping it sorted. Positions are found by
+/// counting (`x < v` over the slice, which compiles to branch-free vector compares: the values
+/// are noisy magnitudes, so a binary search's branches mispredict) and the values ranked
+/// between them move in one `copy_within`. `old` must be present.
 fn sorted_replace(sorted: &mut [f32], old: f32, new: f32) {
     let len = sorted.len();
-    let mut i = sorted.partition_point(|&x| x < old).min(len - 1);
+    let count_below = |s: &[f32], v: f32| s.iter().map(|&x| usize::from(x < v)).sum::<usize>();
+    let i = count_below(sorted, old).min(len - 1);
     if new > old {
-        while i + 1 < len && sorted[i + 1] < new {
-            sorted[i] = sorted[i + 1];
-            i += 1;
-        }
+        // Values in (old, new) move one place down; `new` lands after the last of them.
+        let j = i + count_below(&sorted[i + 1..], new);
+        sorted.copy_within(i + 1..j + 1, i);
+        sorted[j] = new;
     } else {
-        while i > 0 && sorted[i - 1] > new {
-            sorted[i] = sorted[i - 1];
-            i -= 1;
-        }
+        // Values in (new, old) before `i` move one place up; `new` lands before the first.
+        let j = sorted[..i].iter().map(|&x| usize::from(x <= new)).sum::<usize>();
+        sorted.copy_within(j..i, j + 1);
+        sorted[j] = new;
     }
-    sorted[i] = new;
 }
 
 /// Removes one occurrence of `value` from sorted `window` (values after it shift left; the last
