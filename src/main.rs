@@ -207,5 +207,15 @@ fn doctor() -> Result<()> {
         println!("{} <-> {} at 0.5:", terms[0], terms[1]);
         print_params(&p);
     }
+    // Optional: the `basicpitch` encoder's model. Its absence is not an error (the default
+    // `spectral` encoder and the DSP chroma need nothing), so say what it means.
+    match musichal::perception::basic_pitch::BasicPitch::load_default() {
+        Ok(_) => println!(
+            "Basic Pitch model: found (the basicpitch encoder and deep chroma are available)"
+        ),
+        Err(e) => println!(
+            "Basic Pitch model: not available ({e}); the spectral encoder and DSP chroma are used"
+        ),
+    }
     Ok(())
 }

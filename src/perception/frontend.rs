@@ -393,7 +393,10 @@ fn sorted_replace(sorted: &mut [f32], old: f32, new: f32) {
         sorted[j] = new;
     } else {
         // Values in (new, old) before `i` move one place up; `new` lands before the first.
-        let j = sorted[..i].iter().map(|&x| usize::from(x <= new)).sum::<usize>();
+        let j = sorted[..i]
+            .iter()
+            .map(|&x| usize::from(x <= new))
+            .sum::<usize>();
         sorted.copy_within(j..i, j + 1);
         sorted[j] = new;
     }
