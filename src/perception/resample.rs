@@ -39,19 +39,7 @@ impl StreamResampler {
         let inner = if in_rate_hz == out_rate_hz {
             None
         } else {
-            Some(
-                Fft::<f32>::new(
-                    in_rate_hz as usize,
-                    out_rate_hz as usize,
-                    (in_rate_hz as usize * RESAMPLER_CHUNK_MS as usize / 1000)
-                        .max(MIN_RESAMPLER_CHUNK_SAMPLES),
-                    1,
-                    FixedSync::Input,
-                )
-                .map_err(|e| PerceptionError::Resampler {
-                    reason: e.to_string(),
-                })?,
-            )
+            Some(fft_resampler(in_rate_hz, out_rate_hz)?)
         };
         let delay_to_drop = inner.as_ref().map_or(0, |r| r.output_delay());
         let chunk_out_len = inner.as_ref().map_or(0, |r| r.output_frames_max());
@@ -63,6 +51,23 @@ impl StreamResampler {
             chunk_out: vec![0.0; chunk_out_len],
             delay_to_drop,
         })
+    }
+
+    /// Host samples after which the chunking repeats: the least common multiple of the input
+    /// chunk and rubato's FFT block (1 when the rates are equal). At a multiple of this from
+    /// the stream start no input is held back (here or inside rubato), so a fresh resampler
+    /// started there is in the continuous one's state except for rubato's overlap-add tail,
+    /// which only carries the previous FFT block: after one block (at most one chunk) both
+    /// give the same samples, bit for bit, and output sample `n` of the fresh one is output
+    /// sample `start * out_rate / in_rate + n` of the continuous one (tested). The trainer
+    /// splits files for parallel analysis on this grid.
+    pub fn period_samples(in_rate_hz: u32, out_rate_hz: u32) -> Result<usize> {
+        if in_rate_hz == out_rate_hz {
+            return Ok(1);
+        }
+        let fft = fft_resampler(in_rate_hz, out_rate_hz)?;
+        let (chunk, block) = (fft.input_frames_next(), fft.fft_size_in());
+        Ok(chunk / gcd(chunk, block) * block)
     }
 
     /// Input (host) rate in Hz.
@@ -120,6 +125,28 @@ impl StreamResampler {
     }
 }
 
+/// rubato's synchronous FFT resampler with this module's chunk.
+fn fft_resampler(in_rate_hz: u32, out_rate_hz: u32) -> Result<Fft<f32>> {
+    Fft::<f32>::new(
+        in_rate_hz as usize,
+        out_rate_hz as usize,
+        (in_rate_hz as usize * RESAMPLER_CHUNK_MS as usize / 1000).max(MIN_RESAMPLER_CHUNK_SAMPLES),
+        1,
+        FixedSync::Input,
+    )
+    .map_err(|e| PerceptionError::Resampler {
+        reason: e.to_string(),
+    })
+}
+
+/// Greatest common divisor.
+pub(crate) fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +177,37 @@ mod tests {
             .fold(0.0, f32::max);
         eprintln!("max error {err}");
         assert!(err < 0.05, "max error {err}");
+    }
+
+    #[test]
+    fn fresh_resampler_on_the_period_joins_the_stream() {
+        for (rate, len) in [(44100u32, 100_000usize), (48000, 100_000), (22050, 60_000)] {
+            let x = sine(rate, 440.0, len);
+            let period = StreamResampler::period_samples(rate, 24000).unwrap();
+            let mut whole = Vec::new();
+            StreamResampler::new(rate, 24000)
+                .unwrap()
+                .push(&x, &mut whole)
+                .unwrap();
+            let start = 3 * period;
+            let mut fresh = Vec::new();
+            StreamResampler::new(rate, 24000)
+                .unwrap()
+                .push(&x[start..], &mut fresh)
+                .unwrap();
+            let offset = start * 24000 / rate as usize;
+            assert_eq!(offset * rate as usize, start * 24000, "{rate}");
+            // Past one chunk the fresh stream's samples are the continuous one's.
+            let settle = period * 24000 / rate as usize;
+            assert!(fresh.len() > settle + 1000);
+            assert_eq!(
+                fresh[settle..],
+                whole[offset + settle..offset + fresh.len()],
+                "{rate}"
+            );
+        }
+        assert_eq!(StreamResampler::period_samples(44100, 24000).unwrap(), 882);
+        assert_eq!(StreamResampler::period_samples(24000, 24000).unwrap(), 1);
     }
 
     #[test]
