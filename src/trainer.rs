@@ -1,7 +1,8 @@
 //! The corpus trainer: recordings in, a [`CorpusModel`] out.
 //!
 //! ```text
-//! files -> decode (symphonia, mono) -> Perception::encode_file_segments   (the live path)
+//! files -> decode (symphonia, mono) -> Perception::encode_file_segments   (the live path;
+//!          on all cores, bit for bit, by encode_file_segments_parallel)
 //!       -> Vocabulary::fit (spherical K-means per stream)
 //!       -> tokens per frame (both streams) + payload (loudness, chroma, pitches)
 //!       -> onsets (peak-picked spectral flux, or a new pitch) and consonance
