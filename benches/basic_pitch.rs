@@ -12,6 +12,9 @@
 //!
 //! Run: `cargo bench --bench basic_pitch`.
 
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::thread_cpu_secs;
 use std::hint::black_box;
 
 use criterion::{criterion_group, Criterion};
@@ -62,17 +65,6 @@ fn bench_window(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// CPU time of this thread in seconds, from `/proc/thread-self/stat` (utime + stime, 10 ms
-/// ticks). `None` off Linux.
-fn thread_cpu_secs() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
 }
 
 /// Windows until 3 s of thread CPU time; prints ms per window and the share of one core a live

@@ -13,6 +13,9 @@
 //!
 //! Run: `cargo bench --bench eq -- --measurement-time 3`.
 
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::thread_cpu_secs;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use musichal::dsp::{Eq5, EqParams};
 use musichal::rt::{midi_channel, segment_channel, NoteEvent};
@@ -279,19 +282,6 @@ fn bench_total(c: &mut Criterion) {
     g.finish();
 
     cpu_time_summary();
-}
-
-/// CPU time of this thread in seconds, from `/proc/thread-self/stat` (utime + stime, 10 ms
-/// ticks). Criterion measures wall time, which on a shared machine includes time the thread
-/// spent descheduled; CPU time does not. `None` off Linux.
-fn thread_cpu_secs() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the command name: state is field 3 overall, utime 14 and stime 15.
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
 }
 
 /// Run `f` (which processes `frames` frames) until 2 s of thread CPU time; ns per frame.

@@ -51,6 +51,8 @@ pub struct BasicPitchEncoder {
     produced: u64,
     /// Deep chroma and pitches of the last harmonic call's frames.
     pitch: Vec<PitchPayload>,
+    /// The spectral rows of a call, before they are spread into the wider rows.
+    spectral_rows: Vec<f32>,
 }
 
 impl std::fmt::Debug for BasicPitchEncoder {
@@ -84,6 +86,7 @@ impl BasicPitchEncoder {
             consumed: 0,
             produced: 0,
             pitch: Vec::new(),
+            spectral_rows: Vec::new(),
         })
     }
 
@@ -190,12 +193,13 @@ impl Encoder for BasicPitchEncoder {
         if stream == Stream::Harmonic {
             self.pitch.clear();
         }
-        let mut spectral = Vec::with_capacity(n * SPECTRAL_DIM);
-        self.spectral.frames(stream, input, &mut spectral)?;
+        self.spectral_rows.clear();
+        self.spectral
+            .frames(stream, input, &mut self.spectral_rows)?;
         let start = out.len();
         out.resize(start + n * BASICPITCH_DIM, 0.0);
         let rows = &mut out[start..];
-        for (k, s) in spectral.chunks_exact(SPECTRAL_DIM).enumerate() {
+        for (k, s) in self.spectral_rows.chunks_exact(SPECTRAL_DIM).enumerate() {
             rows[k * BASICPITCH_DIM..k * BASICPITCH_DIM + SPECTRAL_DIM].copy_from_slice(s);
         }
         if stream == Stream::Harmonic && n > 0 {

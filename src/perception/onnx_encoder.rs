@@ -296,13 +296,16 @@ impl OnnxEncoder {
             OutputLayout::FramesDim => (a, b),
             OutputLayout::DimFrames => (b, a),
         };
-        let flat: Vec<f32> = out.iter().copied().collect();
+        // A view as `[a, b]` (no copy: ONNX Runtime's outputs are contiguous).
+        let out = out
+            .to_shape((a, b))
+            .map_err(|e| err(format!("output shape {shape:?}: {e}")))?;
         let mut values = vec![0.0f32; dim];
         for f in 0..frames {
             for (d, v) in values.iter_mut().enumerate() {
                 *v = match self.sidecar.output_layout {
-                    OutputLayout::FramesDim => flat[f * dim + d],
-                    OutputLayout::DimFrames => flat[d * frames + f],
+                    OutputLayout::FramesDim => out[[f, d]],
+                    OutputLayout::DimFrames => out[[d, f]],
                 };
             }
             row(f, &values);
