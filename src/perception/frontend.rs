@@ -229,6 +229,14 @@ impl StreamingIstft {
 /// reference the median over bins `[b - kernel_freq/2, b + kernel_freq/2]` of frame `c`
 /// (clipped at the spectrum edges). `lookahead = kernel_time / 2` is librosa's centred filter;
 /// `lookahead = 0` is causal (no added latency, slower harmonic onsets).
+///
+/// Both medians keep their windows sorted and *rank-major* (row `r` holds the `r`-th smallest
+/// value of every window side by side), so one update of many windows is a few branch-free
+/// min/max/select operations per rank that the compiler vectorises across windows
+/// ([`replace_in_ranks`]). The time median updates all bins' windows at once; the frequency
+/// median slides [`FREQ_LANES`] windows along the bins together, each over its own stretch of
+/// the spectrum. The windows hold exactly the values a sort would give, so the medians equal
+/// a brute-force median's bit for bit (tested).
 pub struct StreamingHpss {
     n_bins: usize,
     kernel_time: usize,
@@ -242,9 +250,26 @@ pub struct StreamingHpss {
     frames_pushed: u64,
     harm_ref: Vec<f32>,
     perc_ref: Vec<f32>,
-    /// Per bin, the `kernel_time` values of the ring in ascending order, `[n_bins, kernel_time]`.
-    sorted_time: Vec<f32>,
+    /// Every bin's window over the ring, sorted, rank-major `[kernel_time, n_bins]`.
+    time_ranks: Vec<f32>,
+    /// Where the next `time_ranks` is written before the swap.
+    time_ranks_next: Vec<f32>,
+    /// `-inf` and `+inf` rows, `n_bins` (or `FREQ_LANES`) wide: the ranks beyond both ends.
+    neg_inf: Vec<f32>,
+    pos_inf: Vec<f32>,
+    /// The frequency median's sliding windows, rank-major `[kernel_freq, FREQ_LANES]`, and
+    /// the swap buffer, the per-lane outgoing and incoming values and each lane's first window.
+    freq_ranks: Vec<f32>,
+    freq_ranks_next: Vec<f32>,
+    lane_old: Vec<f32>,
+    lane_new: Vec<f32>,
+    lane_start: Vec<usize>,
+    /// One window for the bins near the spectrum edges (clipped windows, sorted directly).
+    edge_window: Vec<f32>,
 }
+
+/// Frequency-median windows slid side by side (each over its own stretch of bins).
+pub const FREQ_LANES: usize = 16;
 
 impl StreamingHpss {
     /// Allocating. Kernels odd-or-even in `1..=MAX_KERNEL`, `lookahead < kernel_time`.
@@ -276,6 +301,7 @@ impl StreamingHpss {
                 reason: format!("mask power {power} must be > 0"),
             });
         }
+        let width = n_bins.max(FREQ_LANES);
         Ok(Self {
             n_bins,
             kernel_time,
@@ -287,7 +313,16 @@ impl StreamingHpss {
             frames_pushed: 0,
             harm_ref: vec![0.0; n_bins],
             perc_ref: vec![0.0; n_bins],
-            sorted_time: vec![0.0; n_bins * kernel_time],
+            time_ranks: vec![0.0; n_bins * kernel_time],
+            time_ranks_next: vec![0.0; n_bins * kernel_time],
+            neg_inf: vec![f32::NEG_INFINITY; width],
+            pos_inf: vec![f32::INFINITY; width],
+            freq_ranks: vec![0.0; FREQ_LANES * kernel_freq],
+            freq_ranks_next: vec![0.0; FREQ_LANES * kernel_freq],
+            lane_old: vec![0.0; FREQ_LANES],
+            lane_new: vec![0.0; FREQ_LANES],
+            lane_start: vec![0; FREQ_LANES],
+            edge_window: Vec::with_capacity(kernel_freq),
         })
     }
 
@@ -310,54 +345,34 @@ impl StreamingHpss {
                 actual: mag.len(),
             });
         }
-        // Overwrite the oldest row with the new frame; it becomes the newest. Each bin's sorted
-        // window trades the outgoing value for the incoming one (O(k) moves, no sort).
+        let (n, k) = (self.n_bins, self.kernel_time);
+        // Overwrite the oldest row with the new frame; it becomes the newest. Every bin's
+        // sorted window trades the outgoing value for the incoming one.
         let row = self.ring_head;
-        let k = self.kernel_time;
-        for (b, &new) in mag.iter().enumerate() {
-            let old = self.ring[row * self.n_bins + b];
-            sorted_replace(&mut self.sorted_time[b * k..(b + 1) * k], old, new);
-        }
-        self.ring[row * self.n_bins..(row + 1) * self.n_bins].copy_from_slice(mag);
-        self.ring_head = (self.ring_head + 1) % self.kernel_time;
+        replace_in_ranks(
+            &self.time_ranks,
+            &mut self.time_ranks_next,
+            n,
+            &self.ring[row * n..(row + 1) * n],
+            mag,
+            &self.neg_inf[..n],
+            &self.pos_inf[..n],
+        );
+        std::mem::swap(&mut self.time_ranks, &mut self.time_ranks_next);
+        self.ring[row * n..(row + 1) * n].copy_from_slice(mag);
+        self.ring_head = (self.ring_head + 1) % k;
         self.frames_pushed += 1;
         if self.frames_pushed <= self.lookahead as u64 {
             return Ok(false);
         }
         // Newest is at (head - 1); centre frame is `lookahead` rows older.
         let centre_row = (self.ring_head + k - 1 - self.lookahead) % k;
-        for b in 0..self.n_bins {
-            self.harm_ref[b] = self.sorted_time[b * k + k / 2];
-        }
-        let centre = &self.ring[centre_row * self.n_bins..(centre_row + 1) * self.n_bins];
-        let half = self.kernel_freq / 2;
-        // Sliding sorted window over bins [lo, hi) of the centre frame.
-        let mut window = [0.0f32; MAX_KERNEL];
-        let (mut lo, mut hi) = (0usize, 0usize);
-        for b in 0..self.n_bins {
-            let new_lo = b.saturating_sub(half);
-            let new_hi = (b + self.kernel_freq - half).min(self.n_bins);
-            // Steady state: one value leaves and one enters the window.
-            while lo < new_lo && hi < new_hi {
-                sorted_replace(&mut window[..hi - lo], centre[lo], centre[hi]);
-                lo += 1;
-                hi += 1;
-            }
-            while lo < new_lo {
-                let len = hi - lo;
-                sorted_remove(&mut window[..len], centre[lo]);
-                lo += 1;
-            }
-            while hi < new_hi {
-                let len = hi - lo;
-                sorted_insert(&mut window[..len + 1], centre[hi]);
-                hi += 1;
-            }
-            let len = hi - lo;
-            self.perc_ref[b] = window[len / 2];
-        }
+        self.harm_ref
+            .copy_from_slice(&self.time_ranks[(k / 2) * n..(k / 2 + 1) * n]);
+        self.frequency_medians(centre_row);
+        let centre = &self.ring[centre_row * n..(centre_row + 1) * n];
         let p = self.power;
-        for b in 0..self.n_bins {
+        for b in 0..n {
             let (h, q) = (self.harm_ref[b], self.perc_ref[b]);
             let z = h.max(q);
             let mask_h = if z <= f32::MIN_POSITIVE {
@@ -376,47 +391,142 @@ impl StreamingHpss {
         }
         Ok(true)
     }
-}
 
-/// In a sorted slice, replaces one `old` by `new`, keeping it sorted. Positions are found by
-/// counting (`x < v` over the slice, which compiles to branch-free vector compares: the values
-/// are noisy magnitudes, so a binary search's branches mispredict) and the values ranked
-/// between them move in one `copy_within`. `old` must be present.
-fn sorted_replace(sorted: &mut [f32], old: f32, new: f32) {
-    let len = sorted.len();
-    let count_below = |s: &[f32], v: f32| s.iter().map(|&x| usize::from(x < v)).sum::<usize>();
-    let i = count_below(sorted, old).min(len - 1);
-    if new > old {
-        // Values in (old, new) move one place down; `new` lands after the last of them.
-        let j = i + count_below(&sorted[i + 1..], new);
-        sorted.copy_within(i + 1..j + 1, i);
-        sorted[j] = new;
-    } else {
-        // Values in (new, old) before `i` move one place up; `new` lands before the first.
-        let j = sorted[..i]
-            .iter()
-            .map(|&x| usize::from(x <= new))
-            .sum::<usize>();
-        sorted.copy_within(j..i, j + 1);
-        sorted[j] = new;
+    /// Fills `perc_ref` with the median over bins `[b - kernel_freq/2, b + kernel_freq/2]`
+    /// (clipped at the edges) of ring row `centre_row`.
+    fn frequency_medians(&mut self, centre_row: usize) {
+        let (n, kf) = (self.n_bins, self.kernel_freq);
+        let half = kf / 2;
+        let centre = &self.ring[centre_row * n..(centre_row + 1) * n];
+        // Window of bin b: [b - half, b - half + kf) clipped to [0, n).
+        let window = |b: usize| (b.saturating_sub(half), (b + kf - half).min(n));
+        // Bins whose window is whole: b - half in 0..=n - kf.
+        let whole = if n >= kf { n - kf + 1 } else { 0 };
+        // Clipped windows at both edges: sort each directly.
+        let edge_bins = (0..half.min(n)).chain((half + whole).max(half.min(n))..n);
+        for b in edge_bins {
+            let (lo, hi) = window(b);
+            self.edge_window.clear();
+            self.edge_window.extend_from_slice(&centre[lo..hi]);
+            self.edge_window.sort_unstable_by(f32::total_cmp);
+            self.perc_ref[b] = self.edge_window[(hi - lo) / 2];
+        }
+        if whole == 0 {
+            return;
+        }
+        // Whole windows: FREQ_LANES windows start at spread-out bins and slide together.
+        // Lanes past the end overlap the last one (they recompute the same medians).
+        let steps = whole.div_ceil(FREQ_LANES);
+        let lanes = FREQ_LANES;
+        for (lane, start) in self.lane_start.iter_mut().enumerate() {
+            *start = (lane * steps).min(whole - steps);
+        }
+        for lane in 0..lanes {
+            let start = self.lane_start[lane];
+            self.edge_window.clear();
+            self.edge_window
+                .extend_from_slice(&centre[start..start + kf]);
+            self.edge_window.sort_unstable_by(f32::total_cmp);
+            for (r, &v) in self.edge_window.iter().enumerate() {
+                self.freq_ranks[r * lanes + lane] = v;
+            }
+            self.perc_ref[start + half] = self.edge_window[kf / 2];
+        }
+        for step in 1..steps {
+            for lane in 0..lanes {
+                let first = self.lane_start[lane] + step;
+                self.lane_old[lane] = centre[first - 1];
+                self.lane_new[lane] = centre[first - 1 + kf];
+            }
+            replace_in_ranks(
+                &self.freq_ranks,
+                &mut self.freq_ranks_next,
+                lanes,
+                &self.lane_old,
+                &self.lane_new,
+                &self.neg_inf[..lanes],
+                &self.pos_inf[..lanes],
+            );
+            std::mem::swap(&mut self.freq_ranks, &mut self.freq_ranks_next);
+            let median = &self.freq_ranks[(kf / 2) * lanes..(kf / 2 + 1) * lanes];
+            for lane in 0..lanes {
+                self.perc_ref[self.lane_start[lane] + step + half] = median[lane];
+            }
+        }
     }
 }
 
-/// Removes one occurrence of `value` from sorted `window` (values after it shift left; the last
-/// slot becomes free). `value` must be present.
-fn sorted_remove(window: &mut [f32], value: f32) {
-    let i = window
-        .partition_point(|&x| x < value)
-        .min(window.len().saturating_sub(1));
-    window.copy_within(i + 1.., i);
+/// One update of many sorted windows stored rank-major (`ranks[r * width + c]` is the `r`-th
+/// smallest value of window `c`): in every window `c`, one occurrence of `old[c]` (which must be
+/// present) is replaced by `new[c]`, and the sorted result written to `out`. `below` and `above`
+/// are rows of `-inf` and `+inf` (the ranks past either end).
+///
+/// With `s` the old ranks and `o`, `v` the outgoing and incoming values, the new rank `m` is:
+/// - if `v >= o`: `s[m]` where `s[m] < o` (untouched below the removed value), otherwise
+///   `min(s[m+1], max(v, s[m]))` (the values in `(o, v)` move down one rank, `v` lands after
+///   them, the rest stay);
+/// - if `v < o`: `s[m]` where `s[m] > o`, otherwise `max(s[m-1], min(v, s[m]))` (the mirror).
+///
+/// Every term is a branch-free select, so the loop runs as vector min/max/blend across windows.
+fn replace_in_ranks(
+    ranks: &[f32],
+    out: &mut [f32],
+    width: usize,
+    old: &[f32],
+    new: &[f32],
+    below: &[f32],
+    above: &[f32],
+) {
+    let k = ranks.len() / width;
+    let (old, new) = (&old[..width], &new[..width]);
+    for r in 0..k {
+        let cur = &ranks[r * width..(r + 1) * width];
+        let prev = if r > 0 {
+            &ranks[(r - 1) * width..r * width]
+        } else {
+            &below[..width]
+        };
+        let next = if r + 1 < k {
+            &ranks[(r + 1) * width..(r + 2) * width]
+        } else {
+            &above[..width]
+        };
+        let dst = &mut out[r * width..(r + 1) * width];
+        // Zipped slices of one length: no bounds checks, so the loop vectorises.
+        let rows = cur.iter().zip(prev).zip(next).zip(old).zip(new);
+        for (d, ((((&s, &lower), &upper), &o), &v)) in dst.iter_mut().zip(rows) {
+            let up = select(s < o, s, min_f32(upper, max_f32(v, s)));
+            let down = select(s > o, s, max_f32(lower, min_f32(v, s)));
+            *d = select(v >= o, up, down);
+        }
+    }
 }
 
-/// Inserts `value` into `window`, whose first `len - 1` values are sorted (the last slot free).
-fn sorted_insert(window: &mut [f32], value: f32) {
-    let len = window.len();
-    let i = window[..len - 1].partition_point(|&x| x < value);
-    window.copy_within(i..len - 1, i + 1);
-    window[i] = value;
+/// `if pick_a { a } else { b }` as bit masks, which the loop vectoriser takes where it leaves
+/// an `if` of floats as a branch.
+#[inline(always)]
+fn select(pick_a: bool, a: f32, b: f32) -> f32 {
+    let mask = 0u32.wrapping_sub(u32::from(pick_a));
+    f32::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
+}
+
+/// `min` as one compare-and-select (the inputs are never NaN), which vectorises to `minps`.
+#[inline(always)]
+fn min_f32(a: f32, b: f32) -> f32 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+#[inline(always)]
+fn max_f32(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
 }
 
 #[cfg(test)]
@@ -527,55 +637,86 @@ mod tests {
         }
     }
 
-    /// The sliding sorted windows give the same medians as sorting each window from scratch.
+    /// The rank-major sorted windows give exactly the medians of sorting each window from
+    /// scratch, for odd and even kernels, spectra narrower than the frequency kernel, fewer
+    /// bins than lanes, many ties (quantised values) and continuous values; and the masked
+    /// outputs follow the soft-mask formula.
     #[test]
     fn hpss_matches_brute_force_medians() {
         let mut rng = rand_pcg::Pcg64::seed_from_u64(3);
-        let (bins, kt, la, kf) = (40usize, 7usize, 3usize, 5usize);
-        let frames: Vec<Vec<f32>> = (0..30)
-            .map(|_| {
-                (0..bins)
-                    .map(|_| (rng.random::<f32>() * 4.0).floor())
-                    .collect()
-            })
-            .collect();
-        let mut h = StreamingHpss::new(bins, kt, la, kf, 2.0).unwrap();
-        let (mut hs, mut ps) = (Vec::new(), Vec::new());
-        for f in &frames {
-            h.push_frame(f, &mut hs, &mut ps).unwrap();
-        }
-        let median = |mut v: Vec<f32>| {
-            v.sort_by(|a, b| a.total_cmp(b));
-            v[v.len() / 2]
-        };
-        for c in 0..30 - la {
-            let t = c + la;
-            for b in 0..bins {
-                let hm = median(
-                    (0..kt)
-                        .map(|j| {
-                            if t + j + 1 >= kt {
-                                frames[t + j + 1 - kt][b]
+        let configs = [
+            (40usize, 7usize, 3usize, 5usize, true),
+            (1025, 17, 8, 17, false),
+            (1025, 17, 8, 17, true),
+            (10, 3, 1, 17, true),
+            (16, 17, 0, 16, false),
+            (33, 1, 0, 1, false),
+            (50, 16, 8, 16, true),
+            (20, 4, 0, 20, true),
+            (21, 5, 2, 20, false),
+            (300, 63, 31, 63, true),
+        ];
+        for (bins, kt, la, kf, quantised) in configs {
+            let n_frames = kt + la + 12;
+            let frames: Vec<Vec<f32>> = (0..n_frames)
+                .map(|_| {
+                    (0..bins)
+                        .map(|_| {
+                            let x = rng.random::<f32>();
+                            if quantised {
+                                (x * 4.0).floor()
                             } else {
-                                0.0
+                                x * x * 100.0
                             }
                         })
-                        .collect(),
-                );
-                let lo = b.saturating_sub(kf / 2);
-                let hi = (b + kf - kf / 2).min(bins);
-                let pm = median(frames[c][lo..hi].to_vec());
-                let s = frames[c][b];
-                let z = hm.max(pm);
-                let expect = if z <= f32::MIN_POSITIVE {
-                    0.5 * s
-                } else {
-                    s * hm * hm / (hm * hm + pm * pm)
-                };
-                assert!(
-                    (hs[c * bins + b] - expect).abs() < 1e-6,
-                    "frame {c} bin {b}"
-                );
+                        .collect()
+                })
+                .collect();
+            let mut h = StreamingHpss::new(bins, kt, la, kf, 2.0).unwrap();
+            let (mut hs, mut ps) = (Vec::new(), Vec::new());
+            let median = |mut v: Vec<f32>| {
+                v.sort_by(|a, b| a.total_cmp(b));
+                v[v.len() / 2]
+            };
+            for (t, f) in frames.iter().enumerate() {
+                let ready = h.push_frame(f, &mut hs, &mut ps).unwrap();
+                assert_eq!(ready, t >= la);
+                if !ready {
+                    continue;
+                }
+                let c = t - la;
+                for b in 0..bins {
+                    let hm = median(
+                        (0..kt)
+                            .map(|j| {
+                                if t + j + 1 >= kt {
+                                    frames[t + j + 1 - kt][b]
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect(),
+                    );
+                    let lo = b.saturating_sub(kf / 2);
+                    let hi = (b + kf - kf / 2).min(bins);
+                    let pm = median(frames[c][lo..hi].to_vec());
+                    let what = format!("config {bins}/{kt}/{la}/{kf} frame {c} bin {b}");
+                    assert_eq!(h.harm_ref[b].to_bits(), hm.to_bits(), "harmonic {what}");
+                    assert_eq!(h.perc_ref[b].to_bits(), pm.to_bits(), "percussive {what}");
+                    let s = frames[c][b];
+                    let expect = if hm.max(pm) <= f32::MIN_POSITIVE {
+                        0.5 * s
+                    } else {
+                        s * hm * hm / (hm * hm + pm * pm)
+                    };
+                    let got = hs[c * bins + b];
+                    assert!((got - expect).abs() <= 1e-5 * s.max(1.0), "mask {what}");
+                    let sum = got + ps[c * bins + b];
+                    assert!(
+                        (sum - s).abs() <= 1e-6 * s.max(1.0),
+                        "masks sum to one, {what}"
+                    );
+                }
             }
         }
     }
