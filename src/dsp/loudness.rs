@@ -9,7 +9,7 @@
 //! squares)`.
 //!
 //! The meter is a one-pole average of the K-weighted power with a 3 s time constant (the
-//! standard's short-term window), updated per sub-block; [`AutoGain`] runs one meter before and
+//! standard's short-term window), updated every [`STEP_LEN`] samples; [`AutoGain`] runs one meter before and
 //! one after the EQ and moves its gain smoothly toward `sqrt(before / after)`, within
 //! +-[`MAX_AUTO_GAIN_DB`] and holding still when either side is below [`GATE_LUFS`].
 //! Real-time safe: fixed state, no allocation.
@@ -96,7 +96,16 @@ pub struct LoudnessMeter {
     /// Smoothed sum over channels of the K-weighted mean square.
     power: f64,
     primed: bool,
+    /// K-weighted energy of the current step so far, and how many samples it holds.
+    step_energy: f64,
+    step_fill: usize,
 }
+
+/// The meters and the gain move every `STEP_LEN` samples of the stream, whatever the host's
+/// block sizes or the splits at automation events: the output does not depend on how the
+/// stream was cut (as long as each call covers at most one step boundary, as the plugin's
+/// 16-sample sub-blocks do).
+pub const STEP_LEN: usize = 16;
 
 impl LoudnessMeter {
     /// A meter for `sample_rate_hz`.
@@ -107,6 +116,8 @@ impl LoudnessMeter {
             sample_rate_hz,
             power: 0.0,
             primed: false,
+            step_energy: 0.0,
+            step_fill: 0,
         }
     }
 
@@ -118,30 +129,52 @@ impl LoudnessMeter {
         }
         self.power = 0.0;
         self.primed = false;
+        self.step_energy = 0.0;
+        self.step_fill = 0;
     }
 
-    /// Adds a block (`channels` of equal length, at most two are metered). Real-time safe.
+    /// Adds a block (`channels` of equal length, at most two are metered); the smoothed
+    /// power moves at each completed step of [`STEP_LEN`] samples. Real-time safe.
     pub fn push(&mut self, channels: &[&[f32]]) {
         let n = channels.first().map_or(0, |c| c.len());
-        if n == 0 {
+        let mut i = 0;
+        while i < n {
+            let take = (STEP_LEN - self.step_fill).min(n - i);
+            self.push_within_step(channels, i..i + take);
+            i += take;
+        }
+    }
+
+    /// Meters `range` of `channels`, which ends at or before the current step's end.
+    fn push_within_step(&mut self, channels: &[&[f32]], range: std::ops::Range<usize>) {
+        for j in range.clone() {
+            let mut energy = 0.0;
+            for (ch, (shelf, hp)) in channels.iter().zip(self.filters.iter_mut()) {
+                let y = hp.tick(shelf.tick(ch[j] as f64));
+                energy += y * y;
+            }
+            self.step_energy += energy;
+        }
+        self.step_fill += range.len();
+        if self.step_fill < STEP_LEN {
             return;
         }
-        let mut sum = 0.0f64;
-        for (ch, (shelf, hp)) in channels.iter().zip(self.filters.iter_mut()) {
-            for &x in ch.iter() {
-                let y = hp.tick(shelf.tick(x as f64));
-                sum += y * y;
-            }
-        }
-        let block_power = sum / n as f64;
+        let step_power = self.step_energy / STEP_LEN as f64;
         if self.primed {
-            let alpha =
-                1.0 - (-(n as f64) / (METER_TIME_S as f64 * self.sample_rate_hz as f64)).exp();
-            self.power += alpha * (block_power - self.power);
+            let alpha = 1.0
+                - (-(STEP_LEN as f64) / (METER_TIME_S as f64 * self.sample_rate_hz as f64)).exp();
+            self.power += alpha * (step_power - self.power);
         } else {
-            self.power = block_power;
+            self.power = step_power;
             self.primed = true;
         }
+        self.step_energy = 0.0;
+        self.step_fill = 0;
+    }
+
+    /// Samples into the current step.
+    fn step_fill(&self) -> usize {
+        self.step_fill
     }
 
     /// Current loudness in LUFS (-inf for silence).
@@ -189,20 +222,25 @@ impl AutoGain {
 
     /// Auto-gain switched off (or the EQ bypassed): glide back to unity and apply, snapping to
     /// exactly 1 (and forgetting the meters) once within 0.0001 dB, so the plugin is bit-exact
-    /// again. Real-time safe.
+    /// again. The gain moves at the output meter's step boundaries. Real-time safe.
     pub fn release(&mut self, channels: &mut [&mut [f32]]) {
-        if self.gain == 1.0 {
-            return;
-        }
         let n = channels.first().map_or(0, |c| c.len());
-        let beta = 1.0 - (-(n as f32) / (GAIN_TIME_S * self.sample_rate_hz)).exp();
-        self.gain += beta * (1.0 - self.gain);
-        if (self.gain - 1.0).abs() < 1.2e-5 {
-            self.reset();
-            return;
-        }
-        for c in channels.iter_mut() {
-            c.iter_mut().for_each(|s| *s *= self.gain);
+        let mut i = 0;
+        while i < n && self.gain != 1.0 {
+            let take = (STEP_LEN - self.after.step_fill).min(n - i);
+            for c in channels.iter_mut() {
+                c[i..i + take].iter_mut().for_each(|s| *s *= self.gain);
+            }
+            // Only the step position matters here: the meters are forgotten at unity.
+            self.after.step_fill += take;
+            if self.after.step_fill >= STEP_LEN {
+                self.after.step_fill = 0;
+                self.gain += self.step_beta() * (1.0 - self.gain);
+                if (self.gain - 1.0).abs() < 1.2e-5 {
+                    self.reset();
+                }
+            }
+            i += take;
         }
     }
 
@@ -211,30 +249,48 @@ impl AutoGain {
         self.before.push(channels);
     }
 
-    /// Meters the EQ's output block and applies the gain to it (after the EQ). Real-time safe.
+    /// Meters the EQ's output block (before the gain) and applies the gain to it (after the
+    /// EQ). Each step's samples get the gain set at the end of the step before, so the result
+    /// depends only on the signal, not on how it was cut into calls. Real-time safe.
     pub fn process_output(&mut self, channels: &mut [&mut [f32]]) {
         let n = channels.first().map_or(0, |c| c.len());
-        {
-            let mut refs: [&[f32]; MAX_METER_CHANNELS] = [&[]; MAX_METER_CHANNELS];
-            for (r, c) in refs.iter_mut().zip(channels.iter()) {
-                *r = c;
+        let used = channels.len().min(MAX_METER_CHANNELS);
+        let mut i = 0;
+        while i < n {
+            let take = (STEP_LEN - self.after.step_fill()).min(n - i);
+            {
+                let mut refs: [&[f32]; MAX_METER_CHANNELS] = [&[]; MAX_METER_CHANNELS];
+                for (r, c) in refs.iter_mut().zip(channels.iter()) {
+                    *r = c;
+                }
+                self.after.push_within_step(&refs[..used], i..i + take);
             }
-            let used = channels.len().min(MAX_METER_CHANNELS);
-            self.after.push(&refs[..used]);
+            if self.gain != 1.0 {
+                for c in channels.iter_mut() {
+                    c[i..i + take].iter_mut().for_each(|s| *s *= self.gain);
+                }
+            }
+            if self.after.step_fill() == 0 {
+                self.update_gain();
+            }
+            i += take;
         }
+    }
+
+    /// At a step boundary: move the gain towards the level match of the two meters.
+    fn update_gain(&mut self) {
         let (pb, pa) = (self.before.power(), self.after.power());
         let gate = 10f64.powf((GATE_LUFS as f64 + 0.691) / 10.0);
         if pb > gate && pa > gate {
             let max = 10f32.powf(MAX_AUTO_GAIN_DB / 20.0);
             let target = ((pb / pa).sqrt() as f32).clamp(1.0 / max, max);
-            let beta = 1.0 - (-(n as f32) / (GAIN_TIME_S * self.sample_rate_hz)).exp();
-            self.gain += beta * (target - self.gain);
+            self.gain += self.step_beta() * (target - self.gain);
         }
-        if self.gain != 1.0 {
-            for c in channels.iter_mut() {
-                c.iter_mut().for_each(|s| *s *= self.gain);
-            }
-        }
+    }
+
+    /// The gain's one-pole coefficient per step (time constant [`GAIN_TIME_S`]).
+    fn step_beta(&self) -> f32 {
+        1.0 - (-(STEP_LEN as f32) / (GAIN_TIME_S * self.sample_rate_hz)).exp()
     }
 }
 
@@ -280,5 +336,51 @@ mod tests {
         }
         let db = 20.0 * ag.gain().log10();
         assert!((db - 6.02).abs() < 0.1, "gain {db} dB");
+    }
+
+    /// The same stream cut into different calls (each at most one step long, as the plugin's
+    /// sub-blocks) gives bit-identical output, through a level change and a release to unity.
+    #[test]
+    fn auto_gain_output_does_not_depend_on_how_the_stream_is_cut() {
+        let rate = 48_000.0;
+        let n = 48_000;
+        let signal: Vec<f32> = (0..n)
+            .map(|i| (i as f32 * 0.05).sin() * if i < n / 2 { 0.5 } else { 0.1 })
+            .collect();
+        let run = |cuts: &mut dyn FnMut() -> usize| {
+            let mut ag = AutoGain::new(rate);
+            let mut out = Vec::with_capacity(n);
+            let mut i = 0;
+            while i < n {
+                let len = cuts().min(n - i);
+                let input = &signal[i..i + len];
+                let mut block: Vec<f32> = input.iter().map(|s| s * 0.3).collect();
+                if i < n * 3 / 4 {
+                    ag.measure_input(&[input]);
+                    ag.process_output(&mut [&mut block[..]]);
+                } else {
+                    ag.release(&mut [&mut block[..]]);
+                }
+                out.extend(block);
+                i += len;
+            }
+            (out, ag.gain())
+        };
+        let (a, gain_a) = run(&mut || STEP_LEN);
+        let mut x = 7u32;
+        let (b, gain_b) = run(&mut || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            1 + (x >> 16) as usize % STEP_LEN
+        });
+        assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+        assert_eq!(gain_a.to_bits(), gain_b.to_bits());
+        // It did level-match before the release (the gain rose well above 1).
+        let peak_gain = a[n / 4..n / 2]
+            .iter()
+            .zip(&signal[n / 4..n / 2])
+            .filter(|(_, s)| s.abs() > 0.4)
+            .map(|(o, s)| o / (s * 0.3))
+            .fold(0.0f32, f32::max);
+        assert!(peak_gain > 2.0, "gain reached only {peak_gain}");
     }
 }
