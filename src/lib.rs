@@ -188,7 +188,12 @@ impl Plugin for MusicHal {
         // New hand-offs for this rate (allocating: allowed here, never in process()).
         let io = match rt::segment_channel(buffer_config.sample_rate as f64, SEGMENT_RING_SECONDS) {
             Ok((writer, assembler)) => {
-                let (notes, scheduler) = rt::midi_channel();
+                let (notes, mut scheduler) = rt::midi_channel();
+                // Notes still sounding from the last activation end in the first block.
+                if let Some(previous) = self.scheduler.as_ref() {
+                    scheduler.adopt_sounding(previous);
+                    self.all_notes_off_pending |= scheduler.num_active() > 0;
+                }
                 self.segment_len = assembler.segment_len() as u64;
                 self.segment_writer = Some(writer);
                 self.scheduler = Some(scheduler);

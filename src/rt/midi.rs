@@ -425,6 +425,38 @@ impl MidiScheduler {
         }
     }
 
+    /// Takes over the notes still sounding in `previous` (the scheduler of an earlier
+    /// activation, whose clock is gone), so that the next [`Self::all_notes_off`] ends them: a
+    /// deactivation in the middle of a note must not leave it hanging downstream. Notes already
+    /// sounding here on the same key are kept once; beyond [`MAX_ACTIVE`] the rest are dropped
+    /// (counted). Main thread (activation); no allocation.
+    pub fn adopt_sounding(&mut self, previous: &MidiScheduler) {
+        for a in previous.active.iter().flatten() {
+            let held = self
+                .active
+                .iter()
+                .flatten()
+                .any(|b| b.channel == a.channel && b.note == a.note);
+            if held {
+                continue;
+            }
+            match self.active.iter_mut().find(|slot| slot.is_none()) {
+                Some(slot) => {
+                    *slot = Some(ActiveNote {
+                        end_sample: 0,
+                        ..*a
+                    });
+                    self.num_active += 1;
+                }
+                None => {
+                    self.counters
+                        .dropped_active_full
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
     /// End every sounding note at `timing` and discard every pending note, including those
     /// still in the queue (deactivate, reset, transport stop). Real-time safe: no alloc, no
     /// locks.
@@ -705,6 +737,33 @@ mod tests {
             assert_eq!(out, vec![off(7, 60)]);
             assert_eq!(s.counters().snapshot().cancelled, 2);
             assert!(run(&mut s, 5000, 2000).is_empty());
+        }
+
+        /// Notes sounding when the plugin is deactivated are ended by the next activation's
+        /// scheduler, once each; notes that already ended are not repeated.
+        #[test]
+        fn a_new_scheduler_ends_the_notes_the_previous_one_left_sounding() {
+            let (mut tx, mut old) = midi_channel();
+            tx.send(note(60, 0, 100_000)).unwrap();
+            tx.send(note(64, 10, 100_000)).unwrap();
+            tx.send(note(67, 20, 30)).unwrap(); // ends inside the block
+            let played = run(&mut old, 0, 256);
+            assert_eq!(
+                played
+                    .iter()
+                    .filter(|e| matches!(e, MidiOut::NoteOn { .. }))
+                    .count(),
+                3
+            );
+            assert_eq!(old.num_active(), 2);
+            let (_tx2, mut new) = midi_channel();
+            new.adopt_sounding(&old);
+            new.adopt_sounding(&old); // twice: still one note off per key
+            assert_eq!(new.num_active(), 2);
+            let mut out = vec![];
+            new.all_notes_off(0, |e| out.push(e));
+            assert_eq!(out, vec![off(0, 60), off(0, 64)]);
+            assert!(run(&mut new, 0, 256).is_empty());
         }
 
         fn beat_note(n: u8, start: f64, duration: f64, grid: f32) -> NoteEvent {
