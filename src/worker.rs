@@ -260,8 +260,10 @@ fn run(
         let generation = shared.corpus_generation.load(Ordering::Acquire);
         if generation != corpus_generation {
             corpus_generation = generation;
-            let loaded =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_corpus(&shared)));
+            let has_previous = answerer.is_some();
+            let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                load_corpus(&shared, has_previous)
+            }));
             match loaded {
                 Ok(Some(a)) => answerer = Some(a),
                 Ok(None) => {}
@@ -296,8 +298,10 @@ fn run(
 }
 
 /// Loads the requested corpus. On failure the previous one stays (the caller keeps it) and
-/// the status says why.
-fn load_corpus(shared: &WorkerShared) -> Option<Answerer> {
+/// the status says why; with no previous one (`has_previous` false: a session opened with a
+/// user corpus that is gone or broken) the embedded corpus stands in, so the plugin still
+/// answers, and the status says that too.
+fn load_corpus(shared: &WorkerShared, has_previous: bool) -> Option<Answerer> {
     let path = shared.corpus_path.lock().clone();
     let (name, model) = match &path {
         Some(p) => (
@@ -311,38 +315,58 @@ fn load_corpus(shared: &WorkerShared) -> Option<Answerer> {
             CorpusModel::from_bytes(EMBEDDED_CORPUS),
         ),
     };
-    let result = model.map_err(|e| e.to_string()).and_then(|m| {
+    let error = match install_corpus(shared, name, model.map_err(|e| e.to_string())) {
+        Ok(answerer) => return Some(answerer),
+        Err(e) => e,
+    };
+    let what = path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the embedded corpus".into());
+    let mut fallback = None;
+    let keep = if has_previous {
+        " (keeping the previous corpus)"
+    } else if path.is_some() {
+        fallback = install_corpus(
+            shared,
+            EMBEDDED_CORPUS_NAME.to_owned(),
+            CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| e.to_string()),
+        )
+        .ok();
+        if fallback.is_some() {
+            " (using the embedded corpus)"
+        } else {
+            ""
+        }
+    } else {
+        ""
+    };
+    let mut status = shared.status.lock();
+    status.corpus_message = format!("cannot use {what}: {error}{keep}");
+    nice_plug::nice_warn!("{}", status.corpus_message);
+    fallback
+}
+
+/// Builds the answerer for a loaded model and shows it in the status; the error as text.
+fn install_corpus(
+    shared: &WorkerShared,
+    name: String,
+    model: std::result::Result<CorpusModel, String>,
+) -> std::result::Result<Answerer, String> {
+    let (model, answerer) = model.and_then(|m| {
         Answerer::new(&m, ANSWER_SEED)
             .map(|a| (m, a))
             .map_err(|e| e.to_string())
-    });
+    })?;
     let mut status = shared.status.lock();
-    match result {
-        Ok((model, answerer)) => {
-            status.corpus_name = name;
-            status.corpus_frames = answerer.corpus_frames();
-            status.oracle_states = answerer.oracle_states();
-            status.vocab_size = model.vocab_size as usize;
-            status.harmonic_hist = vec![0; model.vocab_size as usize];
-            status.percussive_hist = vec![0; model.vocab_size as usize];
-            status.corpus_message.clear();
-            Some(answerer)
-        }
-        Err(e) => {
-            let what = path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "the embedded corpus".into());
-            let keep = if status.corpus_frames > 0 {
-                " (keeping the previous corpus)"
-            } else {
-                ""
-            };
-            status.corpus_message = format!("cannot use {what}: {e}{keep}");
-            nice_plug::nice_warn!("{}", status.corpus_message);
-            None
-        }
-    }
+    status.corpus_name = name;
+    status.corpus_frames = answerer.corpus_frames();
+    status.oracle_states = answerer.oracle_states();
+    status.vocab_size = model.vocab_size as usize;
+    status.harmonic_hist = vec![0; model.vocab_size as usize];
+    status.percussive_hist = vec![0; model.vocab_size as usize];
+    status.corpus_message.clear();
+    Ok(answerer)
 }
 
 /// Answers every complete segment waiting in the ring.
@@ -729,5 +753,35 @@ mod tests {
         assert!(shared.status.lock().corpus_message.is_empty());
         drop(worker);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A session reopened with a user corpus that is gone: the error is shown and the
+    /// embedded corpus answers instead of nothing.
+    #[test]
+    fn a_missing_corpus_at_start_falls_back_to_the_embedded_one_and_says_so() {
+        let missing = std::env::temp_dir().join("musichal-no-such-dir/gone.mhc");
+        let persisted = PersistedPaths {
+            corpus: Arc::new(parking_lot::RwLock::new(Some(
+                missing.display().to_string(),
+            ))),
+            eq_model: Arc::new(parking_lot::RwLock::new(None)),
+        };
+        let shared = Arc::new(WorkerShared::with_persisted(persisted));
+        let (grid_in, _grid_out) = triple_buffer::triple_buffer(&MorphGrid::default());
+        let worker = Worker::spawn(shared.clone(), grid_in, None).expect("spawn");
+        wait_for("the fallback message", || {
+            shared.corpus_attempt_done.load(Ordering::Acquire)
+        });
+        let status = shared.status.lock();
+        assert!(
+            status.corpus_message.contains("gone.mhc")
+                && status.corpus_message.contains("using the embedded corpus"),
+            "{}",
+            status.corpus_message
+        );
+        assert_eq!(status.corpus_name, EMBEDDED_CORPUS_NAME);
+        assert!(status.corpus_frames > 4000, "{}", status.corpus_frames);
+        drop(status);
+        drop(worker);
     }
 }
