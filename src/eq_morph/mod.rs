@@ -94,7 +94,10 @@ impl EqMorphModel {
     pub fn from_bytes(onnx: &[u8], meta_json: &str) -> Result<Self, EqMorphError> {
         let meta = EqMorphMeta::parse(meta_json)?;
         let env = crate::onnx::environment()?;
+        // One thread: the decoder is tiny, and ONNX Runtime's pool threads would otherwise be
+        // spawned by (and named after) the plugin's worker, beside the host's own threads.
         let session = Session::builder(env)
+            .and_then(|b| Ok(b.with_intra_threads(1)?))
             .and_then(|mut b| b.commit_from_memory(onnx))
             .map_err(|e| EqMorphError::ModelCorrupt {
                 message: e.to_string(),

@@ -199,7 +199,9 @@ impl OnnxEncoder {
         let bytes =
             std::fs::read(&canonical).map_err(|e| model_err(format!("cannot read it: {e}")))?;
         let env = crate::onnx::environment().map_err(|e| model_err(e.to_string()))?;
+        // One thread, as the other models: the worker must not take the host's cores.
         let session = Session::builder(env)
+            .and_then(|b| Ok(b.with_intra_threads(1)?))
             .and_then(|mut b| b.commit_from_memory(&bytes))
             .map_err(|e| model_err(format!("not a loadable ONNX model: {e}")))?;
         let names = |v: Vec<String>| v.join(", ");
