@@ -330,7 +330,13 @@ fn demo(root: &Path) -> Result<()> {
 
 /// The tests that load the built plugin through the CLAP host: run again under the allocation
 /// guard and against the release bundle.
-const HOST_TESTS: &[&str] = &["clap_host", "engine_host", "engine_transport", "render"];
+const HOST_TESTS: &[&str] = &[
+    "clap_host",
+    "engine_host",
+    "engine_lifecycle",
+    "engine_transport",
+    "render",
+];
 
 fn host_test_args() -> Vec<&'static str> {
     HOST_TESTS.iter().flat_map(|t| ["--test", *t]).collect()

@@ -1,0 +1,383 @@
+//! The plugin's life cycle through the real CLAP host harness: its worker thread lives exactly
+//! from activation to deactivation, a note sounding at deactivation is ended when the plugin
+//! comes back, the morph lane is sample-accurate, audio recovers after a NaN burst, and a bad
+//! corpus is refused while a good one changes the answers. Nothing here logs an error.
+//!
+//! The tests count the process' threads, so they take turns (one lock for the file).
+
+mod common;
+
+use common::clap_host::*;
+use musichal::perception::synth::render_music;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+const RATE: f64 = 48_000.0;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn load() -> TestHost {
+    let path = plugin_path();
+    TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
+}
+
+/// No CLAP thread-rule violations and nothing logged at error level or worse.
+fn assert_clean(host: &TestHost) {
+    let violations = host.thread_violations();
+    assert!(
+        violations.is_empty(),
+        "plugin broke CLAP thread rules: {violations:?}"
+    );
+    let bad: Vec<_> = host
+        .log_entries()
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e.severity.as_str(),
+                "Error" | "Fatal" | "HostMisbehaving" | "PluginMisbehaving"
+            )
+        })
+        .collect();
+    assert!(bad.is_empty(), "plugin logged errors: {bad:?}");
+}
+
+/// Ids of this process' threads named like the plugin's worker (`/proc/self/task/*/comm`).
+/// Threads inherit their creator's name, so ONNX Runtime's process-wide threads, started the
+/// first time the worker loads a model, carry it too: compare against a baseline taken after
+/// that.
+fn worker_named_threads() -> BTreeSet<u64> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return BTreeSet::new();
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|name| name.trim_end() == "musichal-worker")
+        })
+        .filter_map(|t| t.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Like [`worker_named_threads`], allowing the kernel a moment to drop a thread that was just
+/// joined (far shorter than the worker's 5 ms poll, so a thread left running is still seen).
+fn worker_named_threads_settled(expect: &BTreeSet<u64>) -> BTreeSet<u64> {
+    for _ in 0..20 {
+        let now = worker_named_threads();
+        if &now == expect {
+            return now;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
+    }
+    worker_named_threads()
+}
+
+/// (time, channel, key, is_on) of every note event.
+fn notes(out: &ProcessOutput) -> Vec<(u64, u8, u8, bool)> {
+    out.midi
+        .iter()
+        .filter_map(|(t, e)| {
+            e.note_on()
+                .map(|(c, k, _)| (*t, c, k, true))
+                .or_else(|| e.note_off().map(|(c, k)| (*t, c, k, false)))
+        })
+        .collect()
+}
+
+/// Keys sounding after `events` (note ons minus note offs), failing on a note off with no
+/// note on before it.
+fn sounding(events: &[(u64, u8, u8, bool)]) -> HashMap<(u8, u8), u32> {
+    let mut open: HashMap<(u8, u8), u32> = HashMap::new();
+    for &(t, c, k, on) in events {
+        let depth = open.entry((c, k)).or_default();
+        if on {
+            *depth += 1;
+        } else {
+            assert!(*depth > 0, "note off for {c}/{k} at {t} with no note on");
+            *depth -= 1;
+        }
+    }
+    open.retain(|_, d| *d > 0);
+    open
+}
+
+#[test]
+fn the_worker_thread_lives_from_activate_to_deactivate() {
+    let _turn = serial();
+    let mut host = load();
+    // One cycle first, so that ONNX Runtime's process-wide threads exist before the baseline.
+    host.activate(RATE, 1, 1024).unwrap();
+    host.deactivate().unwrap();
+    let baseline = worker_named_threads_settled(&worker_named_threads());
+    for rate in [48_000.0, 44_100.0, 96_000.0] {
+        host.activate(rate, 1, 1024).unwrap();
+        let active = worker_named_threads();
+        assert_eq!(
+            active.difference(&baseline).count(),
+            1,
+            "one worker while active at {rate} Hz (baseline {baseline:?}, now {active:?})"
+        );
+        let block = vec![0.1f32; 1024];
+        host.process(&[&block, &block], &[]).unwrap();
+        host.deactivate().unwrap();
+        assert_eq!(
+            worker_named_threads_settled(&baseline),
+            baseline,
+            "the worker outlived deactivate at {rate} Hz"
+        );
+    }
+    // Dropped while active: the host deactivates and destroys; the worker goes with it.
+    host.activate(RATE, 1, 1024).unwrap();
+    assert_eq!(worker_named_threads().difference(&baseline).count(), 1);
+    assert_clean(&host);
+    drop(host);
+    assert_eq!(
+        worker_named_threads_settled(&baseline),
+        baseline,
+        "the worker outlived the plugin"
+    );
+}
+
+/// A note sounding when the host deactivates is ended in the first block after the next
+/// activation (the plugin cannot send events while inactive), and only notes that were
+/// sounding are ended.
+#[test]
+fn a_note_sounding_at_deactivation_ends_when_the_plugin_returns() {
+    let _turn = serial();
+    let mut host = load();
+    host.set_offline_render(true).unwrap();
+    host.set_param_text("Onset Reaction", "Off").unwrap();
+    host.activate(RATE, 1, 4096).unwrap();
+    let music = render_music(6.0, RATE as u32, 12);
+    let mut events = Vec::new();
+    let mut open = HashMap::new();
+    // Play until notes are sounding, then stop there.
+    for block in music.chunks(1000) {
+        events.extend(notes(&host.process(&[block, block], &[]).unwrap()));
+        open = sounding(&events);
+        if !open.is_empty() {
+            break;
+        }
+    }
+    assert!(!open.is_empty(), "no note was sounding during 6 s of music");
+    host.deactivate().unwrap();
+    host.activate(RATE, 1, 4096).unwrap();
+    let silence = vec![0.0f32; 512];
+    let first = notes(&host.process(&[&silence, &silence], &[]).unwrap());
+    let mut ended: Vec<_> = first
+        .iter()
+        .filter(|e| !e.3)
+        .map(|e| (e.0, (e.1, e.2)))
+        .collect();
+    ended.sort();
+    let mut expected: Vec<_> = open.keys().map(|&key| (0, key)).collect();
+    expected.sort();
+    assert_eq!(
+        ended, expected,
+        "note offs of the first block after reactivation"
+    );
+    assert!(first.iter().all(|e| !e.3), "a note started in silence");
+    events.extend(first);
+    assert!(sounding(&events).is_empty());
+    host.deactivate().unwrap();
+    assert_clean(&host);
+}
+
+/// A morph change at sample 300 of a block leaves the first 300 samples exactly as without
+/// it, and changes the sound from there on (then glides, so no click).
+#[test]
+fn morph_automation_is_sample_accurate() {
+    let _turn = serial();
+    let input = noise(2, 4096, 0.25, 31);
+    let run = |change_at: Option<u32>| {
+        let mut host = load();
+        host.set_param_text("EQ Bypass", "Off").unwrap();
+        host.set_param_text("Term A", "warm").unwrap();
+        host.set_param_text("Term B", "bright").unwrap();
+        host.set_param_text("Intensity", "1").unwrap();
+        host.set_param_text("Listen", "Off").unwrap();
+        host.set_param("Morph", 0.0).unwrap();
+        host.activate(RATE, 1, 4096).unwrap();
+        // Settle the EQ on warm first (the parameters glide in over the first blocks).
+        for _ in 0..20 {
+            host.process(&[&input[0], &input[1]], &[]).unwrap();
+        }
+        if let Some(at) = change_at {
+            host.set_param_at("Morph", 1.0, at).unwrap();
+        }
+        let out = host.process(&[&input[0], &input[1]], &[]).unwrap();
+        host.deactivate().unwrap();
+        assert_clean(&host);
+        out.audio
+    };
+    let steady = run(None);
+    let moved = run(Some(300));
+    for (ch, (a, b)) in steady.iter().zip(&moved).enumerate() {
+        let first_difference = a
+            .iter()
+            .zip(b)
+            .position(|(x, y)| x.to_bits() != y.to_bits())
+            .unwrap_or(a.len());
+        assert!(
+            (300..300 + 32).contains(&first_difference),
+            "channel {ch}: the morph change at 300 first changed sample {first_difference}"
+        );
+        let late: f64 = a[2048..]
+            .iter()
+            .zip(&b[2048..])
+            .map(|(x, y)| ((x - y) as f64).powi(2))
+            .sum::<f64>();
+        let energy: f64 = a[2048..].iter().map(|x| (*x as f64).powi(2)).sum();
+        assert!(
+            late > 1e-3 * energy,
+            "channel {ch}: bright and warm differ by only {late:.3e} of {energy:.3e}"
+        );
+    }
+}
+
+/// A block with NaN and infinity is silenced, and the audio comes back right after it.
+#[test]
+fn audio_recovers_right_after_a_nan_burst() {
+    let _turn = serial();
+    let mut host = load();
+    host.set_param_text("Listen", "Off").unwrap();
+    host.activate(RATE, 1, 1024).unwrap();
+    let music = render_music(2.0, RATE as u32, 5);
+    let rms =
+        |x: &[f32]| (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+    for (b, block) in music.chunks(1024).enumerate() {
+        let mut input = block.to_vec();
+        if b == 40 {
+            input[100] = f32::NAN;
+            input[700] = f32::INFINITY;
+        }
+        let out = host.process(&[&input, &input], &[]).unwrap();
+        for ch in &out.audio {
+            assert!(
+                ch.iter().all(|v| v.is_finite()),
+                "block {b}: non-finite output"
+            );
+        }
+        if b == 40 {
+            assert!(rms(&out.audio[0]) == 0.0, "the NaN block was not silenced");
+        }
+        // From the second block after the burst, output follows the input (EQ bypassed by
+        // default, unity gain).
+        if b >= 42 && rms(block) > 1e-3 {
+            let (rin, rout) = (rms(block), rms(&out.audio[0]));
+            assert!(
+                (rout / rin - 1.0).abs() < 0.05,
+                "block {b}: output rms {rout:.4} vs input {rin:.4} after the burst"
+            );
+        }
+    }
+    host.deactivate().unwrap();
+}
+
+/// A state whose `corpus-path` is `path`, from a saved state (a little-endian u64 length,
+/// then nice-plug's JSON).
+fn state_with_corpus(base: &[u8], path: &std::path::Path) -> Vec<u8> {
+    let mut state: serde_json::Value = serde_json::from_slice(&base[8..]).expect("JSON state");
+    state["fields"]["corpus-path"] = serde_json::Value::String(
+        serde_json::to_string(&Some(path.display().to_string())).unwrap(),
+    );
+    let json = serde_json::to_vec(&state).unwrap();
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend(json);
+    out
+}
+
+/// Offline, so the answers do not depend on timing: a corrupt corpus file loaded while
+/// playing changes nothing (the previous corpus keeps answering), another corpus changes the
+/// answers, and a session opened with a missing corpus file still answers (embedded corpus).
+#[test]
+fn a_bad_corpus_keeps_the_answers_and_a_good_one_changes_them() {
+    let _turn = serial();
+    let dir = std::env::temp_dir().join(format!("musichal-lifecycle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let other = dir.join("other.mhc");
+    let (model, _) = musichal::trainer::train_sources(
+        &[musichal::trainer::Source {
+            name: "other.wav".into(),
+            samples: render_music(8.0, 44_100, 77),
+            rate_hz: 44_100,
+        }],
+        &musichal::trainer::TrainConfig {
+            vocab_size: 16,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    model.save(&other).unwrap();
+    let corrupt = dir.join("corrupt.mhc");
+    std::fs::write(&corrupt, b"MHCORPUS and then nothing a corpus has").unwrap();
+    let missing = dir.join("missing.mhc");
+
+    let mut music = render_music(5.0, RATE as u32, 23);
+    music.extend(std::iter::repeat_n(0.0, 2 * RATE as usize));
+    // Plays the music after two seconds of silence; loads `state` (if any) before activation
+    // (a session being opened) or while active (the user picks a corpus).
+    let play = |state: Option<&dyn Fn(&[u8]) -> Vec<u8>>, before_activate: bool| {
+        let mut host = load();
+        host.set_offline_render(true).unwrap();
+        let base = host.save_state().unwrap();
+        if let (Some(make), true) = (state, before_activate) {
+            host.load_state(&make(&base)).unwrap();
+        }
+        host.activate(RATE, 1, 4096).unwrap();
+        if let (Some(make), false) = (state, before_activate) {
+            // The worker has the embedded corpus; it takes the new path at its next check.
+            host.load_state(&make(&base)).unwrap();
+        }
+        // Two seconds of silence (the same in every run), with time for that check.
+        let silence = vec![0.0f32; 4000];
+        for _ in 0..20 {
+            host.process(&[&silence, &silence], &[]).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let out = host
+            .process_signal(
+                &[music.clone(), music.clone()],
+                &BlockSizes::Fixed(1024),
+                &[],
+            )
+            .unwrap();
+        host.deactivate().unwrap();
+        let events = notes(&out);
+        assert!(sounding(&events).is_empty(), "hanging notes");
+        (events, host)
+    };
+    let (embedded, host) = play(None, false);
+    assert!(
+        embedded.len() > 10,
+        "the embedded corpus answered {} events",
+        embedded.len()
+    );
+    assert_clean(&host);
+
+    let (after_corrupt, _) = play(Some(&|b| state_with_corpus(b, &corrupt)), false);
+    assert_eq!(
+        after_corrupt, embedded,
+        "a corrupt corpus file changed the answers"
+    );
+
+    let (after_other, host) = play(Some(&|b| state_with_corpus(b, &other)), false);
+    assert!(
+        after_other.iter().any(|e| e.3),
+        "the other corpus did not answer"
+    );
+    assert_ne!(
+        after_other, embedded,
+        "loading another corpus changed nothing"
+    );
+    assert_clean(&host);
+
+    let (reopened, _) = play(Some(&|b| state_with_corpus(b, &missing)), true);
+    assert_eq!(reopened, embedded, "a session with a missing corpus file");
+    std::fs::remove_dir_all(&dir).ok();
+}
