@@ -418,6 +418,17 @@ fn auto_gain_keeps_warm_and_bright_within_half_a_lu_of_the_input() {
     let input = vec![p.clone(), pink(len, 6)];
     let steady = 6 * RATE as usize;
     let lin = lufs_48k(&[&input[0][steady..], &input[1][steady..]]);
+    // Auto gain is what a new instance does.
+    let mut fresh = load();
+    let auto_gain = fresh.param("Auto Gain").unwrap();
+    assert_eq!(
+        auto_gain.default, auto_gain.max,
+        "Auto Gain must default to on"
+    );
+    assert_eq!(fresh.value_text("Auto Gain").unwrap(), "On");
+    drop(fresh);
+    // (morph, auto gain) -> output loudness, LUFS
+    let mut lout = HashMap::new();
     for (morph, auto) in [(0.0, "On"), (1.0, "On"), (0.0, "Off"), (1.0, "Off")] {
         let mut host = load();
         host.set_param_text("EQ Bypass", "Off").unwrap();
@@ -432,13 +443,30 @@ fn auto_gain_keeps_warm_and_bright_within_half_a_lu_of_the_input() {
             .process_signal(&input, &BlockSizes::Fixed(512), &[])
             .unwrap();
         host.deactivate().unwrap();
-        let lout = lufs_48k(&[&out.audio[0][steady..], &out.audio[1][steady..]]);
-        eprintln!("morph {morph} auto gain {auto}: input {lin:.2} LUFS, output {lout:.2} LUFS");
-        if auto == "On" {
-            assert!(
-                (lout - lin).abs() < 0.5,
-                "morph {morph}: {lout:.2} LUFS out vs {lin:.2} in"
-            );
-        }
+        let l = lufs_48k(&[&out.audio[0][steady..], &out.audio[1][steady..]]);
+        eprintln!("morph {morph} auto gain {auto}: input {lin:.2} LUFS, output {l:.2} LUFS");
+        lout.insert((morph as u8, auto), l);
     }
+    let figures = format!(
+        "input {lin:.2} LUFS; warm {:.2} / {:.2}, bright {:.2} / {:.2} LUFS (auto gain on / off)",
+        lout[&(0, "On")],
+        lout[&(0, "Off")],
+        lout[&(1, "On")],
+        lout[&(1, "Off")]
+    );
+    for morph in [0, 1] {
+        assert!(
+            (lout[&(morph, "On")] - lin).abs() < 0.5,
+            "morph {morph} with auto gain is not within 0.5 LU of the input: {figures}"
+        );
+    }
+    // Without auto gain the EQ at full intensity does change the loudness, so the test above
+    // measures the auto gain, not an EQ that does nothing.
+    let off = (lout[&(0, "Off")] - lin)
+        .abs()
+        .max((lout[&(1, "Off")] - lin).abs());
+    assert!(
+        off > 0.5,
+        "without auto gain the louder of warm and bright moves only {off:.2} LU: {figures}"
+    );
 }
