@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::checks::*;
 use common::clap_host::*;
 
 const GAIN: &str = "Output Gain";
@@ -19,26 +20,6 @@ const SAMPLE_RATES: [f64; 2] = [44_100.0, 96_000.0];
 fn load() -> TestHost {
     let path = plugin_path();
     TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
-}
-
-/// The host saw no thread-rule violations and no error-level log messages from the plugin.
-fn assert_clean(host: &TestHost) {
-    let violations = host.thread_violations();
-    assert!(
-        violations.is_empty(),
-        "plugin broke CLAP thread rules: {violations:?}"
-    );
-    let bad: Vec<_> = host
-        .log_entries()
-        .into_iter()
-        .filter(|e| {
-            matches!(
-                e.severity.as_str(),
-                "Error" | "Fatal" | "HostMisbehaving" | "PluginMisbehaving"
-            )
-        })
-        .collect();
-    assert!(bad.is_empty(), "plugin logged errors: {bad:?}");
 }
 
 /// dB number in a display text like "6.00 dB", "+6 dB", "-24.00 dB"; `-inf` for "-inf dB".

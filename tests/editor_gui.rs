@@ -22,6 +22,7 @@
 
 mod common;
 
+use common::checks::*;
 use common::clap_host::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -387,25 +388,6 @@ fn screenshot_path() -> PathBuf {
         Some(p) => PathBuf::from(p),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/img/editor.png"),
     }
-}
-
-fn assert_clean(host: &TestHost) {
-    let violations = host.thread_violations();
-    assert!(
-        violations.is_empty(),
-        "plugin broke CLAP thread rules: {violations:?}"
-    );
-    let bad: Vec<_> = host
-        .log_entries()
-        .into_iter()
-        .filter(|e| {
-            matches!(
-                e.severity.as_str(),
-                "Error" | "Fatal" | "HostMisbehaving" | "PluginMisbehaving"
-            )
-        })
-        .collect();
-    assert!(bad.is_empty(), "plugin logged errors: {bad:?}");
 }
 
 #[test]

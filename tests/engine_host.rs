@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::checks::*;
 use common::clap_host::*;
 use musichal::engine::ANSWER_MARGIN_S;
 use musichal::perception::synth::render_music;
@@ -23,18 +24,6 @@ fn load() -> TestHost {
 
 fn stereo(mono: Vec<f32>) -> Vec<Vec<f32>> {
     vec![mono.clone(), mono]
-}
-
-/// (time, channel, key, is_on) of every note event.
-fn notes(out: &ProcessOutput) -> Vec<(u64, u8, u8, bool)> {
-    out.midi
-        .iter()
-        .filter_map(|(t, e)| {
-            e.note_on()
-                .map(|(c, k, _)| (*t, c, k, true))
-                .or_else(|| e.note_off().map(|(c, k)| (*t, c, k, false)))
-        })
-        .collect()
 }
 
 /// Every note on is followed by its note off; returns the number of notes.
@@ -251,19 +240,6 @@ fn morph_automation_moves_the_spectrum_from_warm_to_bright() {
         tw > 1.5 * tb,
         "warm tilt {tw:.4} should exceed bright tilt {tb:.4} (input {tin:.4})"
     );
-}
-
-/// A state like `base` (a saved CLAP state: a little-endian u64 length, then nice-plug's JSON)
-/// with `corpus-path` set to `path`.
-fn state_with_corpus(base: &[u8], path: &std::path::Path) -> Vec<u8> {
-    let mut state: serde_json::Value = serde_json::from_slice(&base[8..]).expect("JSON state");
-    state["fields"]["corpus-path"] = serde_json::Value::String(
-        serde_json::to_string(&Some(path.display().to_string())).unwrap(),
-    );
-    let json = serde_json::to_vec(&state).unwrap();
-    let mut out = (json.len() as u64).to_le_bytes().to_vec();
-    out.extend(json);
-    out
 }
 
 #[test]

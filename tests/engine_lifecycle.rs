@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::checks::*;
 use common::clap_host::*;
 use musichal::perception::synth::render_music;
 use std::collections::{BTreeSet, HashMap};
@@ -23,26 +24,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 fn load() -> TestHost {
     let path = plugin_path();
     TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
-}
-
-/// No CLAP thread-rule violations and nothing logged at error level or worse.
-fn assert_clean(host: &TestHost) {
-    let violations = host.thread_violations();
-    assert!(
-        violations.is_empty(),
-        "plugin broke CLAP thread rules: {violations:?}"
-    );
-    let bad: Vec<_> = host
-        .log_entries()
-        .into_iter()
-        .filter(|e| {
-            matches!(
-                e.severity.as_str(),
-                "Error" | "Fatal" | "HostMisbehaving" | "PluginMisbehaving"
-            )
-        })
-        .collect();
-    assert!(bad.is_empty(), "plugin logged errors: {bad:?}");
 }
 
 /// Ids of this process' threads named like the plugin's worker (`/proc/self/task/*/comm`).
@@ -74,18 +55,6 @@ fn worker_named_threads_settled(expect: &BTreeSet<u64>) -> BTreeSet<u64> {
         std::thread::sleep(std::time::Duration::from_micros(50));
     }
     worker_named_threads()
-}
-
-/// (time, channel, key, is_on) of every note event.
-fn notes(out: &ProcessOutput) -> Vec<(u64, u8, u8, bool)> {
-    out.midi
-        .iter()
-        .filter_map(|(t, e)| {
-            e.note_on()
-                .map(|(c, k, _)| (*t, c, k, true))
-                .or_else(|| e.note_off().map(|(c, k)| (*t, c, k, false)))
-        })
-        .collect()
 }
 
 /// Keys sounding after `events` (note ons minus note offs), failing on a note off with no
@@ -276,19 +245,6 @@ fn audio_recovers_right_after_a_nan_burst() {
         }
     }
     host.deactivate().unwrap();
-}
-
-/// A state whose `corpus-path` is `path`, from a saved state (a little-endian u64 length,
-/// then nice-plug's JSON).
-fn state_with_corpus(base: &[u8], path: &std::path::Path) -> Vec<u8> {
-    let mut state: serde_json::Value = serde_json::from_slice(&base[8..]).expect("JSON state");
-    state["fields"]["corpus-path"] = serde_json::Value::String(
-        serde_json::to_string(&Some(path.display().to_string())).unwrap(),
-    );
-    let json = serde_json::to_vec(&state).unwrap();
-    let mut out = (json.len() as u64).to_le_bytes().to_vec();
-    out.extend(json);
-    out
 }
 
 /// Offline, so the answers do not depend on timing: a corrupt corpus file loaded while

@@ -8,3 +8,53 @@ pub use musichal::host as clap_host;
 
 /// Four-voice chorales rendered by FluidSynth (perception tests).
 pub mod chorale;
+
+/// Checks every host test makes after running the plugin.
+pub mod checks {
+    use musichal::host::{ProcessOutput, TestHost};
+
+    /// No CLAP thread-rule violations and nothing logged at error level or worse.
+    pub fn assert_clean(host: &TestHost) {
+        let violations = host.thread_violations();
+        assert!(
+            violations.is_empty(),
+            "plugin broke CLAP thread rules: {violations:?}"
+        );
+        let bad: Vec<_> = host
+            .log_entries()
+            .into_iter()
+            .filter(|e| {
+                matches!(
+                    e.severity.as_str(),
+                    "Error" | "Fatal" | "HostMisbehaving" | "PluginMisbehaving"
+                )
+            })
+            .collect();
+        assert!(bad.is_empty(), "plugin logged errors: {bad:?}");
+    }
+
+    /// (time, channel, key, is_on) of every note event.
+    pub fn notes(out: &ProcessOutput) -> Vec<(u64, u8, u8, bool)> {
+        out.midi
+            .iter()
+            .filter_map(|(t, e)| {
+                e.note_on()
+                    .map(|(c, k, _)| (*t, c, k, true))
+                    .or_else(|| e.note_off().map(|(c, k)| (*t, c, k, false)))
+            })
+            .collect()
+    }
+
+    /// A state like `base` (a saved CLAP state: a little-endian u64 length, then nice-plug's
+    /// JSON) with `corpus-path` set to `path`.
+    pub fn state_with_corpus(base: &[u8], path: &std::path::Path) -> Vec<u8> {
+        let mut state: serde_json::Value = serde_json::from_slice(&base[8..]).expect("JSON state");
+        state["fields"]["corpus-path"] = serde_json::Value::String(
+            serde_json::to_string(&Some(path.display().to_string())).unwrap(),
+        );
+        let json = serde_json::to_vec(&state).unwrap();
+        let mut out = (json.len() as u64).to_le_bytes().to_vec();
+        out.extend(json);
+        out
+    }
+}
