@@ -395,21 +395,21 @@ fn answer_segments(
                 Ok(heard) => {
                     // The first answer after silence: its delay from the segment it answers
                     // (an early answer already reported its own).
-                    if early.silent_before
-                        && !notes.is_empty()
-                        && early.answered_segment != Some(segment.start_sample)
-                    {
-                        report_delay(
-                            io.host_rate_hz,
-                            counters,
-                            notes[0].start_sample,
-                            segment.start_sample,
-                        );
-                    }
+                    let report = (early.silent_before
+                        && early.answered_segment != Some(segment.start_sample))
+                    .then_some(segment.start_sample);
                     if early.replaced_segment == Some(segment.start_sample) {
                         notes.clear();
                     }
-                    send_notes(shared, &mut io.notes, &mut io.clock, quantiser, notes);
+                    send_notes(
+                        shared,
+                        io.host_rate_hz,
+                        &mut io.notes,
+                        &mut io.clock,
+                        quantiser,
+                        notes,
+                        report,
+                    );
                     early.silent_before =
                         heard.peak_db < crate::engine::answer::SILENCE_GATE_DB || !settings.listen;
                     if heard.notes > 0 {
@@ -488,13 +488,18 @@ impl Default for EarlyState {
     }
 }
 
-/// Places `notes` in musical time and hands them to the audio thread.
+/// Places `notes` in musical time and hands them to the audio thread. With `heard` (the onset
+/// or segment start answered after silence) and at least one note, publishes the answer delay:
+/// from `heard` to where the first note is placed (after the quantiser's wait for the grid or
+/// the bar line, converted to samples at the current tempo), i.e. when it will sound.
 fn send_notes(
     shared: &WorkerShared,
+    rate_hz: u32,
     sender: &mut NoteSender,
     clock: &mut triple_buffer::Output<ClockSnapshot>,
     quantiser: &mut Quantiser,
     notes: &[NoteEvent],
+    heard: Option<u64>,
 ) {
     let counters = &shared.counters;
     // Musical time: the latest clock of the audio thread places the notes on the grid or the
@@ -505,13 +510,19 @@ fn send_notes(
         quantiser.reset();
         quantiser.epoch = Some((clock.epoch, timing.mode));
     }
+    let mut first: Option<u64> = None;
     for &n in notes {
         let n = quantiser.place(n, &clock, &timing);
+        let at = n.beat.map_or(n.start_sample, |b| clock.sample_at(b.start));
+        first = Some(first.map_or(at, |f| f.min(at)));
         if sender.send(n).is_ok() {
             counters.notes_sent.fetch_add(1, Ordering::Relaxed);
         } else {
             counters.notes_refused.fetch_add(1, Ordering::Relaxed);
         }
+    }
+    if let (Some(first), Some(heard)) = (first, heard) {
+        report_delay(rate_hz, counters, first, heard);
     }
 }
 
@@ -585,8 +596,15 @@ fn answer_onset_early(
                 early.answered_segment = Some(start);
                 early.replaced_segment = replaces.then_some(start);
                 counters.early_answers.fetch_add(1, Ordering::Relaxed);
-                report_delay(io.host_rate_hz, counters, notes[0].start_sample, onset);
-                send_notes(shared, &mut io.notes, &mut io.clock, quantiser, notes);
+                send_notes(
+                    shared,
+                    io.host_rate_hz,
+                    &mut io.notes,
+                    &mut io.clock,
+                    quantiser,
+                    notes,
+                    Some(onset),
+                );
             }
             Ok(_) => {}
             Err(e) => {
@@ -655,6 +673,64 @@ mod tests {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             std::thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    /// The published answer delay runs to where the first note sounds: in beat and bar mode
+    /// it includes the wait for the grid point or bar line, not just the decoded start.
+    #[test]
+    fn answer_delay_includes_the_wait_for_the_grid_or_the_bar_line() {
+        use crate::engine::timing::{AnswerMode, Grid, TimingSettings};
+        const RATE: u32 = 48_000;
+        // 120 bpm at 48 kHz: 24,000 samples a beat, bars of 4 beats from sample 0.
+        let clock = ClockSnapshot {
+            sample: 0,
+            beats: 0.0,
+            tempo_bpm: 120.0,
+            bar_start_beats: 0.0,
+            beats_per_bar: 4.0,
+            sample_rate: RATE as f64,
+            epoch: 1,
+        };
+        let heard = 24_000u64;
+        // Decoded at beat 1.25 (6,000 samples after what it answers) and beat 1.5.
+        let decoded = [30_000u64, 36_000].map(|start_sample| NoteEvent {
+            note: 60,
+            velocity: 0.8,
+            channel: 0,
+            start_sample,
+            duration_samples: 4_800,
+            beat: None,
+        });
+        let delay_ms = |mode: AnswerMode, grid: Grid| -> f64 {
+            let shared = WorkerShared::default();
+            shared.controls.store_timing(&TimingSettings {
+                mode,
+                grid,
+                swing: 0.0,
+            });
+            let (mut sender, _scheduler) = crate::rt::midi_channel();
+            let (_clock_in, mut clock_out) = triple_buffer::triple_buffer(&clock);
+            let mut quantiser = Quantiser::new();
+            send_notes(
+                &shared,
+                RATE,
+                &mut sender,
+                &mut clock_out,
+                &mut quantiser,
+                &decoded,
+                Some(heard),
+            );
+            assert_eq!(shared.counters.notes_sent.load(Ordering::Relaxed), 2);
+            shared.counters.answer_delay_us.load(Ordering::Relaxed) as f64 / 1000.0
+        };
+        // Free: as decoded, 0.25 beat = 125 ms.
+        assert_eq!(delay_ms(AnswerMode::Free, Grid::Quarter), 125.0);
+        // Beat, 1/4 grid: the first note waits for beat 2, 1 beat = 500 ms after `heard`.
+        assert_eq!(delay_ms(AnswerMode::Beat, Grid::Quarter), 500.0);
+        // Beat, 1/8 grid: beat 1.5, 250 ms.
+        assert_eq!(delay_ms(AnswerMode::Beat, Grid::Eighth), 250.0);
+        // Bar: the phrase heard in bar 0 starts on the next bar line, beat 4: 1.5 s.
+        assert_eq!(delay_ms(AnswerMode::Bar, Grid::Quarter), 1500.0);
     }
 
     /// Needs ONNX Runtime (`cargo xtask test` sets ORT_DYLIB_PATH).

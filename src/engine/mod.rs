@@ -238,6 +238,7 @@ pub struct EngineCounters {
     /// Early answers given.
     pub early_answers: AtomicU64,
     /// Measured answer delay: the first note of the latest answer after silence, from the
-    /// onset (or the segment start) that it answers, microseconds of audio.
+    /// onset (or the segment start) that it answers, microseconds of audio; in beat and bar
+    /// mode up to where the note is placed (the wait for the grid or the bar line included).
     pub answer_delay_us: AtomicU64,
 }

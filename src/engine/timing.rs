@@ -145,6 +145,17 @@ impl ClockSnapshot {
     pub fn beats_at(&self, sample: u64) -> f64 {
         self.beats + (sample as f64 - self.sample as f64) * self.beats_per_sample()
     }
+
+    /// Audio-clock sample (rounded, at least 0) of beat position `beats`, assuming the tempo
+    /// holds: the inverse of [`Self::beats_at`].
+    pub fn sample_at(&self, beats: f64) -> u64 {
+        let sample = self.sample as f64 + (beats - self.beats) / self.beats_per_sample();
+        if sample.is_finite() {
+            sample.round().max(0.0) as u64
+        } else {
+            self.sample
+        }
+    }
 }
 
 /// Tempo when neither the host nor the parameter says otherwise.
