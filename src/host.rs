@@ -42,6 +42,7 @@ use clack_extensions::audio_ports::{
 use clack_extensions::gui::{
     GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window as GuiWindow,
 };
+use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
 use clack_extensions::log::{HostLog, HostLogImpl, LogSeverity};
 use clack_extensions::note_ports::{
     HostNotePorts, HostNotePortsImpl, NoteDialect, NoteDialects, NotePortInfoBuffer,
@@ -203,6 +204,7 @@ pub struct HostShared {
     param_clears: AtomicU32,
     audio_ports_rescans: AtomicU32,
     note_ports_rescans: AtomicU32,
+    latency_changes: AtomicU32,
     callbacks_serviced: AtomicU64,
     log: Mutex<Vec<LogEntry>>,
     violations: Mutex<Vec<String>>,
@@ -224,6 +226,7 @@ impl HostShared {
             param_clears: AtomicU32::new(0),
             audio_ports_rescans: AtomicU32::new(0),
             note_ports_rescans: AtomicU32::new(0),
+            latency_changes: AtomicU32::new(0),
             callbacks_serviced: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
@@ -394,6 +397,13 @@ impl HostNotePortsImpl for HostMain<'_> {
     }
 }
 
+impl HostLatencyImpl for HostMain<'_> {
+    fn changed(&self) {
+        self.shared.require_main_thread("clap_host_latency.changed");
+        self.shared.latency_changes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// The [`HostHandlers`] of the test host.
 pub struct TestHostHandlers;
 
@@ -410,6 +420,7 @@ impl HostHandlers for TestHostHandlers {
             .register::<HostState>()
             .register::<HostAudioPorts>()
             .register::<HostNotePorts>()
+            .register::<HostLatency>()
             .register::<HostGui>();
     }
 }
@@ -1035,6 +1046,7 @@ struct PluginExts {
     ports_config: Option<PluginAudioPortsConfig>,
     gui: Option<PluginGui>,
     render: Option<clack_extensions::render::PluginRender>,
+    latency: Option<PluginLatency>,
 }
 
 /// A CLAP host for one plugin instance. See the module docs for the thread rules.
@@ -1143,6 +1155,7 @@ impl TestHost {
             ports_config: handle.get_extension(),
             gui: handle.get_extension(),
             render: handle.get_extension(),
+            latency: handle.get_extension(),
         };
         let mut host = Self {
             audio: None,
@@ -1665,6 +1678,27 @@ impl TestHost {
             .map_err(|_| HostError("the plugin refused the render mode".into()))?;
         self.service_main_thread();
         Ok(())
+    }
+
+    /// `clap_plugin_latency.get`: the audio latency the plugin reports, in samples (what a host
+    /// compensates its tracks by). The spec allows the query only while active or activating.
+    pub fn latency_samples(&mut self) -> Result<u32> {
+        if self.active.is_none() {
+            return err("latency_samples: the plugin is not active");
+        }
+        let latency = self
+            .exts
+            .latency
+            .ok_or_else(|| HostError("plugin has no latency extension".into()))?;
+        let handle = self.instance.plugin_handle();
+        let samples = latency.get(&handle);
+        self.service_main_thread();
+        Ok(samples)
+    }
+
+    /// How many times the plugin called `clap_host_latency.changed`.
+    pub fn latency_changes(&self) -> u32 {
+        self.shared(|s| s.latency_changes.load(Ordering::SeqCst))
     }
 
     /// Stops processing, joins the audio thread and deactivates. No-op when inactive.

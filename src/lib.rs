@@ -163,8 +163,14 @@ impl Plugin for MusicHal {
         &mut self,
         _audio_io_layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
-        _context: &mut impl ActivateContext<Self>,
+        context: &mut impl ActivateContext<Self>,
     ) -> bool {
+        // Audio latency for the host's delay compensation: none. The EQ is recursive filters
+        // run sample by sample with no look-ahead and the auto gain a smoothed gain, so the
+        // audio out is aligned with the audio in; the analysis runs on a copy on the worker. The MIDI
+        // answers come late on purpose (one segment plus a margin, or on the next grid
+        // point): a musical response, not a delay to compensate.
+        context.set_latency_samples(0);
         self.telemetry
             .sample_rate_hz
             .store(buffer_config.sample_rate.round() as u32, Ordering::Relaxed);

@@ -446,3 +446,58 @@ fn auto_gain_keeps_warm_and_bright_within_half_a_lu_of_the_input() {
         "without auto gain the louder of warm and bright moves only {off:.2} LU: {figures}"
     );
 }
+
+/// Delay compensation: the plugin reports no audio latency at any rate, never announces a
+/// change, and that report is true: with the EQ engaged (bright at intensity 1) the output
+/// correlates best with the input at lag 0.
+#[test]
+fn reports_zero_latency_and_its_audio_is_aligned_with_the_input() {
+    let len = 3 * RATE as usize;
+    let input = vec![pink(len, 7), pink(len, 8)];
+    for rate in [44_100.0, 48_000.0, 96_000.0] {
+        let mut host = load();
+        host.activate(rate, 1, 1024).unwrap();
+        let latency = host.latency_samples().unwrap();
+        host.deactivate().unwrap();
+        assert_eq!(latency, 0, "{rate} Hz: {latency} samples reported");
+        assert_eq!(
+            host.latency_changes(),
+            0,
+            "{rate} Hz: latency announced as changed"
+        );
+    }
+    let mut host = load();
+    host.set_param_text("EQ Bypass", "Off").unwrap();
+    host.set_param_text("Term A", "warm").unwrap();
+    host.set_param_text("Term B", "bright").unwrap();
+    host.set_param_text("Intensity", "1").unwrap();
+    host.set_param_text("Listen", "Off").unwrap();
+    host.set_param("Morph", 1.0).unwrap();
+    host.activate(RATE, 1, 1024).unwrap();
+    assert_eq!(host.latency_samples().unwrap(), 0);
+    let out = host
+        .process_signal(&input, &BlockSizes::Fixed(512), &[])
+        .unwrap();
+    host.deactivate().unwrap();
+    // The last second, where the EQ has settled; lags -64..=64 samples.
+    let from = 2 * RATE as usize;
+    let (x, y) = (&input[0], &out.audio[0]);
+    let corr = |lag: i64| -> f64 {
+        (from..len - 64)
+            .map(|n| y[n] as f64 * x[(n as i64 - lag) as usize] as f64)
+            .sum()
+    };
+    let best = (-64..=64i64)
+        .max_by(|&a, &b| corr(a).total_cmp(&corr(b)))
+        .unwrap();
+    let changed = (from..len)
+        .map(|n| (y[n] - x[n]).abs())
+        .fold(0.0f32, f32::max);
+    eprintln!(
+        "best lag {best}, correlation at 0: {:.3}, at 1: {:.3}; largest EQ change {changed:.3}",
+        corr(0),
+        corr(1)
+    );
+    assert!(changed > 0.01, "the EQ changed the audio by only {changed}");
+    assert_eq!(best, 0, "the output lags the input by {best} samples");
+}
