@@ -338,3 +338,77 @@ fn the_novelty_dial_means_the_same_on_a_repetitive_and_a_varied_corpus() {
         );
     }
 }
+
+/// Taboo: the input loops 1.4 s of music, so the query keeps matching the same corpus
+/// contexts and, without a taboo, the navigation replays the same states again and again.
+/// With a taboo of N seconds no state is played again within N seconds of host time while an
+/// alternative exists: some state entered after an occurrence of the query's last symbol that
+/// was not played within N seconds (the navigator's candidates). With taboo 0 the same input
+/// does replay states inside that window while alternatives exist.
+#[test]
+fn taboo_keeps_states_from_replaying_within_its_window() {
+    let corpus = embedded();
+    let (tokens, _) = corpus.token_streams().unwrap();
+    let n = tokens.len();
+    let l = segment_len(RATE as f64);
+    let margin = (ANSWER_MARGIN_S * RATE as f64).round();
+    let frame_len = RATE as f64 / corpus.frames_per_s as f64;
+    let phrase = render_music(4.0, RATE, 23);
+    let phrase = &phrase[RATE as usize..RATE as usize + 4 * l];
+    let input: Vec<f32> = phrase.iter().copied().cycle().take(40 * l).collect();
+    // (states played, replays within `window_s` while an alternative existed, replays without
+    // one)
+    let replays = |taboo_s: f32, window_s: f64| -> (usize, usize, usize) {
+        let mut a = Answerer::new(&corpus, 5).unwrap();
+        let settings = AnswerSettings {
+            taboo_s,
+            ..AnswerSettings::default()
+        };
+        // Host time (s) each state was last played.
+        let mut last = vec![f64::NEG_INFINITY; n + 1];
+        let (mut played, mut avoidable, mut forced) = (0, 0, 0);
+        let mut notes = Vec::new();
+        for (k, seg) in input.chunks_exact(l).enumerate() {
+            let heard = a
+                .answer(seg, (k * l) as u64, RATE, &settings, &mut notes)
+                .unwrap();
+            let symbol = *heard.harmonic.last().unwrap();
+            // The phrase answering segment k starts one segment plus the margin after it, one
+            // state per corpus frame.
+            let base = ((k + 1) * l) as f64 + margin;
+            for (j, &state) in heard.states.iter().enumerate() {
+                let t = (base + j as f64 * frame_len) / RATE as f64;
+                if t - last[state] < window_s {
+                    // State c + 1 follows frame c - 1 carrying the symbol.
+                    let alternative = (0..n - 1)
+                        .filter(|&f| tokens[f] == symbol)
+                        .any(|f| t - last[f + 2] >= window_s);
+                    if alternative {
+                        avoidable += 1;
+                    } else {
+                        forced += 1;
+                    }
+                }
+                last[state] = t;
+                played += 1;
+            }
+        }
+        (played, avoidable, forced)
+    };
+    for taboo_s in [2.0f32, 5.0] {
+        // Half a sample short of the taboo: frame times are rounded to samples.
+        let window = taboo_s as f64 - 0.5 / RATE as f64;
+        let (played, with, forced) = replays(taboo_s, window);
+        let (_, without, forced_off) = replays(0.0, window);
+        eprintln!(
+            "taboo {taboo_s} s: {played} states, {with} avoidable replays within {taboo_s} s \
+             ({forced} with no alternative); taboo 0: {without} avoidable ({forced_off} not)"
+        );
+        assert!(played > 1000, "only {played} states played");
+        assert_eq!(with, 0, "taboo {taboo_s} s replays states it could avoid");
+        assert!(
+            without > 50,
+            "taboo 0 replays only {without} states within {taboo_s} s: the test cannot fail"
+        );
+    }
+}

@@ -5,7 +5,8 @@
 //!   -> Perception::process_segment          (the trainer's path, the corpus' configuration)
 //!   -> Vocabulary::tokens                    (the corpus' centroids, both streams)
 //!   -> live symbols (driving stream) appended to the query window
-//!   -> Improviser::step_guided per frame     (continuity, longest matching context)
+//!   -> Improviser::step_guided_taboo per frame (continuity, longest matching context,
+//!                                            no state replayed within the taboo time)
 //!   -> the chosen frames' payload            (pitches, loudness, onsets)
 //!   -> notes: start at a pitch's first frame or at an onset, end when it stops
 //! ```
@@ -164,7 +165,9 @@ pub struct Answerer {
     query: VecDeque<Symbol>,
     rng: Pcg32,
     frames_per_s: f64,
-    /// Host sample at which each oracle state was last played (`u64::MAX`: never).
+    /// Host sample at which each oracle state was last played (`u64::MAX`: never), one entry
+    /// per oracle state: the taboo's memory. Sized to the oracle in [`Self::new`] and grown by
+    /// live learning, so a phrase only writes into it.
     last_played: Vec<u64>,
     /// The corpus' chroma, for the transposition search.
     chroma_index: ChromaIndex,
@@ -211,6 +214,7 @@ impl Answerer {
         let drive = corpus.oracle.drive;
         let oracle = corpus.oracle()?;
         let typical_run = typical_run(&oracle);
+        let last_played = vec![NEVER_PLAYED; oracle.num_states()];
         let early_perception = crate::trainer::perception_for(&cfg.encoder, cfg.perception)
             .map_err(|e| AnswerError::Config(e.to_string()))?;
         Ok(Self {
@@ -228,7 +232,7 @@ impl Answerer {
             query: VecDeque::with_capacity(MAX_QUERY_LEN),
             rng: Pcg32::seed_from_u64(seed),
             frames_per_s: corpus.frames_per_s as f64,
-            last_played: Vec::new(),
+            last_played,
             chroma_index: ChromaIndex::new(corpus.frames.iter().map(|f| f.chroma)),
             live_chroma: VecDeque::with_capacity(TRANSPOSE_WINDOW),
         })
@@ -294,7 +298,10 @@ impl Answerer {
         self.improviser = improviser;
         self.drive = drive;
         self.query.clear();
+        // Forget what was played: the states are renumbered by the new oracle.
         self.last_played.clear();
+        self.last_played
+            .resize(self.improviser.oracle().num_states(), NEVER_PLAYED);
     }
 
     /// Answers one segment of mono host-rate audio starting at `start_sample`: appends the
@@ -445,6 +452,11 @@ impl Answerer {
 
     /// Navigates `n_frames` oracle steps guided by `query` and appends their notes, the first
     /// frame at sample `base`, moved by `interval` semitones besides the transpose setting.
+    ///
+    /// Taboo: each state's play time (host samples) is remembered, and a state played less than
+    /// `settings.taboo_s` seconds before (or after: an early phrase may be placed ahead of a
+    /// later one) the frame being chosen is avoided unless nothing else matches the query
+    /// ([`crate::oracle::Navigator::step_guided_taboo`]). 0 s turns it off.
     #[allow(clippy::too_many_arguments)]
     fn phrase(
         &mut self,
@@ -463,11 +475,26 @@ impl Answerer {
         self.improviser.navigator_mut().set_continuity(continuity);
         let mut states = Vec::with_capacity(n_frames);
         let mut frames: Vec<Played> = Vec::with_capacity(n_frames);
-        for _ in 0..n_frames {
-            let Some(payload) = self.improviser.step_guided(query, &mut self.rng) else {
+        let taboo_samples = taboo_samples(settings.taboo_s, frame_len * self.frames_per_s);
+        for j in 0..n_frames {
+            let now = (base + j as f64 * frame_len).round() as u64;
+            let last_played = &self.last_played;
+            let taboo = |state: usize| {
+                last_played
+                    .get(state)
+                    .is_some_and(|&t| t != NEVER_PLAYED && t.abs_diff(now) < taboo_samples)
+            };
+            let Some(payload) = self
+                .improviser
+                .step_guided_taboo(query, &mut self.rng, &taboo)
+            else {
                 return Phrase { notes: 0, states };
             };
-            states.push(self.improviser.navigator_mut().state());
+            let state = self.improviser.navigator_mut().state();
+            if let Some(t) = self.last_played.get_mut(state) {
+                *t = now;
+            }
+            states.push(state);
             frames.push(self.played(payload as usize));
         }
         let shaped = AnswerSettings {
@@ -510,11 +537,10 @@ impl Answerer {
 
     fn learn(&mut self, h: u16, p: u16, payload: &FramePayload) {
         let index = (self.corpus_frames.len() + self.live_frames.len()) as u32;
-        if self
-            .improviser
-            .append(self.drive.symbol(h, p), index)
-            .is_ok()
-        {
+        if let Ok(state) = self.improviser.append(self.drive.symbol(h, p), index) {
+            if self.last_played.len() <= state {
+                self.last_played.resize(state + 1, NEVER_PLAYED);
+            }
             let mut pitches = [0u8; 4];
             let k = payload.pitches().len().min(4);
             pitches[..k].copy_from_slice(&payload.pitches()[..k]);
@@ -527,6 +553,19 @@ impl Answerer {
             self.harmonic_tokens.push(h);
             self.percussive_tokens.push(p);
         }
+    }
+}
+
+/// [`Answerer::last_played`] of a state never played.
+const NEVER_PLAYED: u64 = u64::MAX;
+
+/// The taboo time in host samples (0, i.e. off, for 0 s, negative or NaN).
+fn taboo_samples(taboo_s: f32, host_rate_hz: f64) -> u64 {
+    let samples = f64::from(taboo_s) * host_rate_hz;
+    if samples.is_finite() && samples >= 1.0 {
+        samples.round() as u64
+    } else {
+        0
     }
 }
 

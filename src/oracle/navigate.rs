@@ -146,8 +146,10 @@ impl Navigator {
 
     /// [`Self::step_guided`] with a taboo: a state for which `taboo(state)` holds (e.g. played
     /// within the last few seconds) is not entered, neither by continuing linearly nor by a
-    /// jump, unless no other candidate matches the query's last symbol at all; then the
-    /// taboo candidates are considered as usual.
+    /// jump, unless no other candidate matches the query's last symbol at all; then the step
+    /// is taken as without the taboo (the linear continuation the continuity drew, else the
+    /// best-matching jump), so an exhausted context keeps flowing instead of re-entering the
+    /// one best match every frame.
     pub fn step_guided_taboo<R: Rng + ?Sized>(
         &mut self,
         oracle: &Oracle,
@@ -164,13 +166,19 @@ impl Navigator {
             return 0;
         }
         let i = self.state.min(n);
-        if i > 0 && i < n && self.continues(rng) && !taboo(i + 1) {
+        let linear = i > 0 && i < n && self.continues(rng);
+        if linear && !taboo(i + 1) {
             self.state = i + 1;
             return self.state;
         }
         let q = &query[query.len().saturating_sub(MAX_QUERY_LEN)..];
         let seq = oracle.sequence();
         for allow_taboo in [false, true] {
+            if allow_taboo && linear {
+                // Nothing else matches: continue as without the taboo.
+                self.state = i + 1;
+                return self.state;
+            }
             self.candidates.clear();
             let mut best_len = 0usize;
             for &c in oracle.states_with_symbol(last) {
