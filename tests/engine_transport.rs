@@ -2,7 +2,7 @@
 //! real CLAP host harness: in *beat* mode every note on lands on the grid (counted from the bar
 //! line) within one sample, across a tempo change and a loop jump; in *bar* mode every bar that
 //! holds an answer starts it on the bar line; a transport stop silences every note within the
-//! block. 120 and 97 BPM, 4/4 and 7/8.
+//! block. 97 to 120 BPM, 4/4 and 7/8; grids 1/4, 1/16, 1/8 T, 1/16 T, and 1/8 swung 67 %.
 //!
 //! The beat of a note on is computed from what the host sent: the block's song position and
 //! tempo plus the note's offset inside the block.
@@ -98,15 +98,27 @@ fn transport(tempo_bpm: f64, num: u16, denom: u16) -> Transport {
 }
 
 /// Distance in samples from `beat` to the nearest point of a grid of `step` beats counted from
-/// the start of the bar that holds it.
-fn off_grid_samples(s: &Seen, step: f64) -> f64 {
+/// the start of the bar that holds it, every odd point delayed by `swing * step / 2` (the
+/// Swing parameter's meaning, from its documentation); with whether that point is an odd one.
+fn off_grid_samples(s: &Seen, step: f64, swing: f64) -> (f64, bool) {
     let bar_start =
         ((s.beat + 1.0 / s.samples_per_beat) / s.beats_per_bar).floor() * s.beats_per_bar;
-    let k = ((s.beat - bar_start) / step).round();
-    let to_grid = (s.beat - bar_start - k * step).abs();
+    let pos = s.beat - bar_start;
+    let k0 = (pos / step).floor() as i64;
+    let (to_grid, odd) = (k0 - 1..=k0 + 1)
+        .filter(|&k| k >= 0)
+        .map(|k| {
+            let point = k as f64 * step + if k % 2 == 1 { swing * step / 2.0 } else { 0.0 };
+            ((pos - point).abs(), k % 2 == 1)
+        })
+        .fold((f64::INFINITY, false), |a, b| if b.0 < a.0 { b } else { a });
     // The next bar line is a grid point too (a bar of 10.5 triplet eighths ends on a half).
     let to_next_bar = (bar_start + s.beats_per_bar - s.beat).abs();
-    to_grid.min(to_next_bar) * s.samples_per_beat
+    if to_next_bar < to_grid {
+        (to_next_bar * s.samples_per_beat, false)
+    } else {
+        (to_grid * s.samples_per_beat, odd)
+    }
 }
 
 /// Every note on has its note off; returns the number of notes.
@@ -134,15 +146,25 @@ fn music(seconds: f32, seed: u64) -> Vec<f32> {
 #[test]
 fn beat_mode_lands_on_the_grid_across_tempo_change_and_loop_jump() {
     let signal = music(9.0, 41);
+    // (tempo, time signature, grid, its step in beats, swing, tempo after the change)
     let cases = [
-        (120.0, 4, 4, "1/16", 0.25, 133.0),
-        (97.0, 7, 8, "1/8 T", 1.0 / 3.0, 90.0),
+        (120.0, 4, 4, "1/16", 0.25, 0.0, 133.0),
+        (97.0, 7, 8, "1/8 T", 1.0 / 3.0, 0.0, 90.0),
+        (120.0, 4, 4, "1/4", 1.0, 0.0, 104.0),
+        (110.0, 4, 4, "1/16 T", 1.0 / 6.0, 0.0, 126.0),
+        (120.0, 4, 4, "1/8", 0.5, 0.67, 133.0),
     ];
-    for (tempo, num, denom, grid, step, new_tempo) in cases {
+    for (tempo, num, denom, grid, step, swing, new_tempo) in cases {
         let mut changed = false;
         let mut jumped = false;
+        let swing_text = format!("{}", swing * 100.0);
         let seen = drive(
-            &[("Answer Mode", "Beat"), ("Grid", grid), ("Density", "90 %")],
+            &[
+                ("Answer Mode", "Beat"),
+                ("Grid", grid),
+                ("Swing", &swing_text),
+                ("Density", "90 %"),
+            ],
             &signal,
             transport(tempo, num, denom),
             7,
@@ -168,13 +190,22 @@ fn beat_mode_lands_on_the_grid_across_tempo_change_and_loop_jump() {
             after_change > 3 && after_jump > 3,
             "{after_change} {after_jump}"
         );
-        let worst = ons
+        let placed: Vec<(f64, bool)> = ons
             .iter()
-            .map(|s| off_grid_samples(s, step))
-            .fold(0.0, f64::max);
+            .map(|s| off_grid_samples(s, step, swing))
+            .collect();
+        let worst = placed.iter().map(|p| p.0).fold(0.0, f64::max);
+        let odd = placed.iter().filter(|p| p.1).count();
+        eprintln!("{tempo} BPM {num}/{denom}, grid {grid}, swing {swing}: {} note ons, {odd} on odd points, worst {worst:.2} samples off", ons.len());
         assert!(
             worst <= 1.0,
-            "{tempo} BPM {num}/{denom}, grid {grid}: a note on is {worst:.2} samples off the grid"
+            "{tempo} BPM {num}/{denom}, grid {grid}, swing {swing}: a note on is {worst:.2} \
+             samples off the grid"
+        );
+        // Swung points are tested only if some notes land on them.
+        assert!(
+            swing == 0.0 || odd > 0,
+            "swing {swing}: no note on a swung point"
         );
     }
 }
