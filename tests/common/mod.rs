@@ -58,3 +58,40 @@ pub mod checks {
         out
     }
 }
+
+/// Standard MIDI files as `musichal render` writes them.
+pub mod smf {
+    /// Note events of a format-0 SMF as (tick, status, key, velocity).
+    pub fn parse_smf(bytes: &[u8]) -> Vec<(u64, u8, u8, u8)> {
+        assert_eq!(&bytes[..4], b"MThd");
+        let division = u16::from_be_bytes([bytes[12], bytes[13]]);
+        assert_eq!(division, 480);
+        assert_eq!(&bytes[14..18], b"MTrk");
+        let len = u32::from_be_bytes(bytes[18..22].try_into().unwrap()) as usize;
+        let track = &bytes[22..22 + len];
+        let mut i = 0;
+        let mut tick = 0u64;
+        let mut out = Vec::new();
+        while i < track.len() {
+            let mut delta = 0u64;
+            loop {
+                let b = track[i];
+                i += 1;
+                delta = (delta << 7) | (b & 0x7f) as u64;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+            tick += delta;
+            let status = track[i];
+            if status == 0xff {
+                let len = track[i + 2] as usize;
+                i += 3 + len;
+            } else {
+                out.push((tick, status, track[i + 1], track[i + 2]));
+                i += 3;
+            }
+        }
+        out
+    }
+}

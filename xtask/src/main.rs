@@ -331,6 +331,7 @@ fn demo(root: &Path) -> Result<()> {
 /// The tests that load the built plugin through the CLAP host: run again under the allocation
 /// guard and against the release bundle.
 const HOST_TESTS: &[&str] = &[
+    "demo",
     "clap_host",
     "engine_host",
     "engine_lifecycle",
