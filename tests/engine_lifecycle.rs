@@ -337,3 +337,87 @@ fn a_bad_corpus_keeps_the_answers_and_a_good_one_changes_them() {
     assert_eq!(reopened, embedded, "a session with a missing corpus file");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// (start, key, velocity, duration) of every answered note, offline.
+fn answered(params: &[(&str, &str)]) -> Vec<(u64, u8, f64, u64)> {
+    let mut host = load();
+    host.set_offline_render(true).unwrap();
+    for (name, value) in params {
+        host.set_param_text(name, value).unwrap();
+    }
+    host.activate(RATE, 1, 1024).unwrap();
+    let mut music = render_music(5.0, RATE as u32, 41);
+    music.extend(std::iter::repeat_n(0.0, 3 * RATE as usize));
+    let out = host
+        .process_signal(&[music.clone(), music], &BlockSizes::Fixed(1024), &[])
+        .unwrap();
+    host.deactivate().unwrap();
+    assert_clean(&host);
+    let mut open: HashMap<(u8, u8), (u64, f64)> = HashMap::new();
+    let mut done = Vec::new();
+    for (t, e) in &out.midi {
+        if let Some((c, k, v)) = e.note_on() {
+            open.insert((c, k), (*t, v));
+        } else if let Some((c, k)) = e.note_off() {
+            let (start, v) = open.remove(&(c, k)).expect("note off without note on");
+            done.push((start, k, v, t - start));
+        }
+    }
+    assert!(open.is_empty(), "hanging notes");
+    done.sort_by_key(|n| (n.0, n.1));
+    done
+}
+
+/// Every parameter is automatable by the host, and the answer-shaping ones do what they say:
+/// Note Length x2 doubles the notes' durations, Velocity x0.5 halves their velocities, with the
+/// same notes at the same times.
+#[test]
+fn note_length_and_velocity_scale_the_answer() {
+    let _turn = serial();
+    let host = load();
+    let fixed: Vec<_> = host
+        .params()
+        .into_iter()
+        .filter(|p| !p.is_automatable())
+        .map(|p| p.name)
+        .collect();
+    assert!(fixed.is_empty(), "not automatable: {fixed:?}");
+    drop(host);
+
+    let base = answered(&[]);
+    assert!(base.len() >= 8, "only {} notes", base.len());
+    let soft = answered(&[("Velocity", "0.5")]);
+    assert_eq!(soft.len(), base.len());
+    for (a, b) in base.iter().zip(&soft) {
+        assert_eq!(
+            (a.0, a.1, a.3),
+            (b.0, b.1, b.3),
+            "Velocity changed more than velocity"
+        );
+        assert!(
+            (b.2 - 0.5 * a.2).abs() <= 1.0 / 127.0 + 1e-9,
+            "velocity {} at x0.5 from {}",
+            b.2,
+            a.2
+        );
+    }
+    let long = answered(&[("Note Length", "2")]);
+    let starts = |v: &[(u64, u8, f64, u64)]| v.iter().map(|n| (n.0, n.1)).collect::<Vec<_>>();
+    assert_eq!(starts(&long), starts(&base), "Note Length moved the notes");
+    // A longer note may be cut by the next note on the same key; the others double.
+    let mut ratios: Vec<f64> = base
+        .iter()
+        .zip(&long)
+        .map(|(a, b)| b.3 as f64 / a.3 as f64)
+        .collect();
+    assert!(
+        ratios.iter().all(|&r| r >= 1.0),
+        "a note got shorter: {ratios:?}"
+    );
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    assert!(
+        (median - 2.0).abs() < 0.05,
+        "median duration ratio {median:.3} at x2"
+    );
+}
