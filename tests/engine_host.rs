@@ -26,16 +26,22 @@ fn stereo(mono: Vec<f32>) -> Vec<Vec<f32>> {
     vec![mono.clone(), mono]
 }
 
-/// Every note on is followed by its note off; returns the number of notes.
+/// Every note on is followed by its note off, a key is not started twice without a note off
+/// between, and no note off comes without its note on; returns the number of notes.
 fn assert_balanced(events: &[(u64, u8, u8, bool)]) -> usize {
     let mut open: HashMap<(u8, u8), u64> = HashMap::new();
     let mut count = 0;
     for &(t, c, k, on) in events {
         if on {
             count += 1;
-            open.insert((c, k), t);
+            if let Some(t0) = open.insert((c, k), t) {
+                panic!("key {k} on channel {c} started at {t} while sounding since {t0}");
+            }
         } else {
-            open.remove(&(c, k));
+            assert!(
+                open.remove(&(c, k)).is_some(),
+                "note off of key {k} on channel {c} at {t} without a note on"
+            );
         }
     }
     assert!(open.is_empty(), "hanging notes: {open:?}");
@@ -341,6 +347,8 @@ fn stress_random_blocks_nan_bursts_rate_changes_automation_and_corpus_swaps() {
     }
     assert_balanced(&all_events);
     assert!(answered > 50, "only {answered} notes in the offline rounds");
+    // Nothing logged at error level through all of it (a corrupt corpus is a warning).
+    assert_clean(&host);
     std::fs::remove_dir_all(&dir).ok();
 }
 
