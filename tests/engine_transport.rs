@@ -1,8 +1,8 @@
 //! Answer modes against a host transport the test drives, through the built plugin and the
 //! real CLAP host harness: in *beat* mode every note on lands on the grid (counted from the bar
 //! line) within one sample, across a tempo change and a loop jump; in *bar* mode every bar that
-//! holds an answer starts it on the bar line; a transport stop silences every note within the
-//! block. 97 to 120 BPM, 4/4 and 7/8; grids 1/4, 1/16, 1/8 T, 1/16 T, and 1/8 swung 67 %.
+//! holds an answer starts it on the bar line, also across a tempo change and a loop jump; a
+//! transport stop silences every note within the block. 97 to 120 BPM, 4/4 and 7/8; grids 1/4, 1/16, 1/8 T, 1/16 T, and 1/8 swung 67 %.
 //!
 //! The beat of a note on is computed from what the host sent: the block's song position and
 //! tempo plus the note's offset inside the block.
@@ -243,6 +243,115 @@ fn bar_mode_starts_every_answer_on_a_bar_line() {
             assert!(
                 off.abs() <= 1.0,
                 "{tempo} BPM {num}/{denom}: bar {bar}'s answer starts {off:.1} samples after the line"
+            );
+        }
+    }
+}
+
+#[test]
+fn bar_mode_starts_every_phrase_on_a_bar_line_across_tempo_change_and_loop_jump() {
+    let mut signal = music(9.0, 44);
+    signal.extend(std::iter::repeat_n(0.0, 4 * RATE as usize));
+    let change_at = 3 * RATE as u64;
+    let jump_at = 6 * RATE as u64;
+    // (tempo, time signature, tempo after the change)
+    for (tempo, num, denom, new_tempo) in [(120.0, 4, 4, 133.0), (97.0, 7, 8, 90.0)] {
+        let mut changed = false;
+        // (block start, position before, position after)
+        let mut jump: Option<(u64, f64, f64)> = None;
+        let seen = drive(
+            &[("Answer Mode", "Bar"), ("Density", "90 %")],
+            &signal,
+            transport(tempo, num, denom),
+            10,
+            |at, t| {
+                // The tempo changes mid-phrase at 3 s; at 6 s the host loops back two bars, as
+                // a host looping whole bars does between blocks: the position within the bar is
+                // kept.
+                if !changed && at >= change_at {
+                    t.tempo_bpm = new_tempo;
+                    changed = true;
+                }
+                if jump.is_none() && at >= jump_at {
+                    let bar = f64::from(t.time_sig_num) * 4.0 / f64::from(t.time_sig_denom);
+                    let from = t.song_pos_beats;
+                    t.song_pos_beats = from - 2.0 * bar;
+                    jump = Some((at, from, t.song_pos_beats));
+                }
+            },
+        );
+        let (jump_sample, from, to) = jump.expect("the host jumped");
+        let n = balanced(&seen);
+        let ons: Vec<&Seen> = seen.iter().filter(|s| s.on).collect();
+        let case = format!("{tempo} -> {new_tempo} BPM {num}/{denom}");
+        assert!(n >= 10, "{case}: only {n} notes");
+        // A note up to one sample before a line (sample rounding) belongs to the next bar.
+        let bar_of = |s: &Seen| ((s.beat + 1.0 / s.samples_per_beat) / s.beats_per_bar).floor();
+        let bar_len = f64::from(num) * 4.0 / f64::from(denom);
+        // The phrase playing when the host jumped keeps playing after it (its notes move with
+        // the playhead): it started on the line of the last bar that held a note on before the
+        // jump and lasts less than a bar, so its notes after the jump lie before
+        // `to + (that line + bar - from)`. Those are not phrase starts.
+        let playing_until = ons
+            .iter()
+            .filter(|s| s.sample < jump_sample)
+            .last()
+            .map(|s| to + (bar_of(s) * bar_len + bar_len - from).max(0.0))
+            .unwrap_or(to);
+        // The first note on of every bar that holds any, before and after the jump.
+        let mut first_in_bar: HashMap<(bool, i64), &Seen> = HashMap::new();
+        for s in &ons {
+            let after_jump = s.sample >= jump_sample;
+            if after_jump && s.beat < playing_until - 0.5 / s.samples_per_beat {
+                continue;
+            }
+            first_in_bar
+                .entry((after_jump, bar_of(s) as i64))
+                .or_insert(s);
+        }
+        let count = |after_jump: bool, from_sample: u64| {
+            first_in_bar
+                .iter()
+                .filter(|((a, _), s)| *a == after_jump && s.sample >= from_sample)
+                .count()
+        };
+        // Phrases before and after the tempo change, and after the jump; among the latter,
+        // those starting within a bar of the jump were answered before it (an answer comes at
+        // least a bar after what it answers): they were pending when the playhead moved.
+        let before_change = count(false, 0) - count(false, change_at);
+        let (changed_phrases, jumped_phrases) = (count(false, change_at), count(true, jump_at));
+        let pending_at_jump = first_in_bar
+            .iter()
+            .filter(|((a, _), s)| *a && s.beat < to + bar_len)
+            .count();
+        eprintln!(
+            "{case}: {} note ons, {} phrases ({before_change} before the tempo change, \
+             {changed_phrases} after it, {jumped_phrases} after the jump of which \
+             {pending_at_jump} pending at it); the phrase playing at the jump ends {:.2} beats \
+             after it",
+            ons.len(),
+            first_in_bar.len(),
+            playing_until - to
+        );
+        assert!(
+            before_change >= 1 && changed_phrases >= 1 && jumped_phrases >= 2,
+            "{case}: {before_change} phrases before the tempo change, {changed_phrases} after \
+             it, {jumped_phrases} after the jump"
+        );
+        assert!(
+            pending_at_jump >= 1,
+            "{case}: no phrase was pending at the jump"
+        );
+        for ((after_jump, bar), s) in &first_in_bar {
+            let off = (s.beat - *bar as f64 * s.beats_per_bar) * s.samples_per_beat;
+            assert!(
+                off.abs() <= 1.0,
+                "{case}: the phrase in bar {bar} ({}) starts {off:.1} samples after the line",
+                if *after_jump {
+                    "after the jump"
+                } else {
+                    "before the jump"
+                }
             );
         }
     }
