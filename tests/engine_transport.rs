@@ -2,7 +2,8 @@
 //! real CLAP host harness: in *beat* mode every note on lands on the grid (counted from the bar
 //! line) within one sample, across a tempo change and a loop jump; in *bar* mode every bar that
 //! holds an answer starts it on the bar line, also across a tempo change and a loop jump; a
-//! transport stop silences every note within the block. 97 to 120 BPM, 4/4 and 7/8; grids 1/4, 1/16, 1/8 T, 1/16 T, and 1/8 swung 67 %.
+//! transport stop silences every note within the block and drops the pending ones. 97 to 120
+//! BPM, 4/4 and 7/8; grids 1/4, 1/16, 1/8 T, 1/16 T, and 1/8 swung 67 %.
 //!
 //! The beat of a note on is computed from what the host sent: the block's song position and
 //! tempo plus the note's offset inside the block.
@@ -357,10 +358,16 @@ fn bar_mode_starts_every_phrase_on_a_bar_line_across_tempo_change_and_loop_jump(
     }
 }
 
-#[test]
-fn transport_stop_silences_every_note_within_the_block() {
-    let signal = music(6.0, 43);
-    let stop_at = (3.0 * RATE) as u64;
+/// Plays `signal` in beat mode with long notes and stops the transport at the first block that
+/// starts at or after `stop_at` (when `stop`); returns what was seen and that block's start.
+fn stop_run(
+    signal: &[f32],
+    tempo: f64,
+    num: u16,
+    denom: u16,
+    stop_at: u64,
+    stop: bool,
+) -> (Vec<Seen>, u64) {
     let mut stop_block_start = None;
     let seen = drive(
         &[
@@ -368,53 +375,108 @@ fn transport_stop_silences_every_note_within_the_block() {
             ("Density", "100 %"),
             ("Note Length", "4"),
         ],
-        &signal,
-        transport(120.0, 4, 4),
+        signal,
+        transport(tempo, num, denom),
         9,
         |at, t| {
-            if at >= stop_at && t.playing {
-                t.playing = false;
+            if at >= stop_at && stop_block_start.is_none() {
+                t.playing = !stop;
                 stop_block_start = Some(at);
             }
         },
     );
-    let stop = stop_block_start.expect("the transport stopped");
-    let stop_block = seen
-        .iter()
-        .find(|s| s.sample >= stop)
-        .map(|s| s.block)
-        .unwrap_or(usize::MAX);
-    // Notes sounding when the transport stopped.
-    let mut open: HashMap<u8, u64> = HashMap::new();
-    for s in seen.iter().filter(|s| s.sample < stop) {
-        if s.on {
-            open.insert(s.key, s.sample);
-        } else {
-            open.remove(&s.key);
-        }
-    }
-    assert!(
-        !open.is_empty(),
-        "nothing was sounding at the stop: the test proves nothing"
-    );
-    // Each one ends at the first sample of the stop block.
-    for (key, _) in &open {
-        let off = seen
+    (seen, stop_block_start.expect("the run reached the stop"))
+}
+
+/// The transport stops (the song stops: the input falls silent at the same block) at 120 BPM
+/// 4/4 and 97 BPM 7/8: every note sounding then ends at the stop block's first sample, nothing
+/// starts in that block, and no note that was pending at the stop plays after it. The only
+/// note ons after the stop are answers decoded after it (to the segment the stop cut), which
+/// the plugin places on its own clock; a run whose transport plays on, with the same input,
+/// places those at the same samples and also plays the pending notes the stop dropped.
+#[test]
+fn transport_stop_silences_every_note_within_the_block() {
+    let stop_at = (3.0 * RATE) as u64;
+    for (tempo, num, denom) in [(120.0, 4, 4), (97.0, 7, 8)] {
+        let case = format!("{tempo} BPM {num}/{denom}");
+        // The stop comes at the first block starting at or after `stop_at`; the same seed gives
+        // the same blocks in both runs, so the silence can start there.
+        let (_, stop) = stop_run(&music(6.0, 43), tempo, num, denom, stop_at, true);
+        let mut signal = music(6.0, 43);
+        signal[stop as usize..].fill(0.0);
+        let (seen, stop_again) = stop_run(&signal, tempo, num, denom, stop_at, true);
+        assert_eq!(stop_again, stop);
+        let stop_block = seen
             .iter()
-            .find(|s| s.sample >= stop && !s.on && s.key == *key)
-            .unwrap_or_else(|| panic!("note {key} never ended"));
-        assert_eq!(
-            off.sample, stop,
-            "note {key} ended at {} (block {})",
-            off.sample, off.block
+            .find(|s| s.sample >= stop)
+            .map(|s| s.block)
+            .unwrap_or(usize::MAX);
+        // Notes sounding when the transport stopped.
+        let mut open: HashMap<u8, u64> = HashMap::new();
+        for s in seen.iter().filter(|s| s.sample < stop) {
+            if s.on {
+                open.insert(s.key, s.sample);
+            } else {
+                open.remove(&s.key);
+            }
+        }
+        assert!(
+            !open.is_empty(),
+            "{case}: nothing was sounding at the stop: the test proves nothing"
+        );
+        // Each one ends at the first sample of the stop block.
+        for key in open.keys() {
+            let off = seen
+                .iter()
+                .find(|s| s.sample >= stop && !s.on && s.key == *key)
+                .unwrap_or_else(|| panic!("{case}: note {key} never ended"));
+            assert_eq!(
+                off.sample, stop,
+                "{case}: note {key} ended at {} (block {})",
+                off.sample, off.block
+            );
+        }
+        // Nothing starts in the stop block.
+        assert!(
+            !seen
+                .iter()
+                .any(|s| s.on && s.block == stop_block && s.sample >= stop),
+            "{case}: a note started in the stop block"
+        );
+        balanced(&seen);
+        // After the stop: (sample, key) of every note on, in order.
+        let (go_on, _) = stop_run(&signal, tempo, num, denom, stop_at, false);
+        let after = |v: &[Seen]| -> Vec<(u64, u8)> {
+            v.iter()
+                .filter(|s| s.on && s.sample >= stop)
+                .map(|s| (s.sample, s.key))
+                .collect()
+        };
+        let (stopped, played_on) = (after(&seen), after(&go_on));
+        let mut dropped = played_on.clone();
+        for note in &stopped {
+            let i = dropped.iter().position(|n| n == note).unwrap_or_else(|| {
+                panic!("{case}: note on {note:?} after the stop is not one of the run playing on")
+            });
+            dropped.remove(i);
+        }
+        eprintln!(
+            "{case}: {} notes sounding at the stop; after it {} note ons decoded after the stop, \
+             {} pending ones dropped (the run playing on has {})",
+            open.len(),
+            stopped.len(),
+            dropped.len(),
+            played_on.len()
+        );
+        assert!(
+            !dropped.is_empty(),
+            "{case}: the stop dropped no pending note (or none was pending)"
+        );
+        // The dropped notes are the pending ones: they come before any note decoded later.
+        let first_kept = stopped.first().map_or(u64::MAX, |n| n.0);
+        assert!(
+            dropped.iter().all(|n| n.0 <= first_kept),
+            "{case}: dropped {dropped:?}, kept {stopped:?}"
         );
     }
-    // Nothing starts in the stop block.
-    assert!(
-        !seen
-            .iter()
-            .any(|s| s.on && s.block == stop_block && s.sample >= stop),
-        "a note started in the stop block"
-    );
-    balanced(&seen);
 }
