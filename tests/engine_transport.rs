@@ -3,7 +3,8 @@
 //! line) within one sample, across a tempo change and a loop jump; in *bar* mode every bar that
 //! holds an answer starts it on the bar line, also across a tempo change and a loop jump; a
 //! transport stop silences every note within the block and drops the pending ones. 97 to 120
-//! BPM, 4/4 and 7/8; grids 1/4, 1/16, 1/8 T, 1/16 T, and 1/8 swung 67 %.
+//! BPM, 4/4 and 7/8; grids 1/4, 1/16, 1/8 T, 1/16 T, and 1/8 swung 67 %. Without a host
+//! transport the Tempo parameter sets the grid, counted from the start of processing.
 //!
 //! The beat of a note on is computed from what the host sent: the block's song position and
 //! tempo plus the note's offset inside the block.
@@ -356,6 +357,116 @@ fn bar_mode_starts_every_phrase_on_a_bar_line_across_tempo_change_and_loop_jump(
             );
         }
     }
+}
+
+/// Plays `signal` in random-size blocks with no host transport at all; the beat of each note is
+/// counted at `tempo_bpm` from the first processed sample (the plugin's own clock starts at beat
+/// 0 there, in 4/4 unless a host says otherwise).
+fn drive_without_transport(
+    params: &[(&str, &str)],
+    signal: &[f32],
+    tempo_bpm: f64,
+    seed: u64,
+) -> Vec<Seen> {
+    let path = plugin_path();
+    let mut host = TestHost::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    host.set_offline_render(true).unwrap();
+    for (name, value) in params {
+        host.set_param_text(name, value).unwrap();
+    }
+    host.activate(RATE, 1, 2048).unwrap();
+    host.set_transport(None);
+    let samples_per_beat = RATE * 60.0 / tempo_bpm;
+    let mut rng = Pcg32::seed_from_u64(seed);
+    let mut seen = Vec::new();
+    let (mut start, mut block) = (0usize, 0usize);
+    while start < signal.len() {
+        let n = rng.random_range(32..=2048).min(signal.len() - start);
+        let chunk = &signal[start..start + n];
+        let out = host.process(&[chunk, chunk], &[]).unwrap();
+        for (offset, e) in &out.midi {
+            let (key, on) = match (e.note_on(), e.note_off()) {
+                (Some((_, k, _)), _) => (k, true),
+                (None, Some((_, k))) => (k, false),
+                _ => continue,
+            };
+            let sample = start as u64 + offset;
+            seen.push(Seen {
+                sample,
+                beat: sample as f64 / samples_per_beat,
+                samples_per_beat,
+                beats_per_bar: 4.0,
+                key,
+                on,
+                block,
+            });
+        }
+        start += n;
+        block += 1;
+    }
+    common::checks::assert_clean(&host);
+    host.deactivate().unwrap();
+    seen
+}
+
+/// Without a host transport, beat mode follows the Tempo parameter: at 97 BPM every note on
+/// lies on that tempo's 1/16 grid counted from the start of processing, within one sample;
+/// at 133 BPM on that one's, and those notes are off the 97 BPM grid (so the check sees the
+/// tempo).
+#[test]
+fn without_host_transport_beat_mode_follows_the_tempo_parameter() {
+    let signal = music(6.0, 45);
+    let step = 0.25;
+    let worst = |seen: &[Seen], tempo_bpm: f64| -> (f64, usize) {
+        // The same notes judged against the grid of `tempo_bpm`.
+        let spb = RATE * 60.0 / tempo_bpm;
+        let offs: Vec<f64> = seen
+            .iter()
+            .filter(|s| s.on)
+            .map(|s| {
+                let at = Seen {
+                    beat: s.sample as f64 / spb,
+                    samples_per_beat: spb,
+                    ..*s
+                };
+                off_grid_samples(&at, step, 0.0).0
+            })
+            .collect();
+        let off = offs.iter().filter(|&&d| d > 1.0).count();
+        (offs.iter().copied().fold(0.0, f64::max), off)
+    };
+    let mut runs = Vec::new();
+    for tempo in [97.0, 133.0] {
+        let text = format!("{tempo}");
+        let seen = drive_without_transport(
+            &[
+                ("Answer Mode", "Beat"),
+                ("Grid", "1/16"),
+                ("Density", "90 %"),
+                ("Tempo", &text),
+            ],
+            &signal,
+            tempo,
+            11,
+        );
+        let n = balanced(&seen);
+        assert!(n >= 15, "{tempo} BPM: only {n} notes");
+        let (own, _) = worst(&seen, tempo);
+        eprintln!("Tempo {tempo} BPM, no transport: {n} note ons, worst {own:.2} samples off its 1/16 grid");
+        assert!(
+            own <= 1.0,
+            "Tempo {tempo} BPM: a note on is {own:.2} samples off that tempo's 1/16 grid"
+        );
+        runs.push(seen);
+    }
+    // The 133 BPM run's notes against the 97 BPM grid: most are off it.
+    let (_, off) = worst(&runs[1], 97.0);
+    let ons = runs[1].iter().filter(|s| s.on).count();
+    eprintln!("Tempo 133 BPM: {off} of {ons} note ons off the 97 BPM grid");
+    assert!(
+        off * 2 > ons,
+        "only {off} of {ons} note ons at Tempo 133 BPM are off the 97 BPM grid"
+    );
 }
 
 /// Plays `signal` in beat mode with long notes and stops the transport at the first block that
