@@ -4,7 +4,9 @@
 //!
 //! The live side runs twice: once assembling segments itself, and once through the real
 //! audio-thread hand-off (`rt::segment_channel`: the writer the plugin's `process()` feeds in
-//! host blocks, the assembler the worker reads), the path the plugin uses.
+//! host blocks, the assembler the worker reads), the path the plugin uses. Early answers (the
+//! answerer's second front end, for onsets after silence) leave the full segments' tokens equal
+//! to the trainer's.
 
 use musichal::perception::synth::render_music;
 use musichal::perception::{KMeansConfig, Perception, PerceptionConfig, SegmentFrames, Vocabulary};
@@ -276,4 +278,138 @@ fn basicpitch_encoder_training_and_live_paths_agree() {
         train[3].dim,
         musichal::perception::bp_encoder::BASICPITCH_DIM
     );
+}
+
+/// Music in bursts after silence (0.45 s of silence, then 0.7 s of music, starting abruptly):
+/// every burst's start is an onset after silence, the case the early answer is for. Returns the
+/// audio and the onsets' samples.
+fn bursts(rate_hz: u32, n: usize) -> (Vec<f32>, Vec<usize>) {
+    let music = render_music(n as f32 * 0.7 + 1.0, rate_hz, 61);
+    let (gap, burst) = (
+        (0.45 * rate_hz as f64) as usize,
+        (0.7 * rate_hz as f64) as usize,
+    );
+    let mut audio = Vec::new();
+    let mut onsets = Vec::new();
+    for k in 0..n {
+        audio.resize(audio.len() + gap, 0.0);
+        // Start each burst where the music is sounding.
+        let from = rate_hz as usize / 2 + k * burst;
+        onsets.push(audio.len());
+        audio.extend_from_slice(&music[from..from + burst]);
+    }
+    audio.resize(audio.len() + gap, 0.0);
+    (audio, onsets)
+}
+
+/// The early answer (an onset after silence answered from the part of its segment that has
+/// arrived, through the answerer's second front end) leaves the main path alone: driving an
+/// `Answerer` as the worker does, with early answers between the full segments, every full
+/// segment's tokens (both streams) equal the trainer's for the same audio. A front end shared
+/// between the two, the fault the second one avoids, gives other tokens: the comparison sees it.
+#[test]
+fn early_answers_leave_the_full_segments_tokens_equal_to_the_trainers() {
+    use musichal::corpus::CorpusModel;
+    use musichal::engine::{
+        AnswerSettings, Answerer, ANSWER_MARGIN_S, EARLY_LISTEN_S, EMBEDDED_CORPUS,
+    };
+    use musichal::trainer::{corpus_vocabulary, perception_for, EncoderConfig};
+
+    let corpus = CorpusModel::from_bytes(EMBEDDED_CORPUS).expect("the embedded corpus loads");
+    let cfg = EncoderConfig::from_model(&corpus).unwrap();
+    let vocab = corpus_vocabulary(&corpus);
+    let make = || perception_for(&cfg.encoder, cfg.perception.clone()).unwrap();
+    for rate_hz in [48_000u32, 44_100] {
+        let (audio, onsets) = bursts(rate_hz, 6);
+        let l = musichal::rt::segment_len(rate_hz as f64);
+        assert_eq!(l, make().config().segment_samples(rate_hz));
+        let n_segments = audio.len() / l;
+        // The trainer's tokens.
+        let train = make().encode_file_segments(&audio, rate_hz).unwrap();
+        let train_tokens: Vec<_> = train[..n_segments]
+            .iter()
+            .map(|s| vocab.tokens(s).unwrap())
+            .collect();
+        // The answerer, as the worker drives it: for each segment, first the early answer to
+        // an onset in it (once `EARLY_LISTEN_S` after the onset has arrived, with the previous
+        // segment as context), then the full segment.
+        let listen = (EARLY_LISTEN_S * rate_hz as f64).round() as usize;
+        let margin = (ANSWER_MARGIN_S * rate_hz as f64).round() as u64;
+        let settings = AnswerSettings::default();
+        let mut answerer = Answerer::new(&corpus, 4).unwrap();
+        let mut notes = Vec::new();
+        let (mut early_answers, mut early_notes) = (0, 0);
+        // (segment index, the early encode's input) for the shared-front-end fault below.
+        let mut early_inputs: Vec<(usize, Vec<f32>)> = Vec::new();
+        for k in 0..n_segments {
+            let start = k * l;
+            let seg = &audio[start..start + l];
+            let context = if k > 0 {
+                &audio[start - l..start]
+            } else {
+                &[][..]
+            };
+            for &onset in onsets
+                .iter()
+                .filter(|&&o| o >= start && o + listen <= start + l)
+            {
+                let partial = &audio[start..onset + listen];
+                let from = (onset + listen) as u64 + margin;
+                let mut until = (start + l) as u64 + margin;
+                if until < from + (0.15 * rate_hz as f64) as u64 {
+                    until += l as u64;
+                }
+                let n = answerer
+                    .answer_early(
+                        context, partial, rate_hz, &settings, from, until, &mut notes,
+                    )
+                    .unwrap();
+                early_answers += usize::from(n > 0);
+                early_notes += n;
+                let mut input = [context, partial].concat();
+                input.resize(input.len() + rate_hz as usize / 4, 0.0);
+                early_inputs.push((k, input));
+            }
+            let heard = answerer
+                .answer(seg, start as u64, rate_hz, &settings, &mut notes)
+                .unwrap();
+            assert_eq!(
+                (&heard.harmonic, &heard.percussive),
+                (&train_tokens[k].harmonic, &train_tokens[k].percussive),
+                "{rate_hz} Hz: segment {k}'s tokens differ from the trainer's"
+            );
+        }
+        eprintln!(
+            "{rate_hz} Hz: {n_segments} segments, {} onsets, {early_answers} early answers \
+             ({early_notes} notes), every segment's tokens equal the trainer's",
+            onsets.len()
+        );
+        assert!(
+            early_answers >= onsets.len() / 2,
+            "{rate_hz} Hz: only {early_answers} early answers to {} onsets: the test proves \
+             little",
+            onsets.len()
+        );
+
+        // The fault: one front end for both. The early encodes (a stream of their own) come
+        // between the segments, and the segments' tokens no longer all equal the trainer's.
+        let mut shared = make();
+        let mut differ = 0;
+        for k in 0..n_segments {
+            for (i, (_, input)) in early_inputs.iter().enumerate().filter(|(_, e)| e.0 == k) {
+                shared
+                    .process_segment(input, rate_hz, (1u64 << 62) + ((i as u64 + 1) << 32))
+                    .unwrap();
+            }
+            let seg = shared
+                .process_segment(&audio[k * l..(k + 1) * l], rate_hz, (k * l) as u64)
+                .unwrap();
+            differ += usize::from(vocab.tokens(&seg).unwrap() != train_tokens[k]);
+        }
+        eprintln!("{rate_hz} Hz, one shared front end: {differ} segments' tokens differ");
+        assert!(
+            differ > 0,
+            "{rate_hz} Hz: a shared front end gives the trainer's tokens too"
+        );
+    }
 }
