@@ -14,7 +14,9 @@
 //! - Queue full (worker side), pending list full or active table full: the new note is
 //!   dropped before it ever sounds, so nothing can hang (`dropped_*`).
 //! - A note on for a note already sounding on the same channel first sends that note's note
-//!   off at the same offset, then restarts it with the new end.
+//!   off at the same offset, then restarts it with the new end. If that note started at the
+//!   very same sample (notes of one pitch quantised onto one grid point), the two are one
+//!   note: it keeps sounding until the later of the two ends, with no zero-length restart.
 //! - Duration 0 is played as 1 sample. Notes above 127 or channels above 15 are dropped
 //!   (`dropped_invalid`).
 //! - [`MidiScheduler::all_notes_off`] ends every sounding note and discards every pending one
@@ -219,6 +221,8 @@ impl NoteSender {
 struct ActiveNote {
     channel: u8,
     note: u8,
+    /// Sample of its note on.
+    start_sample: u64,
     end_sample: u64,
 }
 
@@ -443,6 +447,7 @@ impl MidiScheduler {
             match self.active.iter_mut().find(|slot| slot.is_none()) {
                 Some(slot) => {
                     *slot = Some(ActiveNote {
+                        start_sample: 0,
                         end_sample: 0,
                         ..*a
                     });
@@ -541,6 +546,11 @@ impl MidiScheduler {
             .position(|a| a.is_some_and(|a| a.channel == e.channel && a.note == e.note));
         let slot = match existing {
             Some(i) => {
+                if let Some(a) = self.active[i].as_mut().filter(|a| a.start_sample == start) {
+                    // The same note twice at one sample: one note, to the later end.
+                    a.end_sample = a.end_sample.max(end);
+                    return;
+                }
                 self.end_note(i, timing, emit);
                 i
             }
@@ -557,6 +567,7 @@ impl MidiScheduler {
         self.active[slot] = Some(ActiveNote {
             channel: e.channel,
             note: e.note,
+            start_sample: start,
             end_sample: end,
         });
         self.num_active += 1;
@@ -737,6 +748,37 @@ mod tests {
             assert_eq!(out, vec![off(7, 60)]);
             assert_eq!(s.counters().snapshot().cancelled, 2);
             assert!(run(&mut s, 5000, 2000).is_empty());
+        }
+
+        /// Two notes of one key at one sample are one note to the later end (beat mode puts
+        /// a pitch held over several frames onto one grid point); at another sample the
+        /// second restarts the key.
+        #[test]
+        fn the_same_key_twice_at_one_sample_is_one_note() {
+            let (mut tx, mut s) = midi_channel();
+            tx.send(note(60, 10, 100)).unwrap();
+            tx.send(note(60, 10, 300)).unwrap();
+            tx.send(note(60, 10, 50)).unwrap();
+            tx.send(note(62, 20, 40)).unwrap();
+            tx.send(note(62, 30, 40)).unwrap();
+            let mut out = run(&mut s, 0, 256);
+            out.extend(run(&mut s, 256, 256));
+            let key = |e: &MidiOut| match *e {
+                MidiOut::NoteOn { timing, note, .. } => (note, true, timing),
+                MidiOut::NoteOff { timing, note, .. } => (note, false, timing),
+            };
+            let sixty: Vec<_> = out.iter().map(key).filter(|k| k.0 == 60).collect();
+            assert_eq!(sixty, vec![(60, true, 10), (60, false, 310 - 256)]);
+            let sixty_two: Vec<_> = out.iter().map(key).filter(|k| k.0 == 62).collect();
+            assert_eq!(
+                sixty_two,
+                vec![
+                    (62, true, 20),
+                    (62, false, 30),
+                    (62, true, 30),
+                    (62, false, 70)
+                ]
+            );
         }
 
         /// Notes sounding when the plugin is deactivated are ended by the next activation's
