@@ -256,8 +256,11 @@ fn bar_mode_starts_every_phrase_on_a_bar_line_across_tempo_change_and_loop_jump(
     signal.extend(std::iter::repeat_n(0.0, 4 * RATE as usize));
     let change_at = 3 * RATE as u64;
     let jump_at = 6 * RATE as u64;
-    // (tempo, time signature, tempo after the change)
-    for (tempo, num, denom, new_tempo) in [(120.0, 4, 4, 133.0), (97.0, 7, 8, 90.0)] {
+    // (tempo, time signature, tempo after the change, beats the loop start lies off the
+    // bar line: 0 for a loop of whole bars, else the playhead lands elsewhere in the bar)
+    for (tempo, num, denom, new_tempo, off_line) in
+        [(120.0, 4, 4, 133.0, 0.0), (97.0, 7, 8, 90.0, 0.75)]
+    {
         let mut changed = false;
         // (block start, position before, position after)
         let mut jump: Option<(u64, f64, f64)> = None;
@@ -267,9 +270,8 @@ fn bar_mode_starts_every_phrase_on_a_bar_line_across_tempo_change_and_loop_jump(
             transport(tempo, num, denom),
             10,
             |at, t| {
-                // The tempo changes mid-phrase at 3 s; at 6 s the host loops back two bars, as
-                // a host looping whole bars does between blocks: the position within the bar is
-                // kept.
+                // The tempo changes mid-phrase at 3 s; at 6 s the host loops back two bars
+                // (and `off_line` beats more: then the position within the bar changes).
                 if !changed && at >= change_at {
                     t.tempo_bpm = new_tempo;
                     changed = true;
@@ -277,7 +279,7 @@ fn bar_mode_starts_every_phrase_on_a_bar_line_across_tempo_change_and_loop_jump(
                 if jump.is_none() && at >= jump_at {
                     let bar = f64::from(t.time_sig_num) * 4.0 / f64::from(t.time_sig_denom);
                     let from = t.song_pos_beats;
-                    t.song_pos_beats = from - 2.0 * bar;
+                    t.song_pos_beats = from - 2.0 * bar - off_line;
                     jump = Some((at, from, t.song_pos_beats));
                 }
             },

@@ -262,6 +262,8 @@ mod handoff {
                         duration: 0.25,
                         grid: 1.0 / 3.0,
                         swing: 0.3,
+                        // Every fifth one a bar-mode phrase note instead.
+                        phrase_offset: (i % 5 == 0).then_some(0.5),
                     }),
                 });
                 if block.stopped {

@@ -193,9 +193,9 @@ pub fn next_grid_point(beats: f64, origin: f64, bar_len: f64, step: f64, swing: 
 /// The worker's side: decoded notes (sample times) to beat times in the current mode.
 #[derive(Debug, Default)]
 pub struct Quantiser {
-    /// *bar* mode: the bar of listening being answered (its first beat), and the shift (beats)
-    /// that moves its first note onto the next bar line.
-    phrase: Option<(f64, f64)>,
+    /// *bar* mode: the bar of listening being answered (its first beat), the shift (beats)
+    /// that moves its first note onto the next bar line, and that bar line.
+    phrase: Option<(f64, f64, f64)>,
     /// Start (beats) of the last note placed in *bar* mode: a new phrase starts after it.
     last_start: Option<f64>,
     /// The clock epoch and mode this state belongs to (the worker resets on a change).
@@ -241,14 +241,15 @@ impl Quantiser {
                     duration,
                     grid: step as f32,
                     swing: settings.swing,
+                    phrase_offset: None,
                 });
             }
             AnswerMode::Bar => {
                 // The bar the note falls in, by its first beat.
                 let heard_in =
                     clock.bar_start_beats + ((start - clock.bar_start_beats) / bar).floor() * bar;
-                let shift = match self.phrase {
-                    Some((open, shift)) if (open - heard_in).abs() < 1e-6 => shift,
+                let (shift, line) = match self.phrase {
+                    Some((open, shift, line)) if (open - heard_in).abs() < 1e-6 => (shift, line),
                     _ => {
                         // A new phrase: its first note goes to the next bar line after the
                         // previous phrase's notes.
@@ -257,8 +258,8 @@ impl Quantiser {
                             line += bar;
                         }
                         let shift = line - start;
-                        self.phrase = Some((heard_in, shift));
-                        shift
+                        self.phrase = Some((heard_in, shift, line));
+                        (shift, line)
                     }
                 };
                 let at = start + shift;
@@ -268,6 +269,7 @@ impl Quantiser {
                     duration,
                     grid: 0.0,
                     swing: 0.0,
+                    phrase_offset: Some((at - line).max(0.0)),
                 });
             }
         }

@@ -66,6 +66,9 @@ pub struct BeatTime {
     pub grid: f32,
     /// Swing of that grid (see [`crate::engine::timing::next_grid_point`]).
     pub swing: f32,
+    /// *bar* mode: beats from the first note of the note's phrase, which sits on a bar line.
+    /// After a jump the phrase moves as one so that its first note is on the next bar line.
+    pub phrase_offset: Option<f64>,
 }
 
 /// The beat clock over one block, as the scheduler needs it.
@@ -217,6 +220,11 @@ impl NoteSender {
     }
 }
 
+/// Beat of a beat-timed note's start (the pending list's sort key).
+fn beat_start(e: &NoteEvent) -> f64 {
+    e.beat.map_or(f64::NEG_INFINITY, |b| b.start)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct ActiveNote {
     channel: u8,
@@ -277,12 +285,18 @@ impl MidiScheduler {
 
     /// Moves every pending beat-timed note by `delta` beats (a loop jump or relocation: the
     /// answers keep their distance to the playhead) and back onto its grid, counted from the
-    /// bar lines (`bar_start` is one, bars are `beats_per_bar` long). Real-time safe.
+    /// bar lines (`bar_start` is one, bars are `beats_per_bar` long); a *bar* mode phrase moves
+    /// as one so that its first note is on the next bar line. Real-time safe.
     pub fn shift_beats(&mut self, delta: f64, bar_start: f64, beats_per_bar: f64) {
         for e in self.beat_pending.iter_mut() {
             if let Some(b) = e.beat.as_mut() {
                 b.start += delta;
-                if b.grid > 0.0 {
+                if let Some(offset) = b.phrase_offset.filter(|_| beats_per_bar > 0.0) {
+                    // The phrase's first note (shared by all its notes) to the next bar line.
+                    let first = b.start - offset;
+                    let bars = ((first - bar_start) / beats_per_bar - 1e-9).ceil();
+                    b.start = bar_start + bars * beats_per_bar + offset;
+                } else if b.grid > 0.0 {
                     b.start = crate::engine::timing::next_grid_point(
                         b.start,
                         bar_start,
@@ -293,7 +307,16 @@ impl MidiScheduler {
                 }
             }
         }
-        // A uniform shift and a monotonic snap keep the order.
+        // Phrases snapped to bar lines may now overlap other notes out of order: restore the
+        // descending order (insertion sort: stable, no allocation, the list is short).
+        for i in 1..self.beat_pending.len() {
+            let mut j = i;
+            while j > 0 && beat_start(&self.beat_pending[j - 1]) < beat_start(&self.beat_pending[j])
+            {
+                self.beat_pending.swap(j - 1, j);
+                j -= 1;
+            }
+        }
     }
 
     fn release_due_beats(&mut self, block_start: u64, block_len: u32, span: BeatSpan) {
@@ -808,6 +831,53 @@ mod tests {
             assert!(run(&mut new, 0, 256).is_empty());
         }
 
+        /// A loop jump to another place in the bar: a pending *bar* phrase moves as one, its
+        /// first note onto the next bar line, its other notes at their distances from it.
+        #[test]
+        fn a_bar_phrase_pending_at_a_jump_starts_on_the_next_bar_line() {
+            let (mut tx, mut s) = midi_channel();
+            let phrase_note = |n: u8, start: f64, offset: f64| NoteEvent {
+                beat: Some(BeatTime {
+                    start,
+                    duration: 0.5,
+                    grid: 0.0,
+                    swing: 0.0,
+                    phrase_offset: Some(offset),
+                }),
+                ..note(n, 0, 0)
+            };
+            // A phrase on the bar line at beat 8 (4/4), notes at 8, 9 and 10.5.
+            for (n, offset) in [(60, 0.0), (62, 1.0), (64, 2.5)] {
+                tx.send(phrase_note(n, 8.0 + offset, offset)).unwrap();
+            }
+            // Take them from the queue (clock at beat 0, nothing due yet).
+            let bps = 2.0 / 48_000.0;
+            let span = BeatSpan {
+                beats: 0.0,
+                beats_per_sample: bps,
+                bar_start: 0.0,
+                beats_per_bar: 4.0,
+            };
+            s.process_block_clocked(0, 64, Some(span), |_| {});
+            // The host jumps back 1.25 beats: the phrase would start at 6.75, mid-bar.
+            s.shift_beats(-1.25, 0.0, 4.0);
+            let mut pending: Vec<(u8, f64)> = s
+                .beat_pending
+                .iter()
+                .map(|e| (e.note, e.beat.unwrap().start))
+                .collect();
+            pending.sort_by(|a, b| a.1.total_cmp(&b.1));
+            assert_eq!(pending, vec![(60, 8.0), (62, 9.0), (64, 10.5)]);
+            // Jumping forward by 0.5 beat: from 8.5 to the next bar line, 12.
+            s.shift_beats(0.5, 0.0, 4.0);
+            let firsts: Vec<f64> = s
+                .beat_pending
+                .iter()
+                .map(|e| e.beat.unwrap().start)
+                .collect();
+            assert_eq!(firsts, vec![14.5, 13.0, 12.0], "descending, next one last");
+        }
+
         fn beat_note(n: u8, start: f64, duration: f64, grid: f32) -> NoteEvent {
             NoteEvent {
                 beat: Some(BeatTime {
@@ -815,6 +885,7 @@ mod tests {
                     duration,
                     grid,
                     swing: 0.0,
+                    phrase_offset: None,
                 }),
                 ..note(n, 0, 0)
             }
