@@ -260,20 +260,7 @@ fn stress_random_blocks_nan_bursts_rate_changes_automation_and_corpus_swaps() {
     std::fs::create_dir_all(&dir).unwrap();
     // A second corpus, trained by the project's trainer, and a corrupt one.
     let other = dir.join("other.mhc");
-    let (model, _) = musichal::trainer::train_sources(
-        &[musichal::trainer::Source {
-            name: "other.wav".into(),
-            samples: render_music(6.0, 44_100, 99),
-            rate_hz: 44_100,
-        }],
-        &musichal::trainer::TrainConfig {
-            vocab_size: 16,
-            ..Default::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    model.save(&other).unwrap();
+    train_other_corpus(&other, 6.0, 99);
     let corrupt = dir.join("corrupt.mhc");
     std::fs::write(&corrupt, b"MHCORPUS but then nothing sensible").unwrap();
 

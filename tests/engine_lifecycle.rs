@@ -256,20 +256,7 @@ fn a_bad_corpus_keeps_the_answers_and_a_good_one_changes_them() {
     let dir = std::env::temp_dir().join(format!("musichal-lifecycle-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let other = dir.join("other.mhc");
-    let (model, _) = musichal::trainer::train_sources(
-        &[musichal::trainer::Source {
-            name: "other.wav".into(),
-            samples: render_music(8.0, 44_100, 77),
-            rate_hz: 44_100,
-        }],
-        &musichal::trainer::TrainConfig {
-            vocab_size: 16,
-            ..Default::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    model.save(&other).unwrap();
+    train_other_corpus(&other, 8.0, 77);
     let corrupt = dir.join("corrupt.mhc");
     std::fs::write(&corrupt, b"MHCORPUS and then nothing a corpus has").unwrap();
     let missing = dir.join("missing.mhc");

@@ -45,6 +45,25 @@ pub mod checks {
             .collect()
     }
 
+    /// Trains a K = 16 corpus on `seconds` of the project's synthetic music (`seed`) with the
+    /// project's trainer and saves it to `path`: a second corpus for swap tests.
+    pub fn train_other_corpus(path: &std::path::Path, seconds: f32, seed: u64) {
+        let (model, _) = musichal::trainer::train_sources(
+            &[musichal::trainer::Source {
+                name: "other.wav".into(),
+                samples: musichal::perception::synth::render_music(seconds, 44_100, seed),
+                rate_hz: 44_100,
+            }],
+            &musichal::trainer::TrainConfig {
+                vocab_size: 16,
+                ..Default::default()
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+        model.save(path).unwrap();
+    }
+
     /// A state like `base` (a saved CLAP state: a little-endian u64 length, then nice-plug's
     /// JSON) with `corpus-path` set to `path`.
     pub fn state_with_corpus(base: &[u8], path: &std::path::Path) -> Vec<u8> {
