@@ -385,22 +385,30 @@ fn answer_segments(
         if let Some(a) = answerer.as_deref_mut() {
             let settings = shared.controls.load();
             notes.clear();
-            match a.answer(
-                &segment.samples,
-                segment.start_sample,
-                io.host_rate_hz,
-                &settings,
-                notes,
-            ) {
+            // A segment an early answer already answered in full is only heard.
+            let heard = if early.replaced_segment == Some(segment.start_sample) {
+                a.listen(
+                    &segment.samples,
+                    segment.start_sample,
+                    io.host_rate_hz,
+                    &settings,
+                )
+            } else {
+                a.answer(
+                    &segment.samples,
+                    segment.start_sample,
+                    io.host_rate_hz,
+                    &settings,
+                    notes,
+                )
+            };
+            match heard {
                 Ok(heard) => {
                     // The first answer after silence: its delay from the segment it answers
                     // (an early answer already reported its own).
                     let report = (early.silent_before
                         && early.answered_segment != Some(segment.start_sample))
                     .then_some(segment.start_sample);
-                    if early.replaced_segment == Some(segment.start_sample) {
-                        notes.clear();
-                    }
                     send_notes(
                         shared,
                         io.host_rate_hz,

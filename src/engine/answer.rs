@@ -314,6 +314,30 @@ impl Answerer {
         settings: &AnswerSettings,
         out: &mut Vec<NoteEvent>,
     ) -> Result<SegmentAnswer, AnswerError> {
+        self.hear(samples, start_sample, host_rate_hz, settings, Some(out))
+    }
+
+    /// Hears one segment as [`Self::answer`] does (tokens, query, live learning) without
+    /// answering it: for a segment whose answer an early answer already gave, so the oracle
+    /// walk and the taboo's memory go on from the phrase that was actually played.
+    pub fn listen(
+        &mut self,
+        samples: &[f32],
+        start_sample: u64,
+        host_rate_hz: u32,
+        settings: &AnswerSettings,
+    ) -> Result<SegmentAnswer, AnswerError> {
+        self.hear(samples, start_sample, host_rate_hz, settings, None)
+    }
+
+    fn hear(
+        &mut self,
+        samples: &[f32],
+        start_sample: u64,
+        host_rate_hz: u32,
+        settings: &AnswerSettings,
+        out: Option<&mut Vec<NoteEvent>>,
+    ) -> Result<SegmentAnswer, AnswerError> {
         self.set_drive(settings.drive);
         let seg = self
             .perception
@@ -346,6 +370,9 @@ impl Answerer {
             notes: 0,
             states: Vec::new(),
             interval: 0,
+        };
+        let Some(out) = out else {
+            return Ok(answer);
         };
         if !settings.listen || peak_db < SILENCE_GATE_DB || self.query.is_empty() {
             return Ok(answer);
