@@ -408,11 +408,7 @@ fn auto_gain_keeps_warm_and_bright_within_half_a_lu_of_the_input() {
     let mut lout = HashMap::new();
     for (morph, auto) in [(0.0, "On"), (1.0, "On"), (0.0, "Off"), (1.0, "Off")] {
         let mut host = load();
-        host.set_param_text("EQ Bypass", "Off").unwrap();
-        host.set_param_text("Term A", "warm").unwrap();
-        host.set_param_text("Term B", "bright").unwrap();
-        host.set_param_text("Intensity", "1").unwrap();
-        host.set_param_text("Listen", "Off").unwrap();
+        set_warm_bright_eq(&mut host);
         host.set_param_text("Auto Gain", auto).unwrap();
         host.set_param("Morph", morph).unwrap();
         host.activate(RATE, 1, 1024).unwrap();
@@ -468,11 +464,7 @@ fn reports_zero_latency_and_its_audio_is_aligned_with_the_input() {
         );
     }
     let mut host = load();
-    host.set_param_text("EQ Bypass", "Off").unwrap();
-    host.set_param_text("Term A", "warm").unwrap();
-    host.set_param_text("Term B", "bright").unwrap();
-    host.set_param_text("Intensity", "1").unwrap();
-    host.set_param_text("Listen", "Off").unwrap();
+    set_warm_bright_eq(&mut host);
     host.set_param("Morph", 1.0).unwrap();
     host.activate(RATE, 1, 1024).unwrap();
     assert_eq!(host.latency_samples().unwrap(), 0);

@@ -164,11 +164,7 @@ fn morph_automation_is_sample_accurate() {
     let input = noise(2, 4096, 0.25, 31);
     let run = |change_at: Option<u32>| {
         let mut host = load();
-        host.set_param_text("EQ Bypass", "Off").unwrap();
-        host.set_param_text("Term A", "warm").unwrap();
-        host.set_param_text("Term B", "bright").unwrap();
-        host.set_param_text("Intensity", "1").unwrap();
-        host.set_param_text("Listen", "Off").unwrap();
+        set_warm_bright_eq(&mut host);
         host.set_param("Morph", 0.0).unwrap();
         host.activate(RATE, 1, 4096).unwrap();
         // Settle the EQ on warm first (the parameters glide in over the first blocks).

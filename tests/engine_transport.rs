@@ -36,6 +36,19 @@ struct Seen {
     block: usize,
 }
 
+/// The built plugin, offline (it waits for its worker), with `params`, active at [`RATE`]
+/// with blocks of up to 2048.
+fn offline_host(params: &[(&str, &str)]) -> TestHost {
+    let path = plugin_path();
+    let mut host = TestHost::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    host.set_offline_render(true).unwrap();
+    for (name, value) in params {
+        host.set_param_text(name, value).unwrap();
+    }
+    host.activate(RATE, 1, 2048).unwrap();
+    host
+}
+
 /// Plays `signal` in random-size blocks; before each block `change(block_start_sample,
 /// transport)` may move the transport (tempo change, loop jump, stop).
 fn drive(
@@ -45,13 +58,7 @@ fn drive(
     seed: u64,
     mut change: impl FnMut(u64, &mut Transport),
 ) -> Vec<Seen> {
-    let path = plugin_path();
-    let mut host = TestHost::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    host.set_offline_render(true).unwrap();
-    for (name, value) in params {
-        host.set_param_text(name, value).unwrap();
-    }
-    host.activate(RATE, 1, 2048).unwrap();
+    let mut host = offline_host(params);
     host.set_transport(Some(transport));
     let mut rng = Pcg32::seed_from_u64(seed);
     let mut seen = Vec::new();
@@ -370,13 +377,7 @@ fn drive_without_transport(
     tempo_bpm: f64,
     seed: u64,
 ) -> Vec<Seen> {
-    let path = plugin_path();
-    let mut host = TestHost::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    host.set_offline_render(true).unwrap();
-    for (name, value) in params {
-        host.set_param_text(name, value).unwrap();
-    }
-    host.activate(RATE, 1, 2048).unwrap();
+    let mut host = offline_host(params);
     host.set_transport(None);
     let samples_per_beat = RATE * 60.0 / tempo_bpm;
     let mut rng = Pcg32::seed_from_u64(seed);

@@ -33,6 +33,20 @@ pub mod checks {
         assert!(bad.is_empty(), "plugin logged errors: {bad:?}");
     }
 
+    /// Sets the EQ to colour, not listen: EQ on, warm (A) to bright (B) at intensity 1, no
+    /// MIDI answers. The morph is left to the caller.
+    pub fn set_warm_bright_eq(host: &mut TestHost) {
+        for (name, value) in [
+            ("EQ Bypass", "Off"),
+            ("Term A", "warm"),
+            ("Term B", "bright"),
+            ("Intensity", "1"),
+            ("Listen", "Off"),
+        ] {
+            host.set_param_text(name, value).unwrap();
+        }
+    }
+
     /// (time, channel, key, is_on) of every note event.
     pub fn notes(out: &ProcessOutput) -> Vec<(u64, u8, u8, bool)> {
         out.midi
