@@ -1196,6 +1196,40 @@ impl TestHost {
         self.shared(|s| lock(&s.log).clone())
     }
 
+    /// The loaded plugin binary's own diagnostics (live worker threads and their ids, errors and
+    /// warnings logged), read through its exported `musichal_diagnostics`, from the library
+    /// this host loaded rather than from the caller's copy of the crate.
+    pub fn plugin_diagnostics(&self) -> Result<crate::diagnostics::Diagnostics> {
+        let path = CString::new(self.path.as_os_str().as_encoded_bytes())
+            .map_err(|_| HostError(format!("{}: path holds a NUL byte", self.path.display())))?;
+        // SAFETY: RTLD_NOLOAD only looks up the library this host already loaded (and never
+        // unloads); the handle is released again below. The symbol, when present, is the
+        // plugin crate's `extern "C" fn() -> Diagnostics`, whose `#[repr(C)]` layout is the
+        // same crate's as ours.
+        unsafe {
+            let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+            if handle.is_null() {
+                return Err(HostError(format!(
+                    "{} is not loaded in this process",
+                    self.path.display()
+                )));
+            }
+            let symbol = libc::dlsym(handle, c"musichal_diagnostics".as_ptr());
+            let result = if symbol.is_null() {
+                Err(HostError(format!(
+                    "{} does not export musichal_diagnostics",
+                    self.path.display()
+                )))
+            } else {
+                let f: extern "C" fn() -> crate::diagnostics::Diagnostics =
+                    std::mem::transmute(symbol);
+                Ok(f())
+            };
+            libc::dlclose(handle);
+            result
+        }
+    }
+
     /// Main-thread-only host functions the plugin called from another thread (should be empty).
     pub fn thread_violations(&self) -> Vec<String> {
         self.shared(|s| lock(&s.violations).clone())

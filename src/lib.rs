@@ -18,6 +18,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub mod corpus;
+pub mod diagnostics;
 pub mod dsp;
 pub mod editor;
 pub mod engine;
@@ -145,6 +146,10 @@ impl Plugin for MusicHal {
     type Editor = nice_plug_egui::EguiEditor<editor::MusicHalEditor>;
     type SysExMessage = ();
     type BackgroundTask = ();
+
+    fn setup_logger() -> Option<bool> {
+        diagnostics::setup_logger()
+    }
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()

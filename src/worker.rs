@@ -167,9 +167,17 @@ impl Worker {
             .handled_until_sample
             .store(0, Ordering::Release);
         let thread_shared = shared.clone();
+        // Counted from here until the thread function returns (dropped with the closure if the
+        // thread cannot start).
+        let mut live = crate::diagnostics::LiveWorker::new();
         let handle = std::thread::Builder::new()
             .name("musichal-worker".into())
-            .spawn(move || run(thread_shared, grid_in, io))?;
+            .spawn(move || {
+                live.register_current_thread();
+                let grid_in = run(thread_shared, grid_in, io);
+                drop(live);
+                grid_in
+            })?;
         Ok(Self {
             shared,
             handle: Some(handle),

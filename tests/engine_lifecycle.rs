@@ -10,7 +10,7 @@ mod common;
 use common::checks::*;
 use common::clap_host::*;
 use musichal::perception::synth::render_music;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 const RATE: f64 = 48_000.0;
@@ -26,35 +26,103 @@ fn load() -> TestHost {
     TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
 }
 
-/// Ids of this process' threads named like the plugin's worker (`/proc/self/task/*/comm`).
-/// Threads inherit their creator's name, so ONNX Runtime's process-wide threads, started the
-/// first time the worker loads a model, carry it too: compare against a baseline taken after
-/// that.
-fn worker_named_threads() -> BTreeSet<u64> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return BTreeSet::new();
-    };
-    tasks
-        .filter_map(|t| t.ok())
-        .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm"))
-                .is_ok_and(|name| name.trim_end() == "musichal-worker")
-        })
-        .filter_map(|t| t.file_name().to_str()?.parse().ok())
-        .collect()
+/// Whether this process still has the kernel thread `tid` (`/proc/self/task/<tid>`).
+fn thread_exists(tid: u64) -> bool {
+    std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()
 }
 
-/// Like [`worker_named_threads`], allowing the kernel a moment to drop a thread that was just
-/// joined (far shorter than the worker's 5 ms poll, so a thread left running is still seen).
-fn worker_named_threads_settled(expect: &BTreeSet<u64>) -> BTreeSet<u64> {
-    for _ in 0..20 {
-        let now = worker_named_threads();
-        if &now == expect {
-            return now;
+/// Waits until the kernel thread `tid` has left the process, up to `limit`. A thread that has
+/// been joined is gone within microseconds, but `join` returns before the kernel removes the
+/// thread's `/proc` entry, so the check waits (returning as soon as it is gone) instead of
+/// looking once; a thread that is still running never leaves, whatever the limit.
+fn thread_ends_within(tid: u64, limit: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while thread_exists(tid) {
+        if std::time::Instant::now() > deadline {
+            return false;
         }
-        std::thread::sleep(std::time::Duration::from_micros(50));
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    worker_named_threads()
+    true
+}
+
+/// Generous: only a loaded machine's scheduling stands between a joined thread and its exit.
+const THREAD_EXIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The plugin's worker threads as the loaded binary counts them: exactly `expected` alive, and
+/// their kernel ids (each one a thread of this process).
+fn live_workers(host: &TestHost, expected: u32) -> Vec<u64> {
+    let d = host.plugin_diagnostics().expect("plugin diagnostics");
+    assert_eq!(d.live_workers, expected, "live worker threads: {d:?}");
+    let tids = d.tids();
+    assert_eq!(tids.len(), expected as usize, "worker thread ids: {d:?}");
+    for &tid in &tids {
+        assert!(thread_exists(tid), "worker {tid} is not a thread of this process");
+    }
+    tids
+}
+
+/// The check the life-cycle test relies on sees a thread that does not end: a stand-in for a
+/// leaked worker (a thread that keeps running) is reported as still there, and is reported
+/// gone once it really ends.
+#[test]
+fn the_thread_check_sees_a_thread_that_outlives_its_owner() {
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel::<u64>();
+    let leaked = std::thread::spawn(move || {
+        // SAFETY: no preconditions.
+        tid_tx.send(unsafe { libc::gettid() } as u64).unwrap();
+        let _ = wait.recv();
+    });
+    let tid = tid_rx.recv().unwrap();
+    assert!(thread_exists(tid));
+    assert!(
+        !thread_ends_within(tid, std::time::Duration::from_millis(200)),
+        "a running thread must not count as ended"
+    );
+    release.send(()).unwrap();
+    leaked.join().unwrap();
+    assert!(thread_ends_within(tid, THREAD_EXIT_LIMIT));
+}
+
+#[test]
+fn the_worker_thread_lives_from_activate_to_deactivate() {
+    let _turn = serial();
+    let mut host = load();
+    // The count is the loaded binary's, process-wide: no other instance may be active now
+    // (the tests of this file take turns; no other test in this binary keeps one).
+    live_workers(&host, 0);
+    for rate in [48_000.0, 44_100.0, 96_000.0] {
+        host.activate(rate, 1, 1024).unwrap();
+        // Counted from before the thread starts, so exact right after activate.
+        let tids = live_workers(&host, 1);
+        let block = vec![0.1f32; 1024];
+        host.process(&[&block, &block], &[]).unwrap();
+        host.deactivate().unwrap();
+        // The count drops before the thread function returns, so before `join` does.
+        live_workers(&host, 0);
+        assert!(
+            thread_ends_within(tids[0], THREAD_EXIT_LIMIT),
+            "the worker outlived deactivate at {rate} Hz"
+        );
+    }
+    // Dropped while active: the host deactivates and destroys; the worker goes with it.
+    host.activate(RATE, 1, 1024).unwrap();
+    let tids = live_workers(&host, 1);
+    assert_clean(&host);
+    let diagnostics = host.plugin_diagnostics().unwrap();
+    drop(host);
+    // `host` is gone; read the library's count through a fresh instance of the same binary.
+    let probe = load();
+    assert_eq!(
+        probe.plugin_diagnostics().unwrap().live_workers,
+        0,
+        "the worker outlived the plugin (before the drop: {diagnostics:?})"
+    );
+    assert!(
+        thread_ends_within(tids[0], THREAD_EXIT_LIMIT),
+        "the worker outlived the plugin"
+    );
 }
 
 /// Keys sounding after `events` (note ons minus note offs), failing on a note off with no
@@ -72,43 +140,6 @@ fn sounding(events: &[(u64, u8, u8, bool)]) -> HashMap<(u8, u8), u32> {
     }
     open.retain(|_, d| *d > 0);
     open
-}
-
-#[test]
-fn the_worker_thread_lives_from_activate_to_deactivate() {
-    let _turn = serial();
-    let mut host = load();
-    // One cycle first, so that ONNX Runtime's process-wide threads exist before the baseline.
-    host.activate(RATE, 1, 1024).unwrap();
-    host.deactivate().unwrap();
-    let baseline = worker_named_threads_settled(&worker_named_threads());
-    for rate in [48_000.0, 44_100.0, 96_000.0] {
-        host.activate(rate, 1, 1024).unwrap();
-        let active = worker_named_threads();
-        assert_eq!(
-            active.difference(&baseline).count(),
-            1,
-            "one worker while active at {rate} Hz (baseline {baseline:?}, now {active:?})"
-        );
-        let block = vec![0.1f32; 1024];
-        host.process(&[&block, &block], &[]).unwrap();
-        host.deactivate().unwrap();
-        assert_eq!(
-            worker_named_threads_settled(&baseline),
-            baseline,
-            "the worker outlived deactivate at {rate} Hz"
-        );
-    }
-    // Dropped while active: the host deactivates and destroys; the worker goes with it.
-    host.activate(RATE, 1, 1024).unwrap();
-    assert_eq!(worker_named_threads().difference(&baseline).count(), 1);
-    assert_clean(&host);
-    drop(host);
-    assert_eq!(
-        worker_named_threads_settled(&baseline),
-        baseline,
-        "the worker outlived the plugin"
-    );
 }
 
 /// A note sounding when the host deactivates is ended in the first block after the next

@@ -13,7 +13,10 @@ pub mod chorale;
 pub mod checks {
     use musichal::host::{ProcessOutput, TestHost};
 
-    /// No CLAP thread-rule violations and nothing logged at error level or worse.
+    /// No CLAP thread-rule violations and nothing logged at error level or worse: neither
+    /// through the CLAP log extension nor through the plugin's own log (counted in the loaded
+    /// binary; process-wide, so an error logged by any instance in this test binary fails it —
+    /// no test provokes one on purpose except `tests/plugin_log.rs`, alone in its binary).
     pub fn assert_clean(host: &TestHost) {
         let violations = host.thread_violations();
         assert!(
@@ -31,6 +34,14 @@ pub mod checks {
             })
             .collect();
         assert!(bad.is_empty(), "plugin logged errors: {bad:?}");
+        let diagnostics = host
+            .plugin_diagnostics()
+            .expect("the plugin binary exports its diagnostics");
+        assert_eq!(
+            diagnostics.errors_logged, 0,
+            "the plugin logged {} error(s) (see its log on stderr)",
+            diagnostics.errors_logged
+        );
     }
 
     /// Sets the EQ to colour, not listen: EQ on, warm (A) to bright (B) at intensity 1, no
