@@ -41,11 +41,18 @@ use rt::{BeatSpan, MidiOut, MidiScheduler, SegmentWriter};
 use telemetry::Telemetry;
 use worker::{EngineIo, Worker, WorkerShared};
 
-/// Longest `activate` waits for the worker's first EQ grid (ONNX Runtime's first load).
+/// Longest a real-time `activate` waits for the worker's first EQ grid and corpus (ONNX
+/// Runtime's first load): a host's main thread must not hang, so past this the EQ starts flat
+/// and glides in when the grid arrives (and a warning says so).
 const FIRST_GRID_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Longest an offline render waits for the worker to answer a completed segment.
-const OFFLINE_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// The same wait for an offline render, which must sound the same every time whatever the
+/// machine's load: long enough never to expire on a working machine (an error if it does).
+const FIRST_GRID_TIMEOUT_OFFLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Longest an offline render waits for the worker to answer a completed segment (one segment
+/// takes milliseconds; this bounds only a worker that has stopped working: an error then).
+const OFFLINE_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Seconds of input the audio -> worker ring holds: the worker may fall this far behind
 /// before segments are dropped.
@@ -310,24 +317,36 @@ impl MusicHal {
         // parameters ask for rather than gliding in from flat a few blocks later: the same
         // session then renders the same audio every time. `activate` runs on the main thread
         // and may take this long; the audio thread never waits.
-        let deadline = std::time::Instant::now() + FIRST_GRID_TIMEOUT;
-        while self.worker_shared.grids_published.load(Ordering::Acquire) == before
-            && !self
-                .worker_shared
-                .first_attempt_done
-                .load(Ordering::Acquire)
-            && std::time::Instant::now() < deadline
-        {
+        let limit = if self.offline {
+            FIRST_GRID_TIMEOUT_OFFLINE
+        } else {
+            FIRST_GRID_TIMEOUT
+        };
+        let deadline = std::time::Instant::now() + limit;
+        let shared = &self.worker_shared;
+        let eq_ready = || {
+            shared.grids_published.load(Ordering::Acquire) != before
+                || shared.first_attempt_done.load(Ordering::Acquire)
+        };
+        // Likewise for the corpus, so the first segment is answered.
+        let corpus_ready = || shared.corpus_attempt_done.load(Ordering::Acquire);
+        while !(eq_ready() && corpus_ready()) && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        // Likewise for the corpus, so the first segment is answered.
-        while !self
-            .worker_shared
-            .corpus_attempt_done
-            .load(Ordering::Acquire)
-            && std::time::Instant::now() < deadline
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        if !(eq_ready() && corpus_ready()) {
+            let what = if eq_ready() { "corpus" } else { "EQ model" };
+            if self.offline {
+                nice_error!(
+                    "offline render: the {what} was not ready after {} s; the render starts \
+                     without it",
+                    limit.as_secs()
+                );
+            } else {
+                nice_warn!(
+                    "the {what} was not ready after {} s; it takes over when loaded",
+                    limit.as_secs()
+                );
+            }
         }
         self.sync_eq_immediately();
     }

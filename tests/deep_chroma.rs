@@ -22,9 +22,7 @@
 //! - Precision and recall are micro-averaged: true/false positives and misses summed over every
 //!   scored frame of every piece.
 
-use musichal::perception::basic_pitch::{
-    self, chroma_from_notes, pitches_from_notes, BasicPitch, Posteriors,
-};
+use musichal::perception::basic_pitch::{self, chroma_from_notes, pitches_from_notes, Posteriors};
 use musichal::perception::{DecodedAudio, Perception, PerceptionConfig};
 
 mod common;
@@ -153,9 +151,8 @@ fn row(label: &str, c: &Counts) -> String {
 
 #[test]
 fn basic_pitch_deep_chroma_beats_dsp_on_rendered_chorales() {
-    let mut bp = match BasicPitch::load_default() {
-        Ok(m) => m,
-        Err(e) => return unavailable(&format!("Basic Pitch model: {e}")),
+    let Some(mut bp) = common::basic_pitch_model() else {
+        return;
     };
     let (pieces, rendered): (Vec<Piece>, Vec<DecodedAudio>) = match render_pieces(&PROGRAMS, SEED) {
         Ok(r) => r.into_iter().unzip(),

@@ -57,7 +57,10 @@ fn live_workers(host: &TestHost, expected: u32) -> Vec<u64> {
     let tids = d.tids();
     assert_eq!(tids.len(), expected as usize, "worker thread ids: {d:?}");
     for &tid in &tids {
-        assert!(thread_exists(tid), "worker {tid} is not a thread of this process");
+        assert!(
+            thread_exists(tid),
+            "worker {tid} is not a thread of this process"
+        );
     }
     tids
 }

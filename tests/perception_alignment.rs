@@ -8,6 +8,8 @@
 //! answerer's second front end, for onsets after silence) leave the full segments' tokens equal
 //! to the trainer's.
 
+mod common;
+
 use musichal::perception::synth::render_music;
 use musichal::perception::{KMeansConfig, Perception, PerceptionConfig, SegmentFrames, Vocabulary};
 use rand::{RngExt, SeedableRng};
@@ -234,20 +236,18 @@ fn onnx_encoder_training_and_live_paths_agree() {
 /// The same for `basicpitch`, whose rows (and deep chroma payload) come from one Basic Pitch
 /// inference per segment on the newest 2 s of harmonic audio: they depend on where segments
 /// start, so this is the test that training and live cut them alike. Needs the model
-/// (`MUSICHAL_BASIC_PITCH_PATH`, set by `cargo xtask test`); without it the test says so and
-/// passes, except under `CI`.
+/// (`MUSICHAL_BASIC_PITCH_PATH`, set by `cargo xtask test`, which also makes its absence a
+/// failure); under a bare `cargo test` without it the test says so and passes.
 #[test]
 fn basicpitch_encoder_training_and_live_paths_agree() {
-    let make = || musichal::trainer::perception_for("basicpitch", PerceptionConfig::default());
-    let mut trainer = match make() {
-        Ok(p) => p,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipped: basicpitch encoder unavailable: {e}");
-            return;
-        }
-        Err(e) => panic!("basicpitch encoder unavailable in CI: {e}"),
+    if common::basic_pitch_model().is_none() {
+        return;
+    }
+    let make = || {
+        musichal::trainer::perception_for("basicpitch", PerceptionConfig::default())
+            .expect("the model loads, so the basicpitch encoder must")
     };
-    let make = || make().expect("loaded above");
+    let mut trainer = make();
     let rate_hz = 48_000;
     let audio = render_music(6.0, rate_hz, 91);
     let train = trainer.encode_file_segments(&audio, rate_hz).unwrap();

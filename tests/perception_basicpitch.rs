@@ -42,14 +42,13 @@ fn pieces() -> Option<Vec<(Piece, DecodedAudio)>> {
     Some(all)
 }
 
+/// The `basicpitch` encoder; `None` only when the model is not installed and not required.
 fn basicpitch() -> Option<Perception> {
-    match perception_for("basicpitch", PerceptionConfig::default()) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            unavailable(&format!("basicpitch encoder: {e}"));
-            None
-        }
-    }
+    common::basic_pitch_model()?;
+    Some(
+        perception_for("basicpitch", PerceptionConfig::default())
+            .unwrap_or_else(|e| panic!("the model loads but the basicpitch encoder does not: {e}")),
+    )
 }
 
 fn entropy(counts: impl Iterator<Item = usize>) -> f64 {

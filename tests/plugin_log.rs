@@ -17,11 +17,15 @@ fn an_error_the_plugin_logs_is_written_and_counted() {
     // test: nothing else reads the environment concurrently.
     std::env::set_var("NICE_LOG", &log);
     let path = plugin_path();
-    let mut host = TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
+    let mut host =
+        TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
     let before = host.plugin_diagnostics().unwrap();
     assert_eq!(before.errors_logged, 0, "{before:?}");
     // 1 Hz: no EQ can run there; activate must say no, and say why.
-    assert!(host.activate(1.0, 1, 512).is_err(), "activation at 1 Hz was accepted");
+    assert!(
+        host.activate(1.0, 1, 512).is_err(),
+        "activation at 1 Hz was accepted"
+    );
     let after = host.plugin_diagnostics().unwrap();
     assert_eq!(after.errors_logged, 1, "{after:?}");
     // nice-log writes files from a background thread: wait for the line (returning as soon as

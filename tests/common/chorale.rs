@@ -138,29 +138,35 @@ pub fn smf(piece: &Piece) -> Vec<u8> {
     out
 }
 
+/// Renders `mid` to `wav` with fluidsynth. `Err` only when fluidsynth is not installed; a
+/// fluidsynth that runs and fails is a test failure (panic), never "unavailable".
 pub fn render(mid: &Path, wav: &Path) -> Result<(), String> {
-    let out = Command::new("fluidsynth")
+    let out = match Command::new("fluidsynth")
         .args(["-ni", "-g", "0.5", "-F"])
         .arg(wav)
         .args(["-r", &RENDER_RATE_HZ.to_string(), SOUNDFONT])
         .arg(mid)
         .output()
-        .map_err(|e| format!("cannot run fluidsynth: {e}"))?;
-    if !out.status.success() || !wav.is_file() {
-        return Err(format!(
-            "fluidsynth failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err("fluidsynth is not installed (apt-get install fluidsynth)".into())
+        }
+        Err(e) => panic!("cannot run fluidsynth: {e}"),
+    };
+    assert!(
+        out.status.success() && wav.is_file(),
+        "fluidsynth failed on {}: {}",
+        mid.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 
-/// Missing prerequisites skip the test outside CI and fail it in CI.
+/// A prerequisite (fluidsynth, the soundfont, the Basic Pitch model) is not installed: fails
+/// the test under `cargo xtask test`, skips it under a bare `cargo test`.
 pub fn unavailable(why: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("deep chroma evaluation cannot run in CI: {why}");
-    }
-    eprintln!("skipped: {why}");
+    super::resource_missing(why);
 }
 
 pub fn truth_at(piece: &Piece, t: f64, guard_s: f64) -> Option<Vec<u8>> {
@@ -193,9 +199,18 @@ pub fn render_pieces(
     seed: u64,
 ) -> Result<Vec<(Piece, DecodedAudio)>, String> {
     if !Path::new(SOUNDFONT).is_file() {
-        return Err(format!("no soundfont at {SOUNDFONT}"));
+        return Err(format!(
+            "no soundfont at {SOUNDFONT} (apt-get install fluid-soundfont-gm)"
+        ));
     }
-    let dir = std::env::temp_dir().join(format!("musichal-chorale-{}-{seed}", std::process::id()));
+    // One directory per call: two tests rendering the same seed must not share (and delete)
+    // each other's files.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "musichal-chorale-{}-{seed}-{call}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut rng = Pcg32::seed_from_u64(seed);
     let mut out = Vec::new();
@@ -204,15 +219,13 @@ pub fn render_pieces(
         let mid = dir.join(format!("{name}.mid"));
         let wav = dir.join(format!("{name}.wav"));
         std::fs::write(&mid, smf(&piece)).map_err(|e| e.to_string())?;
-        let rendered =
-            render(&mid, &wav).and_then(|()| decode_file(&wav).map_err(|e| e.to_string()));
-        match rendered {
-            Ok(audio) => out.push((piece, audio)),
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(e);
-            }
+        if let Err(e) = render(&mid, &wav) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
         }
+        let audio = decode_file(&wav)
+            .unwrap_or_else(|e| panic!("fluidsynth wrote an unreadable {}: {e}", wav.display()));
+        out.push((piece, audio));
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(out)
