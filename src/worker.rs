@@ -282,9 +282,10 @@ fn run(
             }
             shared.corpus_attempt_done.store(true, Ordering::Release);
         }
+        let mut more = false;
         if let Some(io) = io.as_mut() {
             let busy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                answer_segments(
+                answer_next_segment(
                     &shared,
                     io,
                     answerer.as_mut(),
@@ -293,14 +294,22 @@ fn run(
                     &mut early,
                 )
             }));
-            if busy.is_err() {
-                shared.counters.errors.fetch_add(1, Ordering::Relaxed);
-                shared.status.lock().corpus_message =
-                    "answering failed with an internal error; the corpus was unloaded".into();
-                answerer = None;
+            match busy {
+                Ok(handled) => more = handled,
+                Err(_) => {
+                    shared.counters.errors.fetch_add(1, Ordering::Relaxed);
+                    shared.status.lock().corpus_message =
+                        "answering failed with an internal error; the corpus was unloaded".into();
+                    answerer = None;
+                }
             }
         }
-        std::thread::park_timeout(POLL_INTERVAL);
+        // One segment per pass, so a corpus or EQ request made before a segment arrived is
+        // taken up (top of the loop) before that segment is answered; no wait while segments
+        // are queued.
+        if !more {
+            std::thread::park_timeout(POLL_INTERVAL);
+        }
     }
     grid_in
 }
@@ -377,17 +386,19 @@ fn install_corpus(
     Ok(answerer)
 }
 
-/// Answers every complete segment waiting in the ring.
-fn answer_segments(
+/// Answers the oldest complete segment waiting in the ring and returns `true`; with none
+/// waiting, considers an early answer to an onset in the segment still arriving and returns
+/// `false`.
+fn answer_next_segment(
     shared: &WorkerShared,
     io: &mut EngineIo,
     mut answerer: Option<&mut Answerer>,
     notes: &mut Vec<NoteEvent>,
     quantiser: &mut Quantiser,
     early: &mut EarlyState,
-) {
+) -> bool {
     let counters = &shared.counters;
-    while let Some(segment) = io.assembler.next_segment() {
+    if let Some(segment) = io.assembler.next_segment() {
         let started = std::time::Instant::now();
         let end = segment.start_sample + segment.samples.len() as u64;
         if let Some(a) = answerer.as_deref_mut() {
@@ -468,6 +479,7 @@ fn answer_segments(
         counters
             .handled_until_sample
             .fetch_max(end, Ordering::Release);
+        return true;
     }
     counters.segments_dropped.store(
         io.assembler.counters().snapshot().segments_dropped,
@@ -476,6 +488,7 @@ fn answer_segments(
     if let Some(a) = answerer {
         answer_onset_early(shared, io, a, notes, quantiser, early);
     }
+    false
 }
 
 /// What the early answer remembers between segments.

@@ -135,12 +135,13 @@ fn parameters_are_enumerated_with_sane_ranges_and_defaults() {
     // Text entry: "6", "6 dB" and "+6 dB" all mean +6 dB.
     let six = host.text_to_value(GAIN, "6").unwrap();
     for t in ["6 dB", "6dB", "+6 dB"] {
-        if let Ok(v) = host.text_to_value(GAIN, t) {
-            assert!(
-                (v - six).abs() < 1e-9,
-                "{GAIN}: {t:?} -> {v}, but \"6\" -> {six}"
-            );
-        }
+        let v = host
+            .text_to_value(GAIN, t)
+            .unwrap_or_else(|e| panic!("{GAIN}: {t:?} rejected: {e}"));
+        assert!(
+            (v - six).abs() < 1e-9,
+            "{GAIN}: {t:?} -> {v}, but \"6\" -> {six}"
+        );
     }
     assert!(
         six > gain.default && six < gain.max,
@@ -323,7 +324,6 @@ fn output_gain_plus_6_db_multiplies_by_1_9953() {
                 .unwrap();
         }
     }
-    assert!((db_to_gain(6.0) - 1.9953).abs() < 1e-4);
     assert_clean(&host);
 }
 
@@ -332,12 +332,8 @@ fn output_gain_minimum_does_what_it_says() {
     let mut host = load();
     let info = host.param(GAIN).unwrap();
     let text = host.value_to_text(GAIN, info.min).unwrap();
-    let db = db_in_text(&text).unwrap_or_else(|| panic!("cannot read dB from {text:?}"));
-    let expected = if db == f64::NEG_INFINITY {
-        0.0
-    } else {
-        db_to_gain(db)
-    };
+    // The README's range, not the plugin's own text: Output Gain goes down to -24 dB.
+    let expected = db_to_gain(-24.0);
     for &sr in &SAMPLE_RATES {
         check_gain_step(
             &mut host,
@@ -351,13 +347,12 @@ fn output_gain_minimum_does_what_it_says() {
     }
     // The maximum as well, in one configuration.
     let text = host.value_to_text(GAIN, info.max).unwrap();
-    let db = db_in_text(&text).unwrap();
     check_gain_step(
         &mut host,
         48_000.0,
         64,
         info.max,
-        db_to_gain(db),
+        db_to_gain(24.0),
         &format!("maximum ({text})"),
     );
     assert_clean(&host);
@@ -380,10 +375,11 @@ fn automation_lands_on_the_sample() {
         PASS_TOL,
         "samples before the automation point",
     );
-    let changed = (300..310).any(|k| (out.audio[0][k] - input[0][k]).abs() > 1e-6);
+    // The smoother's first step lands on sample 300 itself (nice-plug splits the block at the
+    // event), already far above float rounding.
     assert!(
-        changed,
-        "the gain change at sample 300 did not show within 10 samples: not sample accurate"
+        (out.audio[0][300] - input[0][300]).abs() > 1e-6,
+        "the gain change at sample 300 did not show on sample 300: not sample accurate"
     );
     // After a full second at +6 dB the gain has settled.
     let rest = test_signal(2, 48_000, 48_000.0, 4);
@@ -458,6 +454,8 @@ fn saved_state_restores_into_a_new_instance() {
     let input = test_signal(2, 48_000, 48_000.0, 5);
     let mut outs = Vec::new();
     for host in [&mut a, &mut b] {
+        // Offline: both start from the EQ grid, whatever the machine's load.
+        host.set_offline_render(true).unwrap();
         host.activate(48_000.0, 1, 512).unwrap();
         outs.push(
             host.process_signal(&input, &BlockSizes::Fixed(512), &[])
@@ -472,6 +470,7 @@ fn saved_state_restores_into_a_new_instance() {
     let mut r = load();
     r.load_state(&state).unwrap();
     r.set_param_text(GAIN, "0").unwrap();
+    r.set_offline_render(true).unwrap();
     r.activate(48_000.0, 1, 512).unwrap();
     let reference = r
         .process_signal(&input, &BlockSizes::Fixed(512), &[])
@@ -501,18 +500,20 @@ fn saved_state_restores_into_a_new_instance() {
     }
 }
 
+/// README: "MusicHal has a stereo and a mono layout" (and `musichal render` plays mono files
+/// through the mono one).
 #[test]
-fn mono_layout_works_when_offered() {
+fn the_mono_layout_is_offered_and_works() {
     let mut host = load();
     let configs = host.audio_ports_configs();
-    if configs.is_empty() {
-        eprintln!("SKIP mono layout: the plugin offers no audio-ports-config extension/configs");
-        return;
-    }
-    if !host.select_channel_layout(1).unwrap() {
-        eprintln!("SKIP mono layout: no 1-in/1-out configuration among {configs:?}");
-        return;
-    }
+    assert!(
+        !configs.is_empty(),
+        "the plugin offers no audio-ports-config configurations"
+    );
+    assert!(
+        host.select_channel_layout(1).unwrap(),
+        "no 1-in/1-out configuration among {configs:?}"
+    );
     assert_eq!(
         host.audio_ports(true)[0].channel_count,
         1,

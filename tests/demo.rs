@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::checks::assert_balanced;
 use common::clap_host::plugin_path;
 use common::smf::parse_smf;
 use std::process::Command;
@@ -77,35 +78,45 @@ fn the_demo_leaves_audio_a_midi_answer_and_a_full_report() {
     assert_eq!(out_spec.sample_rate, in_spec.sample_rate);
     let in_frames = in_samples.len() / in_spec.channels as usize;
     let out_frames = out_samples.len() / out_spec.channels as usize;
-    assert!(
-        out_frames >= in_frames && out_frames <= in_frames + 2 * in_spec.sample_rate as usize,
-        "{out_frames} output frames for {in_frames} input frames"
+    // The render adds exactly its tail after the input.
+    // README: `render` writes the output "plus a 1.5 s tail".
+    let tail = (1.5 * in_spec.sample_rate as f64) as usize;
+    assert_eq!(
+        out_frames,
+        in_frames + tail,
+        "{out_frames} output frames for {in_frames} input frames and a {tail}-frame tail"
     );
     assert!(out_samples.iter().all(|s| s.is_finite()));
-    if in_spec.channels == out_spec.channels {
-        let moved = in_samples
-            .iter()
-            .zip(&out_samples)
-            .filter(|(a, b)| (*a - *b).abs() > 1e-4)
-            .count();
-        assert!(
-            moved > in_samples.len() / 10,
-            "the EQ left the audio almost untouched ({moved} samples moved)"
-        );
-    }
+    assert_eq!(
+        out_spec.channels, in_spec.channels,
+        "the render keeps the input's channel layout"
+    );
+    let moved = in_samples
+        .iter()
+        .zip(&out_samples)
+        .filter(|(a, b)| (*a - *b).abs() > 1e-4)
+        .count();
+    assert!(
+        moved > in_samples.len() / 10,
+        "the EQ left the audio almost untouched ({moved} samples moved)"
+    );
 
-    // The MIDI answer: notes, each ended.
+    // The MIDI answer: notes, each ended by its own note off.
     let midi = parse_smf(&std::fs::read(&out_mid).unwrap());
-    let ons = midi
+    let events: Vec<_> = midi
         .iter()
-        .filter(|e| e.1 & 0xf0 == 0x90 && e.3 > 0)
-        .count();
-    let offs = midi
-        .iter()
-        .filter(|e| e.1 & 0xf0 == 0x80 || (e.1 & 0xf0 == 0x90 && e.3 == 0))
-        .count();
+        .filter(|e| matches!(e.1 & 0xf0, 0x80 | 0x90))
+        .map(|&(tick, status, key, velocity)| {
+            (
+                tick,
+                status & 0x0f,
+                key,
+                status & 0xf0 == 0x90 && velocity > 0,
+            )
+        })
+        .collect();
+    let ons = assert_balanced(&events);
     assert!(ons >= 3, "only {ons} notes answered 5 s of music");
-    assert_eq!(ons, offs, "every note on has its note off");
 
     // The report.
     let html = std::fs::read_to_string(&report).unwrap();

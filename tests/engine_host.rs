@@ -26,28 +26,6 @@ fn stereo(mono: Vec<f32>) -> Vec<Vec<f32>> {
     vec![mono.clone(), mono]
 }
 
-/// Every note on is followed by its note off, a key is not started twice without a note off
-/// between, and no note off comes without its note on; returns the number of notes.
-fn assert_balanced(events: &[(u64, u8, u8, bool)]) -> usize {
-    let mut open: HashMap<(u8, u8), u64> = HashMap::new();
-    let mut count = 0;
-    for &(t, c, k, on) in events {
-        if on {
-            count += 1;
-            if let Some(t0) = open.insert((c, k), t) {
-                panic!("key {k} on channel {c} started at {t} while sounding since {t0}");
-            }
-        } else {
-            assert!(
-                open.remove(&(c, k)).is_some(),
-                "note off of key {k} on channel {c} at {t} without a note on"
-            );
-        }
-    }
-    assert!(open.is_empty(), "hanging notes: {open:?}");
-    count
-}
-
 /// Music then two seconds of silence (so every answer ends inside the signal).
 fn piece(seconds: f32, seed: u64) -> Vec<Vec<f32>> {
     let mut x = render_music(seconds, RATE as u32, seed);
@@ -202,33 +180,43 @@ fn silence_yields_no_notes_and_parameters_shape_the_answer() {
     assert!(off.is_empty());
 }
 
-/// Energy of `x` between `lo` and `hi` Hz (DFT by realfft over the whole signal).
-fn band_energy(x: &[f32], lo: f64, hi: f64) -> f64 {
+/// Power spectrum of `x` (DFT by realfft over the whole signal) and its bin width, Hz.
+fn power_spectrum(x: &[f32]) -> (Vec<f64>, f64) {
     let mut planner = realfft::RealFftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(x.len());
     let mut input = x.to_vec();
     let mut spec = fft.make_output_vec();
     fft.process(&mut input, &mut spec).unwrap();
-    let bin_hz = RATE / x.len() as f64;
-    spec.iter()
+    (
+        spec.iter().map(|c| c.norm_sqr() as f64).collect(),
+        RATE / x.len() as f64,
+    )
+}
+
+/// Energy of a power spectrum between `lo` and `hi` Hz, each bin weighted by `weight(f)`.
+fn band_energy(power: &[f64], bin_hz: f64, lo: f64, hi: f64, weight: impl Fn(f64) -> f64) -> f64 {
+    power
+        .iter()
         .enumerate()
-        .filter(|(i, _)| (*i as f64 * bin_hz) >= lo && (*i as f64 * bin_hz) < hi)
-        .map(|(_, c)| c.norm_sqr() as f64)
+        .map(|(i, p)| (i as f64 * bin_hz, p))
+        .filter(|(f, _)| *f >= lo && *f < hi)
+        .map(|(f, p)| p * weight(f))
         .sum()
 }
 
+/// Warm (morph 0) and bright (morph 1) through the plugin move the spectrum as the EQ model
+/// says they should: the level of 200–400 Hz against 5–16 kHz of each output, relative to the
+/// input, matches the model's decoded EQ (magnitude response over the same bins, weighted by
+/// the input's own spectrum) within 1 dB. The auto gain scales all bands alike, so it cancels.
 #[test]
 fn morph_automation_moves_the_spectrum_from_warm_to_bright() {
     let mut host = load();
-    host.set_param_text("EQ Bypass", "Off").unwrap();
-    host.set_param_text("Term A", "warm").unwrap();
-    host.set_param_text("Term B", "bright").unwrap();
-    host.set_param_text("Listen", "Off").unwrap();
+    // Offline: the first EQ grid is waited for whatever the machine's load.
+    host.set_offline_render(true).unwrap();
+    set_warm_bright_eq(&mut host);
     host.activate(RATE, 1, 1024).unwrap();
     let len = RATE as usize * 2;
     let input = noise(2, len, 0.25, 9);
-    let morph = host.param_id("Morph").unwrap();
-    let _ = morph;
     host.set_param("Morph", 0.0).unwrap();
     let warm = host
         .process_signal(&input, &BlockSizes::Fixed(512), &[])
@@ -238,20 +226,43 @@ fn morph_automation_moves_the_spectrum_from_warm_to_bright() {
         .process_signal(&input, &BlockSizes::Fixed(512), &[])
         .unwrap();
     host.deactivate().unwrap();
-    // Skip the first 100 ms (parameter glide), compare the tilt low-mid vs air.
+    assert_clean(&host);
+    // Skip the first 100 ms (parameter glide).
     let skip = RATE as usize / 10;
-    let tilt = |x: &[f32]| {
-        band_energy(&x[skip..], 200.0, 400.0) / band_energy(&x[skip..], 5000.0, 16000.0)
+    let (p_in, bin_hz) = power_spectrum(&input[0][skip..]);
+    let bands = [(200.0, 400.0), (5_000.0, 16_000.0)];
+    // Measured: output band energy over input band energy, low band against high, dB.
+    let measured_tilt_db = |out: &[f32]| {
+        let (p_out, _) = power_spectrum(&out[skip..]);
+        let gain = |(lo, hi): (f64, f64)| {
+            band_energy(&p_out, bin_hz, lo, hi, |_| 1.0)
+                / band_energy(&p_in, bin_hz, lo, hi, |_| 1.0)
+        };
+        10.0 * (gain(bands[0]) / gain(bands[1])).log10()
     };
-    let (tw, tb, tin) = (
-        tilt(&warm.audio[0]),
-        tilt(&bright.audio[0]),
-        tilt(&input[0]),
-    );
-    assert!(
-        tw > 1.5 * tb,
-        "warm tilt {tw:.4} should exceed bright tilt {tb:.4} (input {tin:.4})"
-    );
+    // Expected: the decoded EQ's |H(f)|^2 over the same bins, weighted by the input.
+    let mut model = musichal::eq_morph::EqMorphModel::embedded().expect("embedded EQ model");
+    let mut expected_tilt_db = |morph: f32| {
+        let params = model.decode("warm", "bright", morph, 1.0).unwrap();
+        let h2 = |f: f64| {
+            let mut db = [0.0f32];
+            musichal::dsp::Eq5::magnitude_response_db(&params, RATE as f32, &[f as f32], &mut db);
+            10f64.powf(db[0] as f64 / 10.0)
+        };
+        let gain = |(lo, hi): (f64, f64)| {
+            band_energy(&p_in, bin_hz, lo, hi, &h2) / band_energy(&p_in, bin_hz, lo, hi, |_| 1.0)
+        };
+        10.0 * (gain(bands[0]) / gain(bands[1])).log10()
+    };
+    for (name, out, morph) in [("warm", &warm, 0.0), ("bright", &bright, 1.0)] {
+        let (got, want) = (measured_tilt_db(&out.audio[0]), expected_tilt_db(morph));
+        assert!(
+            (got - want).abs() < 1.0,
+            "{name}: 200-400 Hz vs 5-16 kHz moved {got:.2} dB, the model says {want:.2} dB"
+        );
+    }
+    // And the two differ as much as the model says (several dB), so the check above has teeth.
+    assert!(expected_tilt_db(0.0) - expected_tilt_db(1.0) > 5.0);
 }
 
 #[test]
@@ -388,8 +399,11 @@ fn pink(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// The README: "pink noise through warm or bright at intensity 1 stays within 0.05 LU of the
+/// input (without it, bright is +2.5 LU)". Both meters measure the same stationary 6 s, so
+/// they agree to about 0.01 LU; the bound allows that on top of the claim.
 #[test]
-fn auto_gain_keeps_warm_and_bright_within_half_a_lu_of_the_input() {
+fn auto_gain_keeps_warm_and_bright_within_0_05_lu_of_the_input() {
     let len = 12 * RATE as usize;
     let p = pink(len, 5);
     let input = vec![p.clone(), pink(len, 6)];
@@ -408,6 +422,7 @@ fn auto_gain_keeps_warm_and_bright_within_half_a_lu_of_the_input() {
     let mut lout = HashMap::new();
     for (morph, auto) in [(0.0, "On"), (1.0, "On"), (0.0, "Off"), (1.0, "Off")] {
         let mut host = load();
+        host.set_offline_render(true).unwrap();
         set_warm_bright_eq(&mut host);
         host.set_param_text("Auto Gain", auto).unwrap();
         host.set_param("Morph", morph).unwrap();
@@ -429,18 +444,16 @@ fn auto_gain_keeps_warm_and_bright_within_half_a_lu_of_the_input() {
     );
     for morph in [0, 1] {
         assert!(
-            (lout[&(morph, "On")] - lin).abs() < 0.5,
-            "morph {morph} with auto gain is not within 0.5 LU of the input: {figures}"
+            (lout[&(morph, "On")] - lin).abs() <= 0.06,
+            "morph {morph} with auto gain is not within 0.05 LU of the input: {figures}"
         );
     }
-    // Without auto gain the EQ at full intensity does change the loudness, so the test above
-    // measures the auto gain, not an EQ that does nothing.
-    let off = (lout[&(0, "Off")] - lin)
-        .abs()
-        .max((lout[&(1, "Off")] - lin).abs());
+    // Without auto gain bright at full intensity is louder, as the README says (+2.5 LU), so
+    // the test above measures the auto gain, not an EQ that does nothing.
+    let bright_off = lout[&(1, "Off")] - lin;
     assert!(
-        off > 0.5,
-        "without auto gain the louder of warm and bright moves only {off:.2} LU: {figures}"
+        (2.0..=3.0).contains(&bright_off),
+        "without auto gain bright moves {bright_off:.2} LU (README: +2.5 LU): {figures}"
     );
 }
 
@@ -464,6 +477,7 @@ fn reports_zero_latency_and_its_audio_is_aligned_with_the_input() {
         );
     }
     let mut host = load();
+    host.set_offline_render(true).unwrap();
     set_warm_bright_eq(&mut host);
     host.set_param("Morph", 1.0).unwrap();
     host.activate(RATE, 1, 1024).unwrap();

@@ -11,6 +11,7 @@
 
 mod common;
 
+use common::checks::assert_balanced;
 use common::clap_host::*;
 use musichal::perception::synth::render_music;
 use rand::{RngExt, SeedableRng};
@@ -130,20 +131,10 @@ fn off_grid_samples(s: &Seen, step: f64, swing: f64) -> (f64, bool) {
     }
 }
 
-/// Every note on has its note off; returns the number of notes.
+/// Strict note pairing (see `assert_balanced`); returns the number of notes.
 fn balanced(seen: &[Seen]) -> usize {
-    let mut open: HashMap<u8, u64> = HashMap::new();
-    let mut n = 0;
-    for s in seen {
-        if s.on {
-            n += 1;
-            open.insert(s.key, s.sample);
-        } else {
-            open.remove(&s.key);
-        }
-    }
-    assert!(open.is_empty(), "hanging notes: {open:?}");
-    n
+    let events: Vec<_> = seen.iter().map(|s| (s.sample, 0, s.key, s.on)).collect();
+    assert_balanced(&events)
 }
 
 fn music(seconds: f32, seed: u64) -> Vec<f32> {
@@ -525,13 +516,23 @@ fn transport_stop_silences_every_note_within_the_block() {
             .find(|s| s.sample >= stop)
             .map(|s| s.block)
             .unwrap_or(usize::MAX);
-        // Notes sounding when the transport stopped.
+        // Notes sounding when the transport stopped (strictly paired up to there).
         let mut open: HashMap<u8, u64> = HashMap::new();
         for s in seen.iter().filter(|s| s.sample < stop) {
             if s.on {
-                open.insert(s.key, s.sample);
+                if let Some(t0) = open.insert(s.key, s.sample) {
+                    panic!(
+                        "{case}: key {} restarted at {} while sounding since {t0}",
+                        s.key, s.sample
+                    );
+                }
             } else {
-                open.remove(&s.key);
+                assert!(
+                    open.remove(&s.key).is_some(),
+                    "{case}: note off of key {} at {} without a note on",
+                    s.key,
+                    s.sample
+                );
             }
         }
         assert!(

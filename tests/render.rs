@@ -196,18 +196,19 @@ fn notes_on(out: &ProcessOutput) -> Vec<u64> {
 
 #[test]
 fn render_reports_bad_input_clearly() {
+    let never_written = std::env::temp_dir().join(format!(
+        "musichal-render-bad-{}/out.wav",
+        std::process::id()
+    ));
     let out = Command::new(env!("CARGO_BIN_EXE_musichal"))
-        .args([
-            "render",
-            "/nonexistent/in.wav",
-            "-o",
-            "/tmp/x.wav",
-            "--plugin",
-        ])
+        .args(["render", "/nonexistent/in.wav", "-o"])
+        .arg(&never_written)
+        .arg("--plugin")
         .arg(plugin_path())
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/in.wav"), "{err}");
+    assert!(!never_written.exists(), "a failed render wrote its output");
 }

@@ -1,12 +1,18 @@
 //! The hand-offs under a simulated host: an "audio thread" with random block sizes
-//! (1..=8192) running faster than real time, a segment worker that sometimes stalls, and a
+//! (1..=8192) running faster than real time, a segment worker that stalls three times, and a
 //! note-sending worker. The input is a ramp whose value is its absolute sample index, so any
 //! lost, duplicated or spliced sample inside a delivered segment shows up.
+//!
+//! Nothing here depends on how the threads are scheduled: each stall is a handshake (the
+//! worker says it stalls and waits; the audio thread releases it only after pushing more than
+//! the ring holds, so every stall overflows it), and the end waits until the worker has found
+//! the ring empty instead of sleeping.
 
 use musichal::rt::{midi_channel, segment_channel, segment_len, MidiOut, NoteEvent, MAX_ACTIVE};
 use rand::{RngExt, SeedableRng};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,6 +22,10 @@ const FS: f64 = 48_000.0;
 const SPEEDUP: f64 = 50.0;
 /// Largest host block.
 const MAX_BLOCK: usize = 8192;
+/// Seconds of input the ring holds.
+const RING_SECONDS: f64 = 1.0;
+/// The segment worker stalls after delivering these segments (1-based).
+const STALL_AFTER: [u64; 3] = [3, 10, 17];
 
 /// Unique (channel, note) for note number `i`, so each note's on/off pair is identifiable.
 fn key(i: usize) -> (u8, u8) {
@@ -32,17 +42,20 @@ struct Played {
 #[test]
 fn segments_and_notes_under_a_simulated_host() {
     let seg_len = segment_len(FS) as u64;
-    // A 1 s ring: at 50x speed that is 20 ms of wall time, so a 60 ms stall overflows it.
-    let (mut writer, mut assembler) = segment_channel(FS, 1.0).unwrap();
+    let (mut writer, mut assembler) = segment_channel(FS, RING_SECONDS).unwrap();
     let (mut tx, mut sched) = midi_channel();
     let clock = Arc::new(AtomicU64::new(0));
     let audio_done = Arc::new(AtomicBool::new(false));
-    let stalls_over = Arc::new(AtomicBool::new(false));
+    // The worker's "I stall now" and the audio thread's "go on".
+    let (stall_tx, stall_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    // Times the worker found the ring empty.
+    let ring_empty_seen = Arc::new(AtomicU64::new(0));
 
-    // Segment worker: checks every delivered segment, stalls now and then.
+    // Segment worker: checks every delivered segment, stalls after STALL_AFTER.
     let seg_worker = {
         let done = audio_done.clone();
-        let stalls_over = stalls_over.clone();
+        let ring_empty_seen = ring_empty_seen.clone();
         thread::spawn(move || {
             let mut delivered = 0u64;
             let mut last_start: Option<u64> = None;
@@ -62,10 +75,13 @@ fn segments_and_notes_under_a_simulated_host() {
                     }
                     last_start = Some(seg.start_sample);
                     delivered += 1;
-                    if delivered % 7 == 3 && !stalls_over.load(Ordering::Relaxed) {
-                        thread::sleep(Duration::from_millis(60)); // a slow inference
+                    if STALL_AFTER.contains(&delivered) {
+                        // A slow inference, until the audio thread has overflowed the ring.
+                        stall_tx.send(()).unwrap();
+                        release_rx.recv().unwrap();
                     }
                 }
+                ring_empty_seen.fetch_add(1, Ordering::Release);
                 if finished {
                     break;
                 }
@@ -113,6 +129,10 @@ fn segments_and_notes_under_a_simulated_host() {
     let mut max_end = 0u64;
     let mut note_worker = Some(note_worker);
     let mut sent: Vec<NoteEvent> = Vec::new();
+    // Clock when the current stall began, and stalls completed.
+    let mut stalled_at: Option<u64> = None;
+    let mut stalls_done = 0;
+    let overflow = (FS * RING_SECONDS) as u64 + MAX_BLOCK as u64;
     loop {
         let block_start = writer.clock();
         let len = rng.random_range(1..=MAX_BLOCK);
@@ -144,6 +164,15 @@ fn segments_and_notes_under_a_simulated_host() {
             }
         }
         clock.store(writer.clock(), Ordering::Release);
+        // A stalled worker is released once more than the ring holds has been pushed since.
+        if stalled_at.is_none() && stall_rx.try_recv().is_ok() {
+            stalled_at = Some(writer.clock());
+        }
+        if stalled_at.is_some_and(|at| writer.clock() > at + overflow) {
+            stalled_at = None;
+            stalls_done += 1;
+            release_tx.send(()).unwrap();
+        }
 
         // Pace at SPEEDUP x real time.
         let ahead = writer.clock() as f64 / (FS * SPEEDUP) - wall_start.elapsed().as_secs_f64();
@@ -158,22 +187,35 @@ fn segments_and_notes_under_a_simulated_host() {
                 .max()
                 .unwrap();
         }
-        if note_worker.is_none() && writer.clock() > max_end {
+        if note_worker.is_none() && writer.clock() > max_end && stalls_done == STALL_AFTER.len() {
             break;
         }
     }
-    // A gap is only revealed by the samples after it: let the worker catch up, then feed a
-    // clean tail of two segments so every earlier drop is accounted for.
-    stalls_over.store(true, Ordering::Relaxed);
-    thread::sleep(Duration::from_millis(150));
+    // A gap is only revealed by the samples after it: wait until the worker has emptied the
+    // ring (it says so each time it finds it empty; the limit only bounds a failing run), then
+    // feed a clean tail of two segments, which fits, so every earlier drop is accounted for.
+    let seen = ring_empty_seen.load(Ordering::Acquire);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ring_empty_seen.load(Ordering::Acquire) <= seen {
+        assert!(
+            Instant::now() < deadline,
+            "the segment worker never emptied the ring"
+        );
+        thread::sleep(Duration::from_micros(200));
+    }
+    let drops_before_tail = writer.counters().snapshot().samples_dropped;
     for _ in 0..(2 * seg_len as usize).div_ceil(1024) {
         let block_start = writer.clock();
         for (i, v) in left[..1024].iter_mut().enumerate() {
             *v = (block_start + i as u64) as f32;
         }
         writer.push_mono(&left[..1024]);
-        thread::sleep(Duration::from_micros(500));
     }
+    assert_eq!(
+        writer.counters().snapshot().samples_dropped,
+        drops_before_tail,
+        "the tail overflowed the ring"
+    );
     writer.flush();
     audio_done.store(true, Ordering::Release);
     let total = writer.clock();
@@ -226,11 +268,12 @@ fn segments_and_notes_under_a_simulated_host() {
         s.segments_delivered,
         s.segments_dropped
     );
+    // Every stall overflowed the ring: at least one segment lost per stall.
     assert!(
         s.samples_dropped > 0,
         "the stalling worker should have caused drops"
     );
-    assert!(s.segments_dropped > 0);
+    assert!(s.segments_dropped >= STALL_AFTER.len() as u64, "{s:?}");
     assert!(s.segments_delivered > 10);
     eprintln!(
         "{total} samples, {} segments delivered, {} dropped, {} samples dropped, {late} notes late",

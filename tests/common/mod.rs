@@ -86,6 +86,29 @@ pub mod checks {
         }
     }
 
+    /// Every note on is followed by its note off, a key is not started twice without a note
+    /// off between, and no note off comes without its note on; returns the number of notes.
+    /// Events are (time, channel, key, is_on), in time order.
+    pub fn assert_balanced(events: &[(u64, u8, u8, bool)]) -> usize {
+        let mut open: std::collections::HashMap<(u8, u8), u64> = Default::default();
+        let mut count = 0;
+        for &(t, c, k, on) in events {
+            if on {
+                count += 1;
+                if let Some(t0) = open.insert((c, k), t) {
+                    panic!("key {k} on channel {c} started at {t} while sounding since {t0}");
+                }
+            } else {
+                assert!(
+                    open.remove(&(c, k)).is_some(),
+                    "note off of key {k} on channel {c} at {t} without a note on"
+                );
+            }
+        }
+        assert!(open.is_empty(), "hanging notes: {open:?}");
+        count
+    }
+
     /// (time, channel, key, is_on) of every note event.
     pub fn notes(out: &ProcessOutput) -> Vec<(u64, u8, u8, bool)> {
         out.midi
