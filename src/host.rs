@@ -668,6 +668,9 @@ pub struct ProcessOutput {
     pub other_events: Vec<(u64, OtherOutputEvent)>,
     /// Per block: the status the plugin returned (`"Continue"`, `"ContinueIfNotQuiet"`, ...).
     pub statuses: Vec<String>,
+    /// Time spent inside the plugin's `process()` calls (wall clock on the audio thread,
+    /// around the call alone: the host's buffer and event handling is not counted).
+    pub plugin_time: Duration,
 }
 
 /// Block sizes for [`TestHost::process_signal`].
@@ -769,6 +772,8 @@ struct BlockResult {
     midi: Vec<(u64, MidiOrNoteEvent)>,
     other: Vec<(u64, OtherOutputEvent)>,
     status: String,
+    /// Time inside the plugin's `process()`.
+    plugin_time: Duration,
 }
 
 enum AudioCmd {
@@ -921,6 +926,7 @@ fn run_block(
     let in_events = build_input_events(&job.events);
     let mut out_events = EventBuffer::with_capacity(64);
     let transport = job.transport.as_ref().map(Transport::to_event);
+    let plugin_time;
 
     let status = {
         let input_audio = in_ports.with_input_buffers(job.inputs.iter_mut().map(|port| {
@@ -939,16 +945,17 @@ fn run_block(
                     port.iter_mut().map(|ch| ch.as_mut_slice()),
                 ),
             }));
-        proc_
-            .process(
-                &input_audio,
-                &mut output_audio,
-                &in_events.as_input(),
-                &mut out_events.as_output(),
-                Some(job.steady_time),
-                transport.as_ref(),
-            )
-            .map_err(|e| HostError(format!("process() failed: {e}")))?
+        let started = Instant::now();
+        let status = proc_.process(
+            &input_audio,
+            &mut output_audio,
+            &in_events.as_input(),
+            &mut out_events.as_output(),
+            Some(job.steady_time),
+            transport.as_ref(),
+        );
+        plugin_time = started.elapsed();
+        status.map_err(|e| HostError(format!("process() failed: {e}")))?
     };
     let mut midi = Vec::new();
     let mut other = Vec::new();
@@ -958,6 +965,7 @@ fn run_block(
         midi,
         other,
         status: format!("{status:?}"),
+        plugin_time,
     })
 }
 
@@ -1923,6 +1931,7 @@ impl TestHost {
             out.other_events
                 .extend(r.other.into_iter().map(|(t, e)| (t + start, e)));
             out.statuses.push(r.status);
+            out.plugin_time += r.plugin_time;
         }
         Ok(())
     }
