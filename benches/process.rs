@@ -16,7 +16,7 @@
 //! as for the host tests).
 
 use criterion::{criterion_group, Criterion};
-use musichal::host::{plugin_path, BlockSizes, InputEvent, TestHost, TimedEvent};
+use musichal::host::{plugin_path, BlockSizes, InputEvent, TestHost};
 use std::time::Duration;
 
 const RATE: f64 = 48_000.0;
@@ -49,7 +49,7 @@ fn time_blocks(
     host: &mut TestHost,
     signal: &[Vec<f32>],
     iters: u64,
-    events: &dyn Fn(&mut TestHost) -> Vec<TimedEvent>,
+    events: &dyn Fn(&mut TestHost) -> Vec<(u64, InputEvent)>,
 ) -> Duration {
     let mut total = Duration::ZERO;
     let mut left = iters as usize;
@@ -86,13 +86,13 @@ fn bench_process(c: &mut Criterion) {
     ]);
     // A morph value at the start of every block, sweeping 0 -> 1 -> 0 over a batch.
     let morph_id = automated.param_id("Morph").unwrap();
-    let morph_events = |_: &mut TestHost| -> Vec<TimedEvent> {
+    let morph_events = |_: &mut TestHost| -> Vec<(u64, InputEvent)> {
         (0..BLOCKS_PER_BATCH)
             .map(|i| {
                 let x = i as f64 / BLOCKS_PER_BATCH as f64;
                 let value = 1.0 - (2.0 * x - 1.0).abs();
-                TimedEvent::new(
-                    (i * BLOCK) as u32,
+                (
+                    (i * BLOCK) as u64,
                     InputEvent::ParamValue {
                         param_id: morph_id,
                         value,
