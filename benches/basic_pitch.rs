@@ -8,17 +8,20 @@
 //!   quote on a shared, loaded machine (criterion's wall time includes time descheduled).
 //!
 //! Needs the model (`cargo xtask fetch-basic-pitch`) and ONNX Runtime (`cargo xtask fetch-ort`);
-//! without them it prints why and times nothing.
+//! without them it prints why and times nothing, unless `MUSICHAL_BASIC_PITCH_PATH` names the
+//! model (as `cargo xtask test` does): then a model that does not load is a panic.
 //!
 //! Run: `cargo bench --bench basic_pitch`.
 
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
-use cpu_time::thread_cpu_secs;
+use cpu_time::{cpu_budget_secs, criterion_test_mode, thread_cpu_secs};
 use std::hint::black_box;
 
 use criterion::{criterion_group, Criterion};
-use musichal::perception::basic_pitch::{BasicPitch, SAMPLE_RATE_HZ, WINDOW_SAMPLES};
+use musichal::perception::basic_pitch::{
+    BasicPitch, MODEL_PATH_ENV, SAMPLE_RATE_HZ, WINDOW_SAMPLES,
+};
 
 /// C major in four voices (C3, G3, E4, C5), harmonics 1..=4.
 fn chord() -> Vec<f32> {
@@ -43,6 +46,10 @@ fn chord() -> Vec<f32> {
 fn load() -> Option<BasicPitch> {
     match BasicPitch::load_default() {
         Ok(m) => Some(m),
+        // A model named explicitly (as `cargo xtask test` does) must load: no silent skip there.
+        Err(e) if std::env::var_os(MODEL_PATH_ENV).is_some() => {
+            panic!("basic_pitch bench: {MODEL_PATH_ENV} is set but the model does not load: {e}")
+        }
         Err(e) => {
             eprintln!("basic_pitch bench skipped: {e}");
             None
@@ -67,10 +74,12 @@ fn bench_window(c: &mut Criterion) {
     group.finish();
 }
 
-/// Windows until 3 s of thread CPU time; prints ms per window and the share of one core a live
-/// caller running one window per 350 ms segment would take.
+/// Windows until 3 s of thread CPU time (one window in criterion's test mode); prints ms per
+/// window and the share of one core a live caller running one window per 350 ms segment would
+/// take.
 fn cpu_time_summary() {
     let Some(mut model) = load() else { return };
+    let budget = cpu_budget_secs(3.0);
     let audio = chord();
     for _ in 0..3 {
         let _ = black_box(model.posteriors_window(&audio));
@@ -81,10 +90,14 @@ fn cpu_time_summary() {
         let _ = black_box(model.posteriors_window(&audio));
         n += 1;
         let Some(c) = thread_cpu_secs() else { return };
-        if c - c0 >= 3.0 {
+        if c - c0 >= budget {
             break (c - c0) * 1e3 / n as f64;
         }
     };
+    if criterion_test_mode() {
+        println!("cpu-time summary: criterion test mode, {n} window, nothing timed");
+        return;
+    }
     println!(
         "cpu-time summary: basic_pitch window {ms:.1} ms CPU per call ({n} calls); one call per \
          350 ms segment = {:.1} % of a core",

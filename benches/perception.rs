@@ -9,9 +9,16 @@
 //!   so and is left out otherwise. Read it as a ratio against the spectral bench of the same run.
 //! - K-means fit on 50 000 x 768 vectors, K = 64: a one-shot timing printed before the criterion
 //!   runs (a fit takes seconds; criterion's minimum of 10 samples would take minutes).
-//!   Skip it with `PERCEPTION_BENCH_SKIP_FIT=1`.
+//!   Skip it with `PERCEPTION_BENCH_SKIP_FIT=1`. In criterion's test mode (`cargo test
+//!   --benches`) it fits 2 000 x 64 vectors instead: the code runs, nothing is timed.
+//! - Like `segment/..._basicpitch` above, a model named by `MUSICHAL_BASIC_PITCH_PATH` must load
+//!   (a panic otherwise), so `cargo xtask test` cannot leave it out silently.
 //!
 //! Run: `cargo bench --bench perception`.
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::criterion_test_mode;
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -42,6 +49,9 @@ fn bench_segment(c: &mut Criterion) {
                     .expect("loaded above")
             },
         ),
+        Err(e) if std::env::var_os("MUSICHAL_BASIC_PITCH_PATH").is_some() => {
+            panic!("perception bench: MUSICHAL_BASIC_PITCH_PATH is set but basicpitch does not load: {e}")
+        }
         Err(e) => println!("basicpitch segment bench left out: {e}"),
     }
 }
@@ -81,7 +91,11 @@ fn one_shot_kmeans_fit() {
     if std::env::var_os("PERCEPTION_BENCH_SKIP_FIT").is_some() {
         return;
     }
-    let (n, dim) = (50_000usize, 768usize);
+    let (n, dim) = if criterion_test_mode() {
+        (2_000usize, 64usize)
+    } else {
+        (50_000usize, 768usize)
+    };
     let mut rng = Pcg64::seed_from_u64(1);
     let dirs: Vec<f32> = (0..64 * dim).map(|_| rng.random::<f32>() - 0.5).collect();
     let mut data = Vec::with_capacity(n * dim);
@@ -94,7 +108,7 @@ fn one_shot_kmeans_fit() {
     let (_, report) = SphericalKMeans::fit(&data, dim, &KMeansConfig::default()).expect("fit");
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "kmeans_fit/50000x768_k64: {secs:.2} s, {} iterations ({:.3} s/iteration), converged {}, {} active, {:.2} bits",
+        "kmeans_fit/{n}x{dim}_k64: {secs:.2} s, {} iterations ({:.3} s/iteration), converged {}, {} active, {:.2} bits",
         report.iterations,
         secs / report.iterations.max(1) as f64,
         report.converged,

@@ -273,6 +273,15 @@ impl Plugin for MusicHal {
         _aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
+        // Test-only fault injection (feature `plant_process_alloc`, see Cargo.toml): one heap
+        // allocation of a size nothing else asks for (12345 bytes) per block, which the
+        // `assert_process_allocs` guard must turn into an abort that names that size.
+        #[cfg(feature = "plant_process_alloc")]
+        {
+            let mut planted: Vec<Vec<u8>> = Vec::new();
+            planted.push(Vec::with_capacity(12_345));
+            std::hint::black_box(&mut planted);
+        }
         // No panic may reach the host. Unwinding out of `process_inner` would leave half-written
         // audio; silence is the safe answer, and the counter tells the GUI something went wrong.
         let result =

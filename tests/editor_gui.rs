@@ -6,8 +6,9 @@
 //! curve is not flat, activates at 48 kHz and, with the editor embedded in an X11 parent window
 //! created here, keeps processing audio on the harness's audio thread and answering the plugin's
 //! main-thread callbacks while baseview draws (OpenGL through Mesa's software GLX). It then grabs
-//! the parent window's pixels (`GetImage`), writes them to `docs/img/editor.png` (or to
-//! `MUSICHAL_EDITOR_SCREENSHOT`) and checks that the editor really drew: the window is no longer
+//! the parent window's pixels (`GetImage`), writes them to `editor.png` in Cargo's test scratch
+//! directory (`target/tmp/`; a test never changes tracked files) or to the path in
+//! `MUSICHAL_EDITOR_SCREENSHOT`, and checks that the editor really drew: the window is no longer
 //! the host's fill colour, it has many colours, the EQ curve's colour is present, and the heading
 //! is made of real glyphs rather than egui's empty "no font" boxes. Finally it
 //! hides and destroys the editor, processes again, deactivates, and checks that the plugin broke
@@ -383,10 +384,13 @@ fn looks_drawn(stats: (f64, usize, usize)) -> bool {
     covered > 0.95 && colours > 32 && curve > 50
 }
 
+/// Where the screenshot goes: `MUSICHAL_EDITOR_SCREENSHOT` if set, else the test scratch
+/// directory. To refresh the README's picture, ask for it explicitly:
+/// `MUSICHAL_EDITOR_SCREENSHOT=$PWD/docs/img/editor.png cargo test --test editor_gui`.
 fn screenshot_path() -> PathBuf {
     match std::env::var_os(SCREENSHOT_ENV).filter(|p| !p.is_empty()) {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/img/editor.png"),
+        None => Path::new(env!("CARGO_TARGET_TMPDIR")).join("editor.png"),
     }
 }
 

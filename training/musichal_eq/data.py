@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# shared/ sits beside the repository (a fresh clone has ../shared/data/safe-db/).
-DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "safe-db"
+# The pseudonymised SAFE-DB copy is committed with the code (provenance and licence note in its
+# README), so a fresh clone trains and tests without anything beside the repository.
+DATA_DIR = REPO_ROOT / "training" / "data" / "safe-db"
 CSV_NAME = "SAFEEqualiserUserData.pseudonymised.csv"
 
 PARAM_ORDER: tuple[str, ...] = (

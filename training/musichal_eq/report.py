@@ -40,7 +40,7 @@ def render(meta: dict, wall_s: float, quick: bool) -> str:
     a("")
     a("## Data")
     a("")
-    a("SAFE-DB equaliser user data (`../shared/data/safe-db/SAFEEqualiserUserData.pseudonymised.csv`, "
+    a("SAFE-DB equaliser user data (`training/data/safe-db/SAFEEqualiserUserData.pseudonymised.csv`, "
       f"sha256 `{meta['training_data_sha256'][:16]}…`). Descriptors trimmed, lower-cased, whitespace "
       "collapsed; first word kept; comparatives folded (brighter→bright, airy→air, warmer→warm, …); junk "
       "dropped (`test`, `re27`, `default`, numbers, empty); exact duplicates (descriptor, contributor, 13 "

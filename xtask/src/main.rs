@@ -4,9 +4,20 @@
 //!   (`target/bundled/MusicHal.clap`, `MusicHal.vst3`) and renders an example the project makes
 //!   through the plugin on the embedded defaults: `target/demo/out.wav`, `answer.mid`,
 //!   `report.html`.
-//! - `cargo xtask test`: every test the project has (Rust unit + integration, the CLAP host test
-//!   against the debug build with the allocation guard and against the release bundle, and the
-//!   Python training tests).
+//! - `cargo xtask test`: every test the project has, in stages (each one's time is printed at
+//!   the end):
+//!   1. Rust unit + integration tests (`cargo test --workspace`);
+//!   2. every bench compiled and run once in criterion's test mode (`cargo test --bench '*'`), so
+//!      a bench that no longer builds or panics fails here;
+//!   3. the CLAP host tests against a debug build whose `process()` aborts on any allocation
+//!      (`assert_process_allocs`);
+//!   4. the guard shown active: one host test against a build with `plant_process_alloc` too
+//!      (a planted allocation in `process()`) must abort naming that allocation; the stage fails
+//!      if it passes. It shares the dependency artifacts; stage 5's default-feature build
+//!      replaces its plugin binary in `target/debug/deps/`, and it never touches the bundles;
+//!   5. the CLAP host tests against the release bundle users install, and the VST3 bundle in a
+//!      real VST3 host (JUCE's, through pedalboard: `tests/vst3`);
+//!   6. the Python training tests.
 //! - `cargo xtask setup`: system packages (apt, when root), the Python venv, ONNX Runtime, the
 //!   Basic Pitch model.
 //! - `cargo xtask fetch-ort`: only the ONNX Runtime library.
@@ -31,7 +42,8 @@ const BASIC_PITCH_PATH_ENV: &str = "MUSICHAL_BASIC_PITCH_PATH";
 
 /// Debian packages the build and the tests need. The X11/xcb/GL headers link the egui editor
 /// (baseview); fluidsynth and the GM soundfont render test music; xvfb draws the editor headless;
-/// python3-venv makes the training environment.
+/// python3-venv makes the training environment; libatomic1 is the one system library the VST3
+/// host test's pedalboard wheel links that it does not carry (usually there already with gcc).
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libx11-dev",
@@ -51,6 +63,7 @@ const APT_PACKAGES: &[&str] = &[
     "libgl1-mesa-dri",
     "libglx-mesa0",
     "python3-venv",
+    "libatomic1",
     "unzip",
 ];
 
@@ -136,7 +149,12 @@ fn venv_python(root: &Path) -> PathBuf {
     root.join(".venv/bin/python")
 }
 
-/// The Python environment for training and its tests (`training/requirements.txt`).
+/// Python requirement files installed into `.venv/`: training and its tests, then the VST3 host
+/// test's (`pedalboard`).
+const PYTHON_REQUIREMENTS: &[&str] = &["training/requirements.txt", "tests/requirements.txt"];
+
+/// The Python environment for training, its tests and the VST3 host test
+/// ([`PYTHON_REQUIREMENTS`]).
 fn ensure_venv(root: &Path) -> Result<()> {
     let python = venv_python(root);
     if !python.exists() {
@@ -144,17 +162,20 @@ fn ensure_venv(root: &Path) -> Result<()> {
             .args(["-m", "venv"])
             .arg(root.join(".venv")))?;
     }
-    let reqs = root.join("training/requirements.txt");
+    let reqs: Vec<PathBuf> = PYTHON_REQUIREMENTS.iter().map(|r| root.join(r)).collect();
     let stamp = root.join(".venv/.requirements.installed");
-    let wanted = std::fs::read_to_string(&reqs).unwrap_or_default();
+    let wanted: String = reqs
+        .iter()
+        .map(|r| std::fs::read_to_string(r).unwrap_or_default())
+        .collect();
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
         return Ok(());
     }
     run(Command::new(&python).args(["-m", "pip", "install", "-q", "--upgrade", "pip"]))?;
-    if reqs.exists() {
+    for reqs in reqs.iter().filter(|r| r.exists()) {
         run(Command::new(&python)
             .args(["-m", "pip", "install", "-q", "-r"])
-            .arg(&reqs))?;
+            .arg(reqs))?;
     }
     std::fs::write(stamp, wanted)?;
     Ok(())
@@ -343,9 +364,87 @@ fn host_test_args() -> Vec<&'static str> {
     HOST_TESTS.iter().flat_map(|t| ["--test", *t]).collect()
 }
 
+/// The host test run against the build with a planted allocation: it processes audio at every
+/// rate and block size, so `process()` runs many times.
+const PLANTED_TEST: [&str; 2] = [
+    "clap_host",
+    "neutral_settings_pass_audio_through_at_every_rate_and_block_size",
+];
+/// What the planted allocation's abort prints: `plant_process_alloc` allocates 12345 bytes
+/// (src/lib.rs), and the guard hands that allocation to the allocation-error handler.
+const PLANTED_ABORT: &str = "memory allocation of 12345 bytes failed";
+
+/// Stage 4: the allocation guard is live in the plugin the host tests load. A build with
+/// `assert_process_allocs` and `plant_process_alloc` must abort in the first `process()` call.
+fn planted_allocation_aborts(ort: &Path) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args([
+        "test",
+        "--features",
+        "assert_process_allocs,plant_process_alloc",
+        "--test",
+        PLANTED_TEST[0],
+        "--",
+        "--exact",
+        PLANTED_TEST[1],
+    ])
+    .env("ORT_DYLIB_PATH", ort);
+    eprintln!("$ {:?}   (expected to abort)", cmd);
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start {:?}", cmd))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    if out.status.success() {
+        bail!(
+            "the host test passed against a plugin that allocates in process(): the allocation \
+             guard (feature assert_process_allocs) is not active in the built plugin"
+        );
+    }
+    if !text.contains(PLANTED_ABORT) {
+        bail!(
+            "the planted-allocation run failed ({}) without the guard's abort ({PLANTED_ABORT:?}); \
+             see its output above",
+            out.status
+        );
+    }
+    eprintln!("planted allocation: aborted as it must ({})", out.status);
+    Ok(())
+}
+
+/// Runs one stage of `cargo xtask test` and notes its wall time for the summary.
+fn stage(
+    times: &mut Vec<(&'static str, f64)>,
+    name: &'static str,
+    f: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let start = std::time::Instant::now();
+    let result = f();
+    times.push((name, start.elapsed().as_secs_f64()));
+    result
+}
+
 /// Every test the project has.
 fn test(root: &Path, extra: &[String]) -> Result<()> {
-    setup(root)?;
+    let mut times = Vec::new();
+    let result = test_stages(root, extra, &mut times);
+    println!("\n[stage times]");
+    for (name, secs) in &times {
+        println!("  {secs:7.1} s  {name}");
+    }
+    result
+}
+
+fn test_stages(root: &Path, extra: &[String], times: &mut Vec<(&'static str, f64)>) -> Result<()> {
+    stage(
+        times,
+        "0 setup: apt packages, .venv, ONNX Runtime, Basic Pitch",
+        || setup(root),
+    )?;
     let ort = fetch_ort(root)?;
     let basic_pitch = fetch_basic_pitch(root)?;
     // Every test runs, whatever resource it needs: a missing ONNX Runtime, Basic Pitch model,
@@ -360,37 +459,70 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     disk_report(root, "before the tests");
     // 1. All Rust tests, with the library the tests load. The editor test may not skip here:
     //    setup installed Xvfb, so a missing display server is a failure, not a skip.
-    run(cargo()
-        .args(["test", "--workspace"])
-        .args(extra)
-        .env("ORT_DYLIB_PATH", &ort)
-        .env(BASIC_PITCH_PATH_ENV, &basic_pitch)
-        .env("MUSICHAL_REQUIRE_GUI_TEST", "1"))?;
+    stage(times, "1 workspace tests", || {
+        run(cargo()
+            .args(["test", "--workspace"])
+            .args(extra)
+            .env("ORT_DYLIB_PATH", &ort)
+            .env(BASIC_PITCH_PATH_ENV, &basic_pitch)
+            .env("MUSICHAL_REQUIRE_GUI_TEST", "1"))
+    })?;
     disk_report(root, "after the workspace tests");
-    // 2. The CLAP host tests (and `render`, which loads the same binary) against a debug build
+    // 2. Every bench target (not the lib's unit tests again, which `--benches` would include),
+    //    compiled with the test profile (stage 1's artifacts) and run once in
+    //    criterion's test mode: untimed, but a bench that panics fails. The Basic Pitch benches
+    //    get the model path, so they cannot leave themselves out.
+    stage(times, "2 benches in test mode", || {
+        run(cargo()
+            .args(["test", "--bench", "*"])
+            .env("ORT_DYLIB_PATH", &ort)
+            .env(BASIC_PITCH_PATH_ENV, &basic_pitch))
+    })?;
+    // 3. The CLAP host tests (and `render`, which loads the same binary) against a debug build
     //    whose `process()` aborts on any allocation.
-    run(cargo()
-        .args(["test", "--features", "assert_process_allocs"])
-        .args(host_test_args())
-        .env("ORT_DYLIB_PATH", &ort))?;
+    stage(times, "3 allocation guard", || {
+        run(cargo()
+            .args(["test", "--features", "assert_process_allocs"])
+            .args(host_test_args())
+            .env("ORT_DYLIB_PATH", &ort))
+    })?;
     disk_report(root, "after the allocation-guard tests");
-    // 3. The CLAP host tests against the release bundle users install.
-    bundle_release()?;
-    run(cargo()
-        .arg("test")
-        .args(host_test_args())
-        .env(
-            "MUSICHAL_CLAP_PATH",
-            root.join("target/bundled/MusicHal.clap"),
-        )
-        .env("ORT_DYLIB_PATH", &ort))?;
-    // 4. The EQ model's training tests.
-    if root.join("training/tests").is_dir() {
+    // 4. The guard is really there: a planted allocation in process() must abort a host test.
+    stage(times, "4 planted allocation aborts", || {
+        planted_allocation_aborts(&ort)
+    })?;
+    // 5. The CLAP host tests against the release bundle users install (their default-feature
+    //    build also replaces stage 4's plugin binary in target/debug/deps/), then the VST3
+    //    bundle in JUCE's VST3 host, finding ONNX Runtime beside the bundle as a DAW install does.
+    stage(
+        times,
+        "5 release bundle: CLAP host tests, VST3 host test",
+        || {
+            bundle_release()?;
+            run(cargo()
+                .arg("test")
+                .args(host_test_args())
+                .env(
+                    "MUSICHAL_CLAP_PATH",
+                    root.join("target/bundled/MusicHal.clap"),
+                )
+                .env("ORT_DYLIB_PATH", &ort))?;
+            run(Command::new(venv_python(root))
+                .args(["-m", "pytest", "tests/vst3", "-q"])
+                .env(
+                    "MUSICHAL_VST3_PATH",
+                    root.join("target/bundled/MusicHal.vst3"),
+                )
+                .env_remove("ORT_DYLIB_PATH"))
+        },
+    )?;
+    disk_report(root, "after the release-bundle tests");
+    // 6. The EQ model's training tests.
+    stage(times, "6 training tests", || {
         run(Command::new(venv_python(root))
             .args(["-m", "pytest", "training/tests", "-q"])
-            .env("ORT_DYLIB_PATH", &ort))?;
-    }
-    disk_report(root, "after the release-bundle tests");
+            .env("ORT_DYLIB_PATH", &ort))
+    })?;
     println!("\nAll test suites passed.");
     Ok(())
 }
