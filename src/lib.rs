@@ -120,8 +120,11 @@ impl Default for MusicHal {
 impl Plugin for MusicHal {
     const NAME: &'static str = "MusicHal";
     const VENDOR: &'static str = "MusicHal";
-    const URL: &'static str = "https://github.com/musichal/musichal";
-    const EMAIL: &'static str = "musichal@users.noreply.github.com";
+    // No homepage, support page or public address exists: empty, not made up. nice-plug passes
+    // "" through to CLAP (a blank optional field, which hosts show as none) and copies it into
+    // VST3's fixed `PFactoryInfo` fields as an empty, NUL-terminated string.
+    const URL: &'static str = "";
+    const EMAIL: &'static str = "";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
@@ -577,7 +580,7 @@ impl ClapPlugin for MusicHal {
     const CLAP_ID: &'static str = "com.musichal.musichal";
     const CLAP_DESCRIPTION: Option<&'static str> =
         Some("Answers the audio it hears with MIDI learned from a corpus; word-steered neural EQ");
-    const CLAP_MANUAL_URL: Option<&'static str> = Some(Self::URL);
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[
         ClapFeature::AudioEffect,
