@@ -48,10 +48,12 @@ struct EqArgs {
     #[arg(long, default_value = "bright")]
     term_b: String,
     /// 0 = term A, 1 = term B.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, allow_hyphen_values = true,
+          value_parser = cli::args::number_in_f32(0.0, 1.0))]
     morph: f32,
     /// 0 = flat, 1 = as learned, up to 2 (gains clamped to ±12 dB).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true,
+          value_parser = cli::args::number_in_f32(0.0, musichal::eq_morph::MAX_INTENSITY))]
     intensity: f32,
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -1,5 +1,6 @@
 //! `musichal train`, `musichal inspect`, `musichal synth`.
 
+use super::args;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use musichal::corpus::CorpusModel;
@@ -35,7 +36,8 @@ pub struct TrainArgs {
     #[arg(short, long)]
     pub output: PathBuf,
     /// Gesture tokens per stream.
-    #[arg(long, default_value_t = 64, value_parser = parse_vocab)]
+    #[arg(long, default_value_t = 64, allow_hyphen_values = true,
+          value_parser = args::one_of::<u16>(VOCAB_SIZES))]
     pub vocab: u16,
     /// Frame encoder: `spectral`, or `onnx:<model.onnx>` (a waveform model with its
     /// `<model.onnx>.json` sidecar; see training/export_mert.py).
@@ -45,7 +47,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = DriveArg::Harmonic)]
     pub drive: DriveArg,
     /// K-means seed (same seed and input give the same model).
-    #[arg(long, default_value_t = 0x5eed)]
+    #[arg(long, default_value_t = 0x5eed, allow_hyphen_values = true, value_parser = args::seed)]
     pub seed: u64,
     /// Print the report as JSON instead of text.
     #[arg(long)]
@@ -55,12 +57,8 @@ pub struct TrainArgs {
     pub force: bool,
 }
 
-fn parse_vocab(s: &str) -> Result<u16, String> {
-    match s.parse::<u16>() {
-        Ok(v @ (16 | 64 | 256)) => Ok(v),
-        _ => Err(format!("{s:?} is not one of 16, 64, 256")),
-    }
-}
+/// Vocabulary sizes `--vocab` accepts.
+const VOCAB_SIZES: &[u64] = &[16, 64, 256];
 
 pub fn train(args: TrainArgs) -> Result<()> {
     if args.output.exists() && !args.force {
@@ -161,31 +159,31 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
     Ok(())
 }
 
+/// Longest piece `synth` writes, seconds.
+const MAX_SYNTH_SECONDS: f32 = 3600.0;
+
 #[derive(clap::Args)]
 pub struct SynthArgs {
     /// Output WAV file (mono, 16-bit).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Length in seconds.
-    #[arg(long, default_value_t = 30.0)]
+    /// Length in seconds (above 0, at most an hour).
+    #[arg(long, default_value_t = 30.0, allow_hyphen_values = true,
+          value_parser = args::number_above_f32(0.0, MAX_SYNTH_SECONDS))]
     pub seconds: f32,
     /// Sample rate, Hz.
-    #[arg(long, default_value_t = 48_000)]
+    #[arg(long, default_value_t = 48_000, allow_hyphen_values = true,
+          value_parser = args::whole_in::<u32>(8_000, 192_000))]
     pub rate: u32,
     /// Seed: each seed is a different piece.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = args::seed)]
     pub seed: u64,
 }
 
 /// Writes the project's synthetic music (pad, bass, melody, drums in changing sections): the
 /// audio the embedded corpus is trained on and the demo plays.
 pub fn synth(args: SynthArgs) -> Result<()> {
-    if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
-        bail!("--seconds must be in (0, 3600]");
-    }
-    if !(8_000..=192_000).contains(&args.rate) {
-        bail!("--rate must be in 8000..=192000");
-    }
+    // `--seconds` and `--rate` were checked by their parsers.
     let samples = render_music(args.seconds, args.rate, args.seed);
     write_wav_mono(&args.output, &samples, args.rate)?;
     println!(
