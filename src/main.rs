@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use musichal::dsp::{Eq5, EqParams};
-use musichal::eq_morph::{EqMorphModel, PARAM_ORDER};
+use musichal::eq_morph::{EqMorphError, EqMorphModel, PARAM_ORDER};
 use std::path::PathBuf;
 
 mod cli;
@@ -95,7 +95,18 @@ fn main() {
 
 fn load_model(path: Option<&PathBuf>) -> Result<EqMorphModel> {
     Ok(match path {
-        Some(p) => EqMorphModel::from_files(p, None)?,
+        Some(p) => {
+            cli::files::check_input(p, "an ONNX EQ model")?;
+            EqMorphModel::from_files(p, None).map_err(|error| match error {
+                // Names its file (the model's or its metadata's) already.
+                EqMorphError::ModelMissing { .. } => anyhow::Error::from(error),
+                error => cli::files::FileError::EqModel {
+                    path: p.clone(),
+                    error,
+                }
+                .into(),
+            })?
+        }
         None => EqMorphModel::embedded()?,
     })
 }

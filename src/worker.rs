@@ -303,26 +303,28 @@ fn run(
 /// answers, and the status says that too.
 fn load_corpus(shared: &WorkerShared, has_previous: bool) -> Option<Answerer> {
     let path = shared.corpus_path.lock().clone();
+    let what = path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the embedded corpus".into());
+    // Every message names the corpus once: `load` errors name the file themselves, the others
+    // get `what` in front.
     let (name, model) = match &path {
         Some(p) => (
             p.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| p.display().to_string()),
-            CorpusModel::load(p),
+            CorpusModel::load(p).map_err(|e| e.to_string()),
         ),
         None => (
             EMBEDDED_CORPUS_NAME.to_owned(),
-            CorpusModel::from_bytes(EMBEDDED_CORPUS),
+            CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| format!("{what}: {e}")),
         ),
     };
-    let error = match install_corpus(shared, name, model.map_err(|e| e.to_string())) {
+    let error = match install_corpus(shared, name, &what, model) {
         Ok(answerer) => return Some(answerer),
         Err(e) => e,
     };
-    let what = path
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "the embedded corpus".into());
     let mut fallback = None;
     let keep = if has_previous {
         " (keeping the previous corpus)"
@@ -330,6 +332,7 @@ fn load_corpus(shared: &WorkerShared, has_previous: bool) -> Option<Answerer> {
         fallback = install_corpus(
             shared,
             EMBEDDED_CORPUS_NAME.to_owned(),
+            "the embedded corpus",
             CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| e.to_string()),
         )
         .ok();
@@ -342,21 +345,23 @@ fn load_corpus(shared: &WorkerShared, has_previous: bool) -> Option<Answerer> {
         ""
     };
     let mut status = shared.status.lock();
-    status.corpus_message = format!("cannot use {what}: {error}{keep}");
+    status.corpus_message = format!("{error}{keep}");
     nice_plug::nice_warn!("{}", status.corpus_message);
     fallback
 }
 
-/// Builds the answerer for a loaded model and shows it in the status; the error as text.
+/// Builds the answerer for a loaded model and shows it in the status; the error as text (an
+/// answerer error gets `what`, the corpus, in front).
 fn install_corpus(
     shared: &WorkerShared,
     name: String,
+    what: &str,
     model: std::result::Result<CorpusModel, String>,
 ) -> std::result::Result<Answerer, String> {
     let (model, answerer) = model.and_then(|m| {
         Answerer::new(&m, ANSWER_SEED)
             .map(|a| (m, a))
-            .map_err(|e| e.to_string())
+            .map_err(|e| format!("{what}: {e}"))
     })?;
     let mut status = shared.status.lock();
     status.corpus_name = name;

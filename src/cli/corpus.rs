@@ -1,7 +1,7 @@
 //! `musichal train`, `musichal inspect`, `musichal synth`.
 
-use super::args;
-use anyhow::{bail, Context, Result};
+use super::{args, files};
+use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use musichal::corpus::CorpusModel;
 use musichal::oracle::DriveStream;
@@ -97,9 +97,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
     };
     let (model, report) = train_files(&args.files, &config, &mut on_progress)?;
     bar.finish_and_clear();
-    model
-        .save(&args.output)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    // Errors of save name the file.
+    model.save(&args.output)?;
     let corpus = model.report();
     if args.json {
         let out = serde_json::json!({ "corpus": corpus, "training": report });
@@ -143,8 +142,8 @@ pub struct InspectArgs {
 }
 
 pub fn inspect(args: InspectArgs) -> Result<()> {
-    let model = CorpusModel::load(&args.corpus)
-        .with_context(|| format!("cannot use {}", args.corpus.display()))?;
+    // Errors of load name the file.
+    let model = CorpusModel::load(&args.corpus)?;
     if args.json {
         // Streamed: a one-hour corpus dump is large.
         let stdout = std::io::stdout().lock();
@@ -204,10 +203,12 @@ pub fn write_wav_mono(path: &std::path::Path, samples: &[f32], rate: u32) -> Res
         sample_format: hound::SampleFormat::Int,
     };
     let mut w = hound::WavWriter::create(path, spec)
-        .with_context(|| format!("creating {}", path.display()))?;
+        .map_err(|e| files::wav_write_error(path, "create", e))?;
     for &s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
+        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+            .map_err(|e| files::wav_write_error(path, "write", e))?;
     }
-    w.finalize()?;
+    w.finalize()
+        .map_err(|e| files::wav_write_error(path, "write", e))?;
     Ok(())
 }

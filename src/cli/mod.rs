@@ -4,5 +4,6 @@
 pub mod args;
 pub mod corpus;
 pub mod features;
+pub mod files;
 pub mod render;
 pub mod report;

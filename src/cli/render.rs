@@ -8,7 +8,9 @@
 //! block by block.
 
 use super::args;
-use anyhow::{anyhow, bail, Context, Result};
+use super::files::{self, FileError};
+use anyhow::{anyhow, Context, Result};
+use musichal::corpus::CorpusModel;
 use musichal::engine::timing::TEMPO_RANGE_BPM;
 use musichal::host::{BlockSizes, TestHost};
 use std::path::{Path, PathBuf};
@@ -228,7 +230,13 @@ pub struct Rendered {
 /// The plugin binary: `--plugin`, `MUSICHAL_CLAP_PATH`, or the bundle next to this program.
 pub fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
-        return Ok(p.to_owned());
+        files::check_input(p, "a CLAP plugin")?;
+        // Absolute, so that dlopen loads this file rather than searching the library path.
+        return Ok(std::path::absolute(p).map_err(|source| FileError::Io {
+            op: "read",
+            path: p.to_owned(),
+            error: source,
+        })?);
     }
     if let Some(p) = std::env::var_os("MUSICHAL_CLAP_PATH").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
@@ -257,22 +265,30 @@ pub fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
         })
 }
 
-fn read_wav(path: &Path) -> Result<(Vec<Vec<f32>>, u32)> {
-    let mut reader =
-        hound::WavReader::open(path).with_context(|| format!("reading {}", path.display()))?;
+fn read_wav(path: &Path) -> Result<(Vec<Vec<f32>>, u32), FileError> {
+    files::check_input(path, "an audio file")?;
+    let bad = |e| files::wav_read_error(path, e);
+    let mut reader = hound::WavReader::open(path).map_err(bad)?;
     let spec = reader.spec();
     let channels = spec.channels as usize;
     if channels == 0 {
-        bail!("{} has no channels", path.display());
+        return Err(FileError::NotWav {
+            path: path.into(),
+            reason: "its header says 0 channels".into(),
+        });
     }
     let samples: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>()?,
+        hound::SampleFormat::Float => reader
+            .samples::<f32>()
+            .collect::<Result<_, _>>()
+            .map_err(bad)?,
         hound::SampleFormat::Int => {
             let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
             reader
                 .samples::<i32>()
                 .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<Result<_, _>>()?
+                .collect::<Result<_, _>>()
+                .map_err(bad)?
         }
     };
     let keep = channels.min(2);
@@ -298,8 +314,9 @@ pub fn render(
     for ch in audio.iter_mut() {
         ch.extend(std::iter::repeat_n(0.0, tail));
     }
-    let mut host = TestHost::load(plugin)
-        .map_err(|e| anyhow!("loading the plugin {}: {e}", plugin.display()))?;
+    let mut host = TestHost::load(plugin).map_err(|_| FileError::NotPlugin {
+        path: plugin.to_owned(),
+    })?;
     if audio.len() == 1 {
         host.select_channel_layout(1)
             .map_err(|e| anyhow!("mono layout: {e}"))?;
@@ -307,9 +324,14 @@ pub fn render(
     host.set_offline_render(true)
         .map_err(|e| anyhow!("offline render mode: {e}"))?;
     if let Some(c) = corpus {
-        let c = c
-            .canonicalize()
-            .with_context(|| format!("corpus {}", c.display()))?;
+        // Load it here first: the plugin would keep its embedded corpus and only log why.
+        // Errors of load name the file.
+        CorpusModel::load(c)?;
+        let c = c.canonicalize().map_err(|source| FileError::Io {
+            op: "read",
+            path: c.to_owned(),
+            error: source,
+        })?;
         host.set_persisted_field("corpus-path", &Some(c.display().to_string()))
             .map_err(|e| anyhow!("setting the corpus: {e}"))?;
     }
@@ -357,14 +379,16 @@ pub fn write_wav_f32(path: &Path, audio: &[Vec<f32>], rate: u32) -> Result<()> {
         sample_format: hound::SampleFormat::Float,
     };
     let mut w = hound::WavWriter::create(path, spec)
-        .with_context(|| format!("creating {}", path.display()))?;
+        .map_err(|e| files::wav_write_error(path, "create", e))?;
     let frames = audio.first().map_or(0, Vec::len);
     for i in 0..frames {
         for ch in audio {
-            w.write_sample(ch[i])?;
+            w.write_sample(ch[i])
+                .map_err(|e| files::wav_write_error(path, "write", e))?;
         }
     }
-    w.finalize()?;
+    w.finalize()
+        .map_err(|e| files::wav_write_error(path, "write", e))?;
     Ok(())
 }
 
@@ -460,7 +484,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let ons = r.notes.iter().filter(|n| n.3.is_some()).count();
     if let Some(midi) = &args.midi {
         std::fs::write(midi, smf_bytes(&r.notes, r.rate, transport))
-            .with_context(|| format!("writing {}", midi.display()))?;
+            .map_err(files::write_error(midi))?;
     }
     println!(
         "rendered {} ({:.1} s at {} Hz) through {}: {} notes answered",
