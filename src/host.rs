@@ -30,10 +30,11 @@
 //!
 //! # Unsafe
 //!
-//! Three kinds of `unsafe`, each with its `SAFETY:` note: loading the library
+//! Four kinds of `unsafe`, each with its `SAFETY:` note: loading the library
 //! (`PluginEntry::load` runs the library's initialisers), the `audio-ports-config` extension,
 //! which this file declares itself because the project's `clack-extensions` features do not
-//! include it, and copying a SysEx payload out of an output event during the process call.
+//! include it, copying a SysEx payload out of an output event during the process call, and
+//! calling the library's exported diagnostics function ([`TestHost::diagnostics`]).
 
 use clack_extensions::audio_ports::AudioPortRescanFlags;
 use clack_extensions::audio_ports::{
@@ -1209,6 +1210,33 @@ impl TestHost {
     /// The loaded plugin's descriptor (vendor, URLs, version, ...).
     pub fn descriptor(&self) -> &PluginDescriptorInfo {
         &self.descriptor
+    }
+
+    /// The plugin library's process-wide diagnostic totals (segments its workers analysed,
+    /// offline waits of its `process()`; see `telemetry::DiagnosticTotals`), read through the
+    /// function the library exports. Totals of every instance of the library in this process:
+    /// a test compares them before and after with no other instance running. `None` if the
+    /// library does not export the function.
+    pub fn diagnostics(&self) -> Option<crate::telemetry::DiagnosticsSnapshot> {
+        let c_path = CString::new(self.path.as_os_str().as_encoded_bytes()).ok()?;
+        // SAFETY: the library is already loaded (and never unloaded, see `load_plugin`), so
+        // RTLD_NOLOAD only takes another reference, released by dlclose below. The symbol is
+        // `telemetry::musichal_diagnostics`, an `extern "C" fn() -> DiagnosticsSnapshot` of the
+        // same crate, so the transmuted signature and the returned `#[repr(C)]` layout match.
+        unsafe {
+            let lib = libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+            if lib.is_null() {
+                return None;
+            }
+            let sym = libc::dlsym(lib, crate::telemetry::DIAGNOSTICS_SYMBOL.as_ptr());
+            let totals = (!sym.is_null()).then(|| {
+                let f: extern "C" fn() -> crate::telemetry::DiagnosticsSnapshot =
+                    std::mem::transmute(sym);
+                f()
+            });
+            libc::dlclose(lib);
+            totals
+        }
     }
     pub fn path(&self) -> &Path {
         &self.path

@@ -21,9 +21,63 @@ pub struct Telemetry {
     pub midi_send_failures: AtomicU64,
     /// Note ons sent to the host (the editor's MIDI activity light).
     pub notes_out: AtomicU64,
+    /// Offline rendering: completed segments and onsets for which `process()` had to wait for
+    /// the worker (counted once each, whether or not the worker had already finished, so the
+    /// count depends only on the input and the settings). Zero when nothing needs analysis.
+    pub offline_waits: AtomicU64,
+}
+
+/// Totals over every MusicHal instance of this library in the process, for test harnesses and
+/// diagnostics: a CLAP host cannot reach an instance's counters, so the library exports
+/// [`musichal_diagnostics`] (a C function, [`DIAGNOSTICS_SYMBOL`]) returning these. Relaxed
+/// atomics, bumped next to the per-instance counters of the same name.
+#[derive(Debug, Default)]
+pub struct DiagnosticTotals {
+    /// Full segments the workers ran through perception (`EngineCounters::segments_analysed`).
+    pub segments_analysed: AtomicU64,
+    /// Early-answer encodes the workers ran (`EngineCounters::early_analyses`).
+    pub early_analyses: AtomicU64,
+    /// Offline waits of `process()` ([`Telemetry::offline_waits`]).
+    pub offline_waits: AtomicU64,
+}
+
+/// The process-wide totals.
+pub static TOTALS: DiagnosticTotals = DiagnosticTotals {
+    segments_analysed: AtomicU64::new(0),
+    early_analyses: AtomicU64::new(0),
+    offline_waits: AtomicU64::new(0),
+};
+
+/// A copy of [`TOTALS`], as [`musichal_diagnostics`] returns it (C layout).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DiagnosticsSnapshot {
+    pub segments_analysed: u64,
+    pub early_analyses: u64,
+    pub offline_waits: u64,
+}
+
+/// Name of the exported function returning [`DiagnosticsSnapshot`].
+pub const DIAGNOSTICS_SYMBOL: &std::ffi::CStr = c"musichal_diagnostics";
+
+/// The process-wide totals of this library's instances (see [`DiagnosticTotals`]).
+#[no_mangle]
+pub extern "C" fn musichal_diagnostics() -> DiagnosticsSnapshot {
+    DiagnosticsSnapshot {
+        segments_analysed: TOTALS.segments_analysed.load(Ordering::Relaxed),
+        early_analyses: TOTALS.early_analyses.load(Ordering::Relaxed),
+        offline_waits: TOTALS.offline_waits.load(Ordering::Relaxed),
+    }
 }
 
 impl Telemetry {
+    /// Real-time safe: no alloc, no locks.
+    #[inline]
+    pub fn count_offline_wait(&self) {
+        self.offline_waits.fetch_add(1, Ordering::Relaxed);
+        TOTALS.offline_waits.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Real-time safe: no alloc, no locks.
     #[inline]
     pub fn count_block(&self) {

@@ -374,7 +374,10 @@ fn install_corpus(
     Ok(answerer)
 }
 
-/// Answers every complete segment waiting in the ring.
+/// Answers every complete segment waiting in the ring. A segment the audio thread did not mark
+/// for analysis (Listen and Live Learning were off for some of it) is skipped: not analysed,
+/// not answered, and the answerer forgets its live context; it still counts as handled, so an
+/// offline render that waits later does not wait for it.
 fn answer_segments(
     shared: &WorkerShared,
     io: &mut EngineIo,
@@ -387,7 +390,16 @@ fn answer_segments(
     while let Some(segment) = io.assembler.next_segment() {
         let started = std::time::Instant::now();
         let end = segment.start_sample + segment.samples.len() as u64;
-        if let Some(a) = answerer.as_deref_mut() {
+        let analyse = segment.analyse;
+        if let (Some(a), false) = (answerer.as_deref_mut(), analyse) {
+            a.pause();
+            early.silent_before = true;
+        }
+        if let (Some(a), true) = (answerer.as_deref_mut(), analyse) {
+            counters.segments_analysed.fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::TOTALS
+                .segments_analysed
+                .fetch_add(1, Ordering::Relaxed);
             let settings = shared.controls.load();
             notes.clear();
             // A segment an early answer already answered in full is only heard.
@@ -454,12 +466,14 @@ fn answer_segments(
         early.context.clear();
         early.context.extend_from_slice(&segment.samples);
         early.context_end = end;
-        let us = started.elapsed().as_micros() as u64;
-        counters.last_latency_us.store(us, Ordering::Relaxed);
-        counters.max_latency_us.fetch_max(us, Ordering::Relaxed);
-        let seg_us = segment.samples.len() as u64 * 1_000_000 / io.host_rate_hz.max(1) as u64;
-        if us > seg_us {
-            counters.deadline_misses.fetch_add(1, Ordering::Relaxed);
+        if analyse {
+            let us = started.elapsed().as_micros() as u64;
+            counters.last_latency_us.store(us, Ordering::Relaxed);
+            counters.max_latency_us.fetch_max(us, Ordering::Relaxed);
+            let seg_us = segment.samples.len() as u64 * 1_000_000 / io.host_rate_hz.max(1) as u64;
+            if us > seg_us {
+                counters.deadline_misses.fetch_add(1, Ordering::Relaxed);
+            }
         }
         counters.segments_handled.fetch_add(1, Ordering::Relaxed);
         counters
@@ -573,7 +587,10 @@ fn answer_onset_early(
         return;
     }
     let settings = shared.controls.load();
-    let wanted = settings.early
+    // The audio thread's flag, not only the settings now: whether this onset may be answered
+    // must not depend on when the worker gets to it.
+    let wanted = io.assembler.partial_wants_analysis()
+        && settings.early
         && settings.listen
         && early.silent_before
         && early.answered_segment != Some(start);
@@ -595,6 +612,10 @@ fn answer_onset_early(
             until += seg_len;
         }
         notes.clear();
+        counters.early_analyses.fetch_add(1, Ordering::Relaxed);
+        crate::telemetry::TOTALS
+            .early_analyses
+            .fetch_add(1, Ordering::Relaxed);
         let result = answerer.answer_early(
             context,
             heard,

@@ -336,6 +336,7 @@ const HOST_TESTS: &[&str] = &[
     "engine_host",
     "engine_lifecycle",
     "engine_transport",
+    "listen_off",
     "render",
 ];
 
