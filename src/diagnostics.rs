@@ -1,6 +1,9 @@
 //! Process-wide facts about the plugin binary that a host (or a test through a host) can check
-//! from outside: how many worker threads are alive and which kernel threads they are, and how
-//! many errors and warnings the plugin has logged.
+//! from outside: how many worker threads are alive and which kernel threads they are, how many
+//! errors and warnings the plugin has logged, and how much analysis its instances did (segments
+//! and early encodes the workers analysed, offline waits of `process()`). Totals over every
+//! instance of this library in the process: a test compares them before and after, with no
+//! other instance running.
 //!
 //! The plugin's log goes through `tracing` (nice-plug's `nice_error!`/`nice_warn!`); this module
 //! installs the subscriber ([`setup_logger`], called by nice-plug once per loaded library) that
@@ -21,6 +24,25 @@ static WORKER_TIDS: [AtomicU64; MAX_TRACKED_WORKERS] =
     [const { AtomicU64::new(0) }; MAX_TRACKED_WORKERS];
 static ERRORS_LOGGED: AtomicU64 = AtomicU64::new(0);
 static WARNINGS_LOGGED: AtomicU64 = AtomicU64::new(0);
+static SEGMENTS_ANALYSED: AtomicU64 = AtomicU64::new(0);
+static EARLY_ANALYSES: AtomicU64 = AtomicU64::new(0);
+static OFFLINE_WAITS: AtomicU64 = AtomicU64::new(0);
+
+/// A worker ran a full segment through perception. Relaxed; real-time safe.
+pub fn count_segment_analysed() {
+    SEGMENTS_ANALYSED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A worker ran an early-answer encode. Relaxed; real-time safe.
+pub fn count_early_analysis() {
+    EARLY_ANALYSES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// An offline `process()` waited for its worker (counted per segment or onset waited for).
+/// Relaxed; real-time safe.
+pub fn count_offline_wait() {
+    OFFLINE_WAITS.fetch_add(1, Ordering::Relaxed);
+}
 
 /// What [`musichal_diagnostics`] returns (C layout, stable: fields are only ever appended).
 #[repr(C)]
@@ -34,6 +56,12 @@ pub struct Diagnostics {
     pub warnings_logged: u64,
     /// Kernel thread ids (`gettid`) of the running workers; 0 marks an empty slot.
     pub worker_tids: [u64; MAX_TRACKED_WORKERS],
+    /// Full segments the workers ran through perception.
+    pub segments_analysed: u64,
+    /// Early-answer encodes the workers ran.
+    pub early_analyses: u64,
+    /// Offline waits of `process()` (per segment or onset waited for).
+    pub offline_waits: u64,
 }
 
 impl Diagnostics {
@@ -58,6 +86,9 @@ pub fn snapshot() -> Diagnostics {
         errors_logged: ERRORS_LOGGED.load(Ordering::Relaxed),
         warnings_logged: WARNINGS_LOGGED.load(Ordering::Relaxed),
         worker_tids,
+        segments_analysed: SEGMENTS_ANALYSED.load(Ordering::Relaxed),
+        early_analyses: EARLY_ANALYSES.load(Ordering::Relaxed),
+        offline_waits: OFFLINE_WAITS.load(Ordering::Relaxed),
     }
 }
 

@@ -30,10 +30,11 @@
 //!
 //! # Unsafe
 //!
-//! Three kinds of `unsafe`, each with its `SAFETY:` note: loading the library
+//! Four kinds of `unsafe`, each with its `SAFETY:` note: loading the library
 //! (`PluginEntry::load` runs the library's initialisers), the `audio-ports-config` extension,
 //! which this file declares itself because the project's `clack-extensions` features do not
-//! include it, and copying a SysEx payload out of an output event during the process call.
+//! include it, copying a SysEx payload out of an output event during the process call, and
+//! calling the library's exported diagnostics function ([`TestHost::diagnostics`]).
 
 use clack_extensions::audio_ports::AudioPortRescanFlags;
 use clack_extensions::audio_ports::{
@@ -473,6 +474,20 @@ unsafe impl Extension for PluginAudioPortsConfig {
         // SAFETY: the caller guarantees the pointer came from the identifier above.
         Self(unsafe { raw.cast() })
     }
+}
+
+/// What the plugin's `clap_plugin_descriptor` says about it, as a host's plugin browser shows
+/// it. clack reports a field that is missing or blank (an empty string) as `None`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PluginDescriptorInfo {
+    pub id: String,
+    pub name: String,
+    pub vendor: Option<String>,
+    pub url: Option<String>,
+    pub manual_url: Option<String>,
+    pub support_url: Option<String>,
+    pub version: Option<String>,
+    pub description: Option<String>,
 }
 
 /// One audio ports configuration the plugin offers (`audio-ports-config`).
@@ -1072,6 +1087,7 @@ pub struct TestHost {
     path: PathBuf,
     plugin_id: String,
     plugin_name: String,
+    descriptor: PluginDescriptorInfo,
     /// Whether `clap_plugin_gui.create` succeeded and `destroy` has not been called yet.
     gui_created: bool,
     /// Keeps the library loaded for as long as the instance lives.
@@ -1113,16 +1129,23 @@ impl TestHost {
             .ok_or_else(|| HostError(format!("{} has no CLAP plugin factory", path.display())))?;
         let mut descriptors = Vec::new();
         for d in factory.plugin_descriptors() {
-            let id = d.id().map(|s| s.to_owned());
-            let name = d
-                .name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if let Some(id) = id {
-                descriptors.push((id, name));
-            }
+            let text = |s: Option<&std::ffi::CStr>| s.map(|s| s.to_string_lossy().into_owned());
+            let Some(id) = d.id().map(|s| s.to_owned()) else {
+                continue;
+            };
+            let info = PluginDescriptorInfo {
+                id: id.to_string_lossy().into_owned(),
+                name: text(d.name()).unwrap_or_default(),
+                vendor: text(d.vendor()),
+                url: text(d.url()),
+                manual_url: text(d.manual_url()),
+                support_url: text(d.support_url()),
+                version: text(d.version()),
+                description: text(d.description()),
+            };
+            descriptors.push((id, info));
         }
-        let (id_c, name) = match plugin_id {
+        let (id_c, descriptor) = match plugin_id {
             Some(want) => descriptors
                 .iter()
                 .find(|(id, _)| id.to_bytes() == want.as_bytes())
@@ -1176,7 +1199,8 @@ impl TestHost {
             transport: None,
             path,
             plugin_id: id_c.to_string_lossy().into_owned(),
-            plugin_name: name,
+            plugin_name: descriptor.name.clone(),
+            descriptor,
             gui_created: false,
             _entry: entry,
         };
@@ -1191,6 +1215,11 @@ impl TestHost {
     pub fn plugin_name(&self) -> &str {
         &self.plugin_name
     }
+    /// The loaded plugin's descriptor (vendor, URLs, version, ...).
+    pub fn descriptor(&self) -> &PluginDescriptorInfo {
+        &self.descriptor
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

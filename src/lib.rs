@@ -88,6 +88,10 @@ pub struct MusicHal {
     /// The host renders offline: `process()` waits for the worker's answer to each segment,
     /// so a render is the same every time.
     offline: bool,
+    /// Offline: the segment boundary and the onset (sample + 1) `process()` last waited for,
+    /// so each is counted once in `Telemetry::offline_waits`.
+    waited_until: u64,
+    waited_onset: u64,
     /// End every sounding note at the start of the next block (after `reset`).
     all_notes_off_pending: bool,
     /// Beat clock (host transport, or the tempo parameter); audio thread only.
@@ -120,6 +124,8 @@ impl Default for MusicHal {
             scheduler: None,
             segment_len: 0,
             offline: false,
+            waited_until: 0,
+            waited_onset: 0,
             all_notes_off_pending: false,
         }
     }
@@ -128,8 +134,11 @@ impl Default for MusicHal {
 impl Plugin for MusicHal {
     const NAME: &'static str = "MusicHal";
     const VENDOR: &'static str = "MusicHal";
-    const URL: &'static str = "https://github.com/musichal/musichal";
-    const EMAIL: &'static str = "musichal@users.noreply.github.com";
+    // No homepage, support page or public address exists: empty, not made up. nice-plug passes
+    // "" through to CLAP (a blank optional field, which hosts show as none) and copies it into
+    // VST3's fixed `PFactoryInfo` fields as an empty, NUL-terminated string.
+    const URL: &'static str = "";
+    const EMAIL: &'static str = "";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
@@ -203,6 +212,9 @@ impl Plugin for MusicHal {
         }
         self.auto_gain = dsp::AutoGain::new(buffer_config.sample_rate);
         self.offline = buffer_config.process_mode == ProcessMode::Offline;
+        // The new ring's clock starts at 0.
+        self.waited_until = 0;
+        self.waited_onset = 0;
         // New hand-offs for this rate (allocating: allowed here, never in process()).
         let io = match rt::segment_channel(buffer_config.sample_rate as f64, SEGMENT_RING_SECONDS) {
             Ok((writer, assembler)) => {
@@ -375,13 +387,17 @@ impl MusicHal {
 
     /// Offline rendering only: wait (bounded) until the worker has answered every segment the
     /// input has completed, so its notes are queued before their time comes.
-    fn wait_for_worker(&self, clock: u64) {
+    fn wait_for_worker(&mut self, clock: u64) {
         if self.segment_len == 0 || self.worker.is_none() {
             return;
         }
         // The ring carries whole chunks: a segment is complete once its last chunk is full.
         let delivered = clock / rt::CHUNK_LEN as u64 * rt::CHUNK_LEN as u64;
         let complete_until = delivered / self.segment_len * self.segment_len;
+        if complete_until > self.waited_until {
+            self.waited_until = complete_until;
+            self.telemetry.count_offline_wait();
+        }
         let counters = &self.worker_shared.counters;
         let deadline = std::time::Instant::now() + OFFLINE_WAIT_TIMEOUT;
         while counters.handled_until_sample.load(Ordering::Acquire) < complete_until {
@@ -396,7 +412,7 @@ impl MusicHal {
     /// Offline rendering only: when the segment still arriving holds an onset and enough of
     /// the audio after it has been delivered, wait (bounded) until the worker has decided on
     /// its early answer, so a render does not depend on the worker's timing.
-    fn wait_for_early_answer(&self, clock: u64, onset: Option<u64>) {
+    fn wait_for_early_answer(&mut self, clock: u64, onset: Option<u64>) {
         let (Some(onset), true) = (onset, self.segment_len > 0 && self.worker.is_some()) else {
             return;
         };
@@ -406,6 +422,10 @@ impl MusicHal {
         let listen = (engine::EARLY_LISTEN_S * rate).round() as u64;
         if onset < segment_start || delivered < onset + listen {
             return;
+        }
+        if onset + 1 > self.waited_onset {
+            self.waited_onset = onset + 1;
+            self.telemetry.count_offline_wait();
         }
         let decided = &self.worker_shared.counters.early_decided;
         let deadline = std::time::Instant::now() + OFFLINE_WAIT_TIMEOUT;
@@ -472,22 +492,30 @@ impl MusicHal {
         if let Some(clock_in) = self.clock_in.as_mut() {
             clock_in.write(beat.snapshot);
         }
+        // Only answering (Listen) and learning (Live Learning) need the input analysed; with
+        // both off the worker skips every segment this block touches, and an offline render
+        // has nothing to wait for. (The editor's token histograms pause meanwhile.)
+        let analyse = self.params.listen.value() || self.params.live_learning.value();
+        let mut wait = None;
         if let Some(writer) = self.segment_writer.as_mut() {
+            writer.set_analysis(analyse);
             match buffer.as_slice_immutable() {
                 [left, right, ..] => writer.push_block(&[&left[..], &right[..]]),
                 [mono] => writer.push_block(&[&mono[..]]),
                 [] => writer.skip(num_samples as u64),
             }
-            if self.offline {
-                let clock = writer.clock();
+            if self.offline && analyse {
                 let onset = writer
                     .counters()
                     .last_onset
                     .load(Ordering::Acquire)
                     .checked_sub(1);
-                self.wait_for_worker(clock);
-                self.wait_for_early_answer(clock, onset);
+                wait = Some((writer.clock(), onset));
             }
+        }
+        if let Some((clock, onset)) = wait {
+            self.wait_for_worker(clock);
+            self.wait_for_early_answer(clock, onset);
         }
         if let Some(scheduler) = self.scheduler.as_mut() {
             let telemetry = &self.telemetry;
@@ -610,7 +638,7 @@ impl ClapPlugin for MusicHal {
     const CLAP_ID: &'static str = "com.musichal.musichal";
     const CLAP_DESCRIPTION: Option<&'static str> =
         Some("Answers the audio it hears with MIDI learned from a corpus; word-steered neural EQ");
-    const CLAP_MANUAL_URL: Option<&'static str> = Some(Self::URL);
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[
         ClapFeature::AudioEffect,

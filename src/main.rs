@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use musichal::dsp::{Eq5, EqParams};
-use musichal::eq_morph::{EqMorphModel, PARAM_ORDER};
+use musichal::eq_morph::{EqMorphError, EqMorphModel, PARAM_ORDER};
 use std::path::PathBuf;
 
 mod cli;
@@ -48,10 +48,12 @@ struct EqArgs {
     #[arg(long, default_value = "bright")]
     term_b: String,
     /// 0 = term A, 1 = term B.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, allow_hyphen_values = true,
+          value_parser = cli::args::number_in_f32(0.0, 1.0))]
     morph: f32,
     /// 0 = flat, 1 = as learned, up to 2 (gains clamped to ±12 dB).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true,
+          value_parser = cli::args::number_in_f32(0.0, musichal::eq_morph::MAX_INTENSITY))]
     intensity: f32,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -93,7 +95,18 @@ fn main() {
 
 fn load_model(path: Option<&PathBuf>) -> Result<EqMorphModel> {
     Ok(match path {
-        Some(p) => EqMorphModel::from_files(p, None)?,
+        Some(p) => {
+            cli::files::check_input(p, "an ONNX EQ model")?;
+            EqMorphModel::from_files(p, None).map_err(|error| match error {
+                // Names its file (the model's or its metadata's) already.
+                EqMorphError::ModelMissing { .. } => anyhow::Error::from(error),
+                error => cli::files::FileError::EqModel {
+                    path: p.clone(),
+                    error,
+                }
+                .into(),
+            })?
+        }
         None => EqMorphModel::embedded()?,
     })
 }

@@ -21,9 +21,20 @@ pub struct Telemetry {
     pub midi_send_failures: AtomicU64,
     /// Note ons sent to the host (the editor's MIDI activity light).
     pub notes_out: AtomicU64,
+    /// Offline rendering: completed segments and onsets for which `process()` had to wait for
+    /// the worker (counted once each, whether or not the worker had already finished, so the
+    /// count depends only on the input and the settings). Zero when nothing needs analysis.
+    pub offline_waits: AtomicU64,
 }
 
 impl Telemetry {
+    /// Real-time safe: no alloc, no locks.
+    #[inline]
+    pub fn count_offline_wait(&self) {
+        self.offline_waits.fetch_add(1, Ordering::Relaxed);
+        crate::diagnostics::count_offline_wait();
+    }
+
     /// Real-time safe: no alloc, no locks.
     #[inline]
     pub fn count_block(&self) {

@@ -118,14 +118,17 @@ pub enum TrainError {
     /// An encoder this build does not have.
     #[error("unknown encoder {0:?} (available: spectral, basicpitch, onnx:<model.onnx>)")]
     UnknownEncoder(String),
-    /// A source file could not be read or analysed.
-    #[error("{path}: {source}")]
+    /// Source number `index` could not be analysed (too short, ...). `path` is its name, or
+    /// the path it was read from (`train_files`). The message holds the perception error's
+    /// text, so it is not also the `source()` (that would print it twice).
+    #[error("{path}: {error}")]
     Source {
+        index: usize,
         path: String,
-        #[source]
-        source: crate::perception::PerceptionError,
+        error: crate::perception::PerceptionError,
     },
-    /// Perception or quantiser failure on the whole corpus.
+    /// Perception or quantiser failure on the whole corpus, or a file that cannot be decoded
+    /// (those errors name the file).
     #[error(transparent)]
     Perception(#[from] crate::perception::PerceptionError),
     /// The model failed its own validation.
@@ -149,10 +152,8 @@ pub struct Source {
 impl Source {
     /// Decodes `path` (WAV, FLAC, MP3, OGG) to mono.
     pub fn from_file(path: &Path) -> Result<Self, TrainError> {
-        let audio = decode_file(path).map_err(|source| TrainError::Source {
-            path: path.display().to_string(),
-            source,
-        })?;
+        // Decoding errors name the file themselves.
+        let audio = decode_file(path)?;
         Ok(Self {
             name: path
                 .file_name()
@@ -234,7 +235,15 @@ pub fn train_files(
         .iter()
         .map(|p| Source::from_file(p))
         .collect::<Result<Vec<_>, _>>()?;
-    train_sources(&sources, config, progress)
+    // An analysis error names the source by its stored file name: say the path given instead.
+    train_sources(&sources, config, progress).map_err(|e| match e {
+        TrainError::Source { index, path, error } => TrainError::Source {
+            index,
+            path: paths.get(index).map_or(path, |p| p.display().to_string()),
+            error,
+        },
+        other => other,
+    })
 }
 
 /// Trains a corpus from decoded sources: analysis through the live perception path, a
@@ -279,8 +288,9 @@ pub fn train_sources(
             analysis_threads(),
         )
         .map_err(|source| TrainError::Source {
+            index: i,
             path: src.name.clone(),
-            source,
+            error: source,
         })?;
         done_s += src.samples.len() as f64 / src.rate_hz as f64;
         per_source.push(segments);

@@ -320,26 +320,28 @@ fn run(
 /// answers, and the status says that too.
 fn load_corpus(shared: &WorkerShared, has_previous: bool) -> Option<Answerer> {
     let path = shared.corpus_path.lock().clone();
+    let what = path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the embedded corpus".into());
+    // Every message names the corpus once: `load` errors name the file themselves, the others
+    // get `what` in front.
     let (name, model) = match &path {
         Some(p) => (
             p.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| p.display().to_string()),
-            CorpusModel::load(p),
+            CorpusModel::load(p).map_err(|e| e.to_string()),
         ),
         None => (
             EMBEDDED_CORPUS_NAME.to_owned(),
-            CorpusModel::from_bytes(EMBEDDED_CORPUS),
+            CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| format!("{what}: {e}")),
         ),
     };
-    let error = match install_corpus(shared, name, model.map_err(|e| e.to_string())) {
+    let error = match install_corpus(shared, name, &what, model) {
         Ok(answerer) => return Some(answerer),
         Err(e) => e,
     };
-    let what = path
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "the embedded corpus".into());
     let mut fallback = None;
     let keep = if has_previous {
         " (keeping the previous corpus)"
@@ -347,6 +349,7 @@ fn load_corpus(shared: &WorkerShared, has_previous: bool) -> Option<Answerer> {
         fallback = install_corpus(
             shared,
             EMBEDDED_CORPUS_NAME.to_owned(),
+            "the embedded corpus",
             CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| e.to_string()),
         )
         .ok();
@@ -359,21 +362,23 @@ fn load_corpus(shared: &WorkerShared, has_previous: bool) -> Option<Answerer> {
         ""
     };
     let mut status = shared.status.lock();
-    status.corpus_message = format!("cannot use {what}: {error}{keep}");
+    status.corpus_message = format!("{error}{keep}");
     nice_plug::nice_warn!("{}", status.corpus_message);
     fallback
 }
 
-/// Builds the answerer for a loaded model and shows it in the status; the error as text.
+/// Builds the answerer for a loaded model and shows it in the status; the error as text (an
+/// answerer error gets `what`, the corpus, in front).
 fn install_corpus(
     shared: &WorkerShared,
     name: String,
+    what: &str,
     model: std::result::Result<CorpusModel, String>,
 ) -> std::result::Result<Answerer, String> {
     let (model, answerer) = model.and_then(|m| {
         Answerer::new(&m, ANSWER_SEED)
             .map(|a| (m, a))
-            .map_err(|e| e.to_string())
+            .map_err(|e| format!("{what}: {e}"))
     })?;
     let mut status = shared.status.lock();
     status.corpus_name = name;
@@ -388,7 +393,10 @@ fn install_corpus(
 
 /// Answers the oldest complete segment waiting in the ring and returns `true`; with none
 /// waiting, considers an early answer to an onset in the segment still arriving and returns
-/// `false`.
+/// `false`. A segment the audio thread did not mark for analysis (Listen and Live Learning
+/// were off for some of it) is skipped: not analysed, not answered, and the answerer forgets
+/// its live context; it still counts as handled, so an offline render that waits later does
+/// not wait for it.
 fn answer_next_segment(
     shared: &WorkerShared,
     io: &mut EngineIo,
@@ -401,7 +409,14 @@ fn answer_next_segment(
     if let Some(segment) = io.assembler.next_segment() {
         let started = std::time::Instant::now();
         let end = segment.start_sample + segment.samples.len() as u64;
-        if let Some(a) = answerer.as_deref_mut() {
+        let analyse = segment.analyse;
+        if let (Some(a), false) = (answerer.as_deref_mut(), analyse) {
+            a.pause();
+            early.silent_before = true;
+        }
+        if let (Some(a), true) = (answerer.as_deref_mut(), analyse) {
+            counters.segments_analysed.fetch_add(1, Ordering::Relaxed);
+            crate::diagnostics::count_segment_analysed();
             let settings = shared.controls.load();
             notes.clear();
             // A segment an early answer already answered in full is only heard.
@@ -468,12 +483,14 @@ fn answer_next_segment(
         early.context.clear();
         early.context.extend_from_slice(&segment.samples);
         early.context_end = end;
-        let us = started.elapsed().as_micros() as u64;
-        counters.last_latency_us.store(us, Ordering::Relaxed);
-        counters.max_latency_us.fetch_max(us, Ordering::Relaxed);
-        let seg_us = segment.samples.len() as u64 * 1_000_000 / io.host_rate_hz.max(1) as u64;
-        if us > seg_us {
-            counters.deadline_misses.fetch_add(1, Ordering::Relaxed);
+        if analyse {
+            let us = started.elapsed().as_micros() as u64;
+            counters.last_latency_us.store(us, Ordering::Relaxed);
+            counters.max_latency_us.fetch_max(us, Ordering::Relaxed);
+            let seg_us = segment.samples.len() as u64 * 1_000_000 / io.host_rate_hz.max(1) as u64;
+            if us > seg_us {
+                counters.deadline_misses.fetch_add(1, Ordering::Relaxed);
+            }
         }
         counters.segments_handled.fetch_add(1, Ordering::Relaxed);
         counters
@@ -589,7 +606,10 @@ fn answer_onset_early(
         return;
     }
     let settings = shared.controls.load();
-    let wanted = settings.early
+    // The audio thread's flag, not only the settings now: whether this onset may be answered
+    // must not depend on when the worker gets to it.
+    let wanted = io.assembler.partial_wants_analysis()
+        && settings.early
         && settings.listen
         && early.silent_before
         && early.answered_segment != Some(start);
@@ -611,6 +631,8 @@ fn answer_onset_early(
             until += seg_len;
         }
         notes.clear();
+        counters.early_analyses.fetch_add(1, Ordering::Relaxed);
+        crate::diagnostics::count_early_analysis();
         let result = answerer.answer_early(
             context,
             heard,

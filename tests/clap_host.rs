@@ -555,3 +555,92 @@ fn the_mono_layout_is_offered_and_works() {
     assert_eq!(host.audio_ports(true)[0].channel_count, 2);
     assert_clean(&host);
 }
+
+/// The project has no homepage, support page or public e-mail address: the descriptor a host
+/// shows in its plugin browser must not invent one (issue #14). Name, vendor and version are
+/// still there.
+#[test]
+fn clap_descriptor_has_no_made_up_url_or_email() {
+    let host = load();
+    let d = host.descriptor();
+    assert_eq!(d.id, "com.musichal.musichal");
+    assert_eq!(d.name, "MusicHal");
+    assert_eq!(d.vendor.as_deref(), Some("MusicHal"));
+    assert_eq!(d.version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(d.url, None, "homepage URL in {d:?}");
+    assert_eq!(d.manual_url, None, "manual URL in {d:?}");
+    assert_eq!(d.support_url, None, "support URL in {d:?}");
+    for text in [&d.vendor, &d.description].into_iter().flatten() {
+        assert!(
+            !text.contains("http") && !text.contains('@'),
+            "a URL or address in {text:?}"
+        );
+    }
+}
+
+/// The VST3 side of the same binary: `IPluginFactory::getFactoryInfo` fills vendor, url and
+/// email from the plugin's constants; with none set the two must be empty strings (not garbage,
+/// not a made-up address), and the call must succeed.
+#[test]
+fn vst3_factory_info_has_no_made_up_url_or_email() {
+    use std::ffi::{c_char, c_void, CStr, CString};
+
+    /// `Steinberg::PFactoryInfo` (pluginterfaces/base/ipluginbase.h).
+    #[repr(C)]
+    struct PFactoryInfo {
+        vendor: [c_char; 64],
+        url: [c_char; 256],
+        email: [c_char; 128],
+        flags: i32,
+    }
+    /// The start of `IPluginFactory`'s vtable: `FUnknown`'s three methods, then
+    /// `getFactoryInfo`.
+    #[repr(C)]
+    struct FactoryVtbl {
+        query_interface: *const c_void,
+        add_ref: *const c_void,
+        release: unsafe extern "system" fn(*mut c_void) -> u32,
+        get_factory_info: unsafe extern "system" fn(*mut c_void, *mut PFactoryInfo) -> i32,
+    }
+
+    let path = plugin_path();
+    let c_path = CString::new(path.as_os_str().as_encoded_bytes()).expect("path without NUL");
+    // SAFETY: the library is the plugin under test (see `TestHost::load_plugin`); it is never
+    // closed, as the CLAP host does not close it either. The symbols are the VST3 entry points
+    // with the signatures of nice-plug's `nice_export_vst3!`; the factory pointer is a COM
+    // object whose first field is its vtable, and `PFactoryInfo` is the SDK's layout.
+    unsafe {
+        let lib = libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW);
+        assert!(!lib.is_null(), "dlopen {}", path.display());
+        let entry = libc::dlsym(lib, c"ModuleEntry".as_ptr());
+        assert!(!entry.is_null(), "no ModuleEntry in {}", path.display());
+        let entry: extern "C" fn(*mut c_void) -> bool = std::mem::transmute(entry);
+        assert!(entry(lib));
+        let get = libc::dlsym(lib, c"GetPluginFactory".as_ptr());
+        assert!(!get.is_null(), "no GetPluginFactory in {}", path.display());
+        let get: extern "system" fn() -> *mut c_void = std::mem::transmute(get);
+        let factory = get();
+        assert!(!factory.is_null());
+        let vtbl = &**(factory as *mut *const FactoryVtbl);
+        // Filled with a non-zero byte so that a field the plugin leaves alone shows up.
+        let mut info = PFactoryInfo {
+            vendor: [0x55; 64],
+            url: [0x55; 256],
+            email: [0x55; 128],
+            flags: -1,
+        };
+        assert_eq!((vtbl.get_factory_info)(factory, &mut info), 0, "kResultOk");
+        let text = |field: &[c_char]| {
+            let bytes: Vec<u8> = field.iter().map(|&c| c as u8).collect();
+            CStr::from_bytes_until_nul(&bytes)
+                .expect("NUL-terminated")
+                .to_str()
+                .expect("UTF-8")
+                .to_owned()
+        };
+        assert_eq!(text(&info.vendor), "MusicHal");
+        assert_eq!(text(&info.url), "", "VST3 factory url");
+        assert_eq!(text(&info.email), "", "VST3 factory email");
+        (vtbl.release)(factory);
+    }
+}

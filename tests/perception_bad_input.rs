@@ -67,7 +67,7 @@ fn empty_short_and_garbage_files() {
     let empty = d.join("empty.wav");
     write_wav_i16(&empty, 44_100, 1, &[]);
     assert!(
-        matches!(decode_file(&empty), Err(PerceptionError::Empty { .. })),
+        matches!(decode_file(&empty), Err(PerceptionError::NoSamples { .. })),
         "{:?}",
         decode_file(&empty)
     );

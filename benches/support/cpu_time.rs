@@ -33,3 +33,15 @@ pub fn cpu_budget_secs(full: f64) -> f64 {
         full
     }
 }
+
+/// CPU time of the whole process (every thread: the host's audio thread and the plugin's
+/// worker included) in seconds, from `/proc/self/stat`. `None` off Linux.
+#[allow(dead_code)]
+pub fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}

@@ -1,6 +1,7 @@
 //! `musichal train`, `musichal inspect`, `musichal synth`.
 
-use anyhow::{bail, Context, Result};
+use super::{args, files};
+use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use musichal::corpus::CorpusModel;
 use musichal::oracle::DriveStream;
@@ -35,7 +36,8 @@ pub struct TrainArgs {
     #[arg(short, long)]
     pub output: PathBuf,
     /// Gesture tokens per stream.
-    #[arg(long, default_value_t = 64, value_parser = parse_vocab)]
+    #[arg(long, default_value_t = 64, allow_hyphen_values = true,
+          value_parser = args::one_of::<u16>(VOCAB_SIZES))]
     pub vocab: u16,
     /// Frame encoder: `spectral`, or `onnx:<model.onnx>` (a waveform model with its
     /// `<model.onnx>.json` sidecar; see training/export_mert.py).
@@ -45,7 +47,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = DriveArg::Harmonic)]
     pub drive: DriveArg,
     /// K-means seed (same seed and input give the same model).
-    #[arg(long, default_value_t = 0x5eed)]
+    #[arg(long, default_value_t = 0x5eed, allow_hyphen_values = true, value_parser = args::seed)]
     pub seed: u64,
     /// Print the report as JSON instead of text.
     #[arg(long)]
@@ -55,12 +57,8 @@ pub struct TrainArgs {
     pub force: bool,
 }
 
-fn parse_vocab(s: &str) -> Result<u16, String> {
-    match s.parse::<u16>() {
-        Ok(v @ (16 | 64 | 256)) => Ok(v),
-        _ => Err(format!("{s:?} is not one of 16, 64, 256")),
-    }
-}
+/// Vocabulary sizes `--vocab` accepts.
+const VOCAB_SIZES: &[u64] = &[16, 64, 256];
 
 pub fn train(args: TrainArgs) -> Result<()> {
     if args.output.exists() && !args.force {
@@ -99,9 +97,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
     };
     let (model, report) = train_files(&args.files, &config, &mut on_progress)?;
     bar.finish_and_clear();
-    model
-        .save(&args.output)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    // Errors of save name the file.
+    model.save(&args.output)?;
     let corpus = model.report();
     if args.json {
         let out = serde_json::json!({ "corpus": corpus, "training": report });
@@ -145,8 +142,8 @@ pub struct InspectArgs {
 }
 
 pub fn inspect(args: InspectArgs) -> Result<()> {
-    let model = CorpusModel::load(&args.corpus)
-        .with_context(|| format!("cannot use {}", args.corpus.display()))?;
+    // Errors of load name the file.
+    let model = CorpusModel::load(&args.corpus)?;
     if args.json {
         // Streamed: a one-hour corpus dump is large.
         let stdout = std::io::stdout().lock();
@@ -161,31 +158,31 @@ pub fn inspect(args: InspectArgs) -> Result<()> {
     Ok(())
 }
 
+/// Longest piece `synth` writes, seconds.
+const MAX_SYNTH_SECONDS: f32 = 3600.0;
+
 #[derive(clap::Args)]
 pub struct SynthArgs {
     /// Output WAV file (mono, 16-bit).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Length in seconds.
-    #[arg(long, default_value_t = 30.0)]
+    /// Length in seconds (above 0, at most an hour).
+    #[arg(long, default_value_t = 30.0, allow_hyphen_values = true,
+          value_parser = args::number_above_f32(0.0, MAX_SYNTH_SECONDS))]
     pub seconds: f32,
     /// Sample rate, Hz.
-    #[arg(long, default_value_t = 48_000)]
+    #[arg(long, default_value_t = 48_000, allow_hyphen_values = true,
+          value_parser = args::whole_in::<u32>(8_000, 192_000))]
     pub rate: u32,
     /// Seed: each seed is a different piece.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = args::seed)]
     pub seed: u64,
 }
 
 /// Writes the project's synthetic music (pad, bass, melody, drums in changing sections): the
 /// audio the embedded corpus is trained on and the demo plays.
 pub fn synth(args: SynthArgs) -> Result<()> {
-    if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
-        bail!("--seconds must be in (0, 3600]");
-    }
-    if !(8_000..=192_000).contains(&args.rate) {
-        bail!("--rate must be in 8000..=192000");
-    }
+    // `--seconds` and `--rate` were checked by their parsers.
     let samples = render_music(args.seconds, args.rate, args.seed);
     write_wav_mono(&args.output, &samples, args.rate)?;
     println!(
@@ -206,10 +203,12 @@ pub fn write_wav_mono(path: &std::path::Path, samples: &[f32], rate: u32) -> Res
         sample_format: hound::SampleFormat::Int,
     };
     let mut w = hound::WavWriter::create(path, spec)
-        .with_context(|| format!("creating {}", path.display()))?;
+        .map_err(|e| files::wav_write_error(path, "create", e))?;
     for &s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
+        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+            .map_err(|e| files::wav_write_error(path, "write", e))?;
     }
-    w.finalize()?;
+    w.finalize()
+        .map_err(|e| files::wav_write_error(path, "write", e))?;
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! `musichal features`: the frame vectors of a file, as `.npy`, for users' own analysis.
 
-use anyhow::{bail, Context, Result};
+use super::files::FileError;
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use musichal::perception::{decode_file, write_npy_f32, PerceptionConfig, Stream};
+use musichal::perception::{decode_file, write_npy_f32, PerceptionConfig, PerceptionError, Stream};
 use std::path::PathBuf;
 
 /// Which stream(s) to write.
@@ -30,17 +31,23 @@ pub struct FeaturesArgs {
 }
 
 pub fn run(args: FeaturesArgs) -> Result<()> {
-    let audio = decode_file(&args.input).with_context(|| format!("{}", args.input.display()))?;
+    // Errors of decode_file name the file.
+    let audio = decode_file(&args.input)?;
+    let in_file = |source| FileError::Audio {
+        path: args.input.clone(),
+        error: source,
+    };
     let config = PerceptionConfig::default();
     let mut perception = musichal::trainer::perception_for(&args.encoder, config.clone())?;
     let rate = audio.sample_rate_hz;
     let min = perception.min_samples(rate);
     if audio.samples.len() < min {
-        bail!(
-            "{} is too short: {} samples at {rate} Hz, at least {min} needed for one frame",
-            args.input.display(),
-            audio.samples.len()
-        );
+        return Err(in_file(PerceptionError::TooShort {
+            samples: audio.samples.len(),
+            min_samples: min,
+            rate_hz: rate,
+        })
+        .into());
     }
     let seg = config.segment_samples(rate).max(1);
     let bar = ProgressBar::new(audio.samples.len() as u64);
@@ -59,7 +66,9 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
     // The trainer's path: consecutive segments of one stream (Perception::encode_file_segments
     // does the same, without the progress bar).
     for (i, chunk) in audio.samples.chunks(seg).enumerate() {
-        let frames = perception.process_segment(chunk, rate, (i * seg) as u64)?;
+        let frames = perception
+            .process_segment(chunk, rate, (i * seg) as u64)
+            .map_err(in_file)?;
         for f in 0..frames.n_frames {
             match args.stream {
                 StreamArg::Harmonic => data.extend_from_slice(frames.row(Stream::Harmonic, f)),

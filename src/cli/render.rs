@@ -7,7 +7,11 @@
 //! are reproducible), sets the parameters by name and display text, and processes the file
 //! block by block.
 
-use anyhow::{anyhow, bail, Context, Result};
+use super::args;
+use super::files::{self, FileError};
+use anyhow::{anyhow, Context, Result};
+use musichal::corpus::CorpusModel;
+use musichal::engine::timing::TEMPO_RANGE_BPM;
 use musichal::host::{BlockSizes, TestHost};
 use std::path::{Path, PathBuf};
 
@@ -36,9 +40,10 @@ pub struct RenderArgs {
     /// `"EQ Bypass=Off"`, `"Term A=warm"`, `Transpose=-12`.
     #[arg(value_name = "PARAM=VALUE")]
     pub params: Vec<String>,
-    /// Block size of the render.
-    #[arg(long, default_value_t = 512)]
-    pub block: usize,
+    /// Block size of the render, samples.
+    #[arg(long, default_value_t = 512, allow_hyphen_values = true,
+          value_parser = args::whole_in::<u32>(1, MAX_BLOCK))]
+    pub block: u32,
     /// Also write an HTML report (EQ curves, token histograms, piano roll).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -50,12 +55,17 @@ pub struct RenderArgs {
     /// playing from bar 1, as a DAW would: the *beat* and *bar* answer modes follow it, and the
     /// MIDI file carries it. Without it the plugin has no transport and uses its `Tempo`
     /// parameter.
-    #[arg(long, value_name = "BPM")]
+    #[arg(long, value_name = "BPM", allow_hyphen_values = true,
+          value_parser = args::number_in(TEMPO_RANGE_BPM.0, TEMPO_RANGE_BPM.1))]
     pub tempo: Option<f64>,
     /// Time signature of that transport, e.g. `7/8` (default 4/4).
-    #[arg(long, value_name = "N/D", default_value = "4/4")]
-    pub time_sig: String,
+    #[arg(long, value_name = "N/D", default_value = "4/4", allow_hyphen_values = true,
+          value_parser = args::time_signature)]
+    pub time_sig: (u16, u16),
 }
+
+/// Largest `--block`, samples.
+const MAX_BLOCK: u32 = 8192;
 
 /// The host transport of a render.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -65,27 +75,148 @@ pub struct RenderTransport {
 }
 
 impl RenderTransport {
-    /// From `--tempo` and `--time-sig`; `None` without a tempo.
-    pub fn from_args(tempo: Option<f64>, time_sig: &str) -> Result<Option<Self>> {
-        let Some(tempo_bpm) = tempo else {
-            return Ok(None);
-        };
-        let (lo, hi) = musichal::engine::timing::TEMPO_RANGE_BPM;
-        if !(lo..=hi).contains(&tempo_bpm) {
-            bail!("--tempo must be between {lo} and {hi} BPM, not {tempo_bpm}");
-        }
-        let parsed = time_sig
-            .split_once('/')
-            .and_then(|(n, d)| Some((n.trim().parse::<u16>().ok()?, d.trim().parse::<u16>().ok()?)))
-            .filter(|&(n, d)| (1..=32).contains(&n) && [1, 2, 4, 8, 16, 32].contains(&d));
-        let Some(time_sig) = parsed else {
-            bail!("--time-sig must look like 4/4 or 7/8, not {time_sig:?}");
-        };
-        Ok(Some(Self {
+    /// From `--tempo` and `--time-sig` (both checked by their parsers); `None` without a tempo.
+    pub fn from_args(tempo: Option<f64>, time_sig: (u16, u16)) -> Option<Self> {
+        tempo.map(|tempo_bpm| Self {
             tempo_bpm,
             time_sig,
-        }))
+        })
     }
+}
+
+/// Why a `"Name=value"` argument of `render` was refused: each names the argument and says
+/// what the parameter takes, in clap's words for options.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParamArgError {
+    #[error("invalid parameter argument '{arg}': write it as \"Name=value\", e.g. \"Morph=30 %\"")]
+    NotNameValue { arg: String },
+    #[error("unknown parameter '{name}'; the parameters are {known}")]
+    Unknown { name: String, known: String },
+    #[error("invalid value '{value}' for parameter '{name}': must be a number from {lo} to {hi}")]
+    NotANumberInRange {
+        name: String,
+        value: String,
+        lo: String,
+        hi: String,
+    },
+    #[error(
+        "invalid value '{value}' for parameter '{name}': must be a whole number from {lo} to {hi}"
+    )]
+    NotAWholeNumberInRange {
+        name: String,
+        value: String,
+        lo: String,
+        hi: String,
+    },
+    #[error("invalid value '{value}' for parameter '{name}': must be one of {choices}")]
+    NotAChoice {
+        name: String,
+        value: String,
+        choices: String,
+    },
+    #[error("parameter '{name}' cannot be read from the plugin: {reason}")]
+    Host { name: String, reason: String },
+}
+
+/// Most values a stepped parameter may have for its display texts to be listed as choices.
+const MAX_LISTED_CHOICES: f64 = 256.0;
+
+/// The number and unit of a display text such as `"-24.00 dB"`, `"100 %"` or `"16"`; `None`
+/// for words (`"On"`, `"warm"`, `"1/16 T"`) and for non-finite numbers.
+fn display_number(text: &str) -> Option<(f64, &str)> {
+    let text = text.trim();
+    let (number, unit) = text.split_once(' ').unwrap_or((text, ""));
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(|v| (v, unit.trim()))
+}
+
+/// Checks one `"Name=value"` argument against the parameter as the plugin describes it (its
+/// display texts at the range's ends, or every step's text), and returns the name and the text
+/// to set. Numbers are in the parameter's display unit (`Morph=30 %`, `Tempo=97`), must be
+/// finite and inside the displayed range, and whole for stepped parameters; words must be one
+/// of the parameter's values (any case; the plugin's own spelling is passed on).
+pub fn param_setting(host: &mut TestHost, arg: &str) -> Result<(String, String), ParamArgError> {
+    let (name, value) = arg
+        .split_once('=')
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(n, _)| !n.is_empty())
+        .ok_or_else(|| ParamArgError::NotNameValue {
+            arg: arg.to_owned(),
+        })?;
+    let info = host
+        .param_by_name(&name)
+        .ok_or_else(|| ParamArgError::Unknown {
+            name: name.clone(),
+            known: host
+                .params()
+                .iter()
+                .map(|p| format!("'{}'", p.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    let host_error = |e: musichal::host::HostError| ParamArgError::Host {
+        name: name.clone(),
+        reason: e.0,
+    };
+    let lo_text = host.value_to_text(&name, info.min).map_err(host_error)?;
+    let hi_text = host.value_to_text(&name, info.max).map_err(host_error)?;
+    if let (Some((lo, unit)), Some((hi, _))) = (display_number(&lo_text), display_number(&hi_text))
+    {
+        // The number without its unit (any case); the plugin gets the number alone, which every
+        // one of its parsers reads in the display unit.
+        let number_text = value
+            .get(value.len().saturating_sub(unit.len())..)
+            .filter(|end| !unit.is_empty() && end.eq_ignore_ascii_case(unit))
+            .map_or(value.as_str(), |_| &value[..value.len() - unit.len()])
+            .trim()
+            .to_owned();
+        let number = number_text.parse::<f64>().ok();
+        let (lo, hi) = (lo.min(hi), lo.max(hi));
+        let inside = number.filter(|x| x.is_finite() && (lo..=hi).contains(x));
+        return match inside {
+            Some(x) if info.is_stepped() && x.fract() != 0.0 => {
+                Err(ParamArgError::NotAWholeNumberInRange {
+                    name,
+                    value,
+                    lo: lo_text,
+                    hi: hi_text,
+                })
+            }
+            Some(_) => Ok((name, number_text)),
+            None if info.is_stepped() => Err(ParamArgError::NotAWholeNumberInRange {
+                name,
+                value,
+                lo: lo_text,
+                hi: hi_text,
+            }),
+            None => Err(ParamArgError::NotANumberInRange {
+                name,
+                value,
+                lo: lo_text,
+                hi: hi_text,
+            }),
+        };
+    }
+    if info.is_stepped() && info.max - info.min <= MAX_LISTED_CHOICES {
+        let mut choices = Vec::new();
+        let mut v = info.min;
+        while v <= info.max {
+            choices.push(host.value_to_text(&name, v).map_err(host_error)?);
+            v += 1.0;
+        }
+        return match choices.iter().find(|c| c.eq_ignore_ascii_case(&value)) {
+            Some(choice) => Ok((name, choice.clone())),
+            None => Err(ParamArgError::NotAChoice {
+                name,
+                value,
+                choices: choices.join(", "),
+            }),
+        };
+    }
+    Ok((name, value))
 }
 
 /// What a render produced.
@@ -99,7 +230,13 @@ pub struct Rendered {
 /// The plugin binary: `--plugin`, `MUSICHAL_CLAP_PATH`, or the bundle next to this program.
 pub fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
-        return Ok(p.to_owned());
+        files::check_input(p, "a CLAP plugin")?;
+        // Absolute, so that dlopen loads this file rather than searching the library path.
+        return Ok(std::path::absolute(p).map_err(|source| FileError::Io {
+            op: "read",
+            path: p.to_owned(),
+            error: source,
+        })?);
     }
     if let Some(p) = std::env::var_os("MUSICHAL_CLAP_PATH").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
@@ -128,22 +265,30 @@ pub fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
         })
 }
 
-fn read_wav(path: &Path) -> Result<(Vec<Vec<f32>>, u32)> {
-    let mut reader =
-        hound::WavReader::open(path).with_context(|| format!("reading {}", path.display()))?;
+fn read_wav(path: &Path) -> Result<(Vec<Vec<f32>>, u32), FileError> {
+    files::check_input(path, "an audio file")?;
+    let bad = |e| files::wav_read_error(path, e);
+    let mut reader = hound::WavReader::open(path).map_err(bad)?;
     let spec = reader.spec();
     let channels = spec.channels as usize;
     if channels == 0 {
-        bail!("{} has no channels", path.display());
+        return Err(FileError::NotWav {
+            path: path.into(),
+            reason: "its header says 0 channels".into(),
+        });
     }
     let samples: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>()?,
+        hound::SampleFormat::Float => reader
+            .samples::<f32>()
+            .collect::<Result<_, _>>()
+            .map_err(bad)?,
         hound::SampleFormat::Int => {
             let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
             reader
                 .samples::<i32>()
                 .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<Result<_, _>>()?
+                .collect::<Result<_, _>>()
+                .map_err(bad)?
         }
     };
     let keep = channels.min(2);
@@ -160,19 +305,18 @@ pub fn render(
     input: &Path,
     corpus: Option<&Path>,
     params: &[String],
-    block: usize,
+    block: u32,
     transport: Option<RenderTransport>,
 ) -> Result<Rendered> {
-    if !(1..=8192).contains(&block) {
-        bail!("--block must be in 1..=8192");
-    }
+    let block = block as usize;
     let (mut audio, rate) = read_wav(input)?;
     let tail = (TAIL_S * rate as f64) as usize;
     for ch in audio.iter_mut() {
         ch.extend(std::iter::repeat_n(0.0, tail));
     }
-    let mut host = TestHost::load(plugin)
-        .map_err(|e| anyhow!("loading the plugin {}: {e}", plugin.display()))?;
+    let mut host = TestHost::load(plugin).map_err(|_| FileError::NotPlugin {
+        path: plugin.to_owned(),
+    })?;
     if audio.len() == 1 {
         host.select_channel_layout(1)
             .map_err(|e| anyhow!("mono layout: {e}"))?;
@@ -180,17 +324,20 @@ pub fn render(
     host.set_offline_render(true)
         .map_err(|e| anyhow!("offline render mode: {e}"))?;
     if let Some(c) = corpus {
-        let c = c
-            .canonicalize()
-            .with_context(|| format!("corpus {}", c.display()))?;
+        // Load it here first: the plugin would keep its embedded corpus and only log why.
+        // Errors of load name the file.
+        CorpusModel::load(c)?;
+        let c = c.canonicalize().map_err(|source| FileError::Io {
+            op: "read",
+            path: c.to_owned(),
+            error: source,
+        })?;
         host.set_persisted_field("corpus-path", &Some(c.display().to_string()))
             .map_err(|e| anyhow!("setting the corpus: {e}"))?;
     }
     for p in params {
-        let (name, value) = p
-            .split_once('=')
-            .ok_or_else(|| anyhow!("parameter {p:?} is not name=value"))?;
-        host.set_param_text(name.trim(), value.trim())
+        let (name, value) = param_setting(&mut host, p)?;
+        host.set_param_text(&name, &value)
             .map_err(|e| anyhow!("parameter {p:?}: {e}"))?;
     }
     host.activate(rate as f64, 1, block as u32)
@@ -232,14 +379,16 @@ pub fn write_wav_f32(path: &Path, audio: &[Vec<f32>], rate: u32) -> Result<()> {
         sample_format: hound::SampleFormat::Float,
     };
     let mut w = hound::WavWriter::create(path, spec)
-        .with_context(|| format!("creating {}", path.display()))?;
+        .map_err(|e| files::wav_write_error(path, "create", e))?;
     let frames = audio.first().map_or(0, Vec::len);
     for i in 0..frames {
         for ch in audio {
-            w.write_sample(ch[i])?;
+            w.write_sample(ch[i])
+                .map_err(|e| files::wav_write_error(path, "write", e))?;
         }
     }
-    w.finalize()?;
+    w.finalize()
+        .map_err(|e| files::wav_write_error(path, "write", e))?;
     Ok(())
 }
 
@@ -322,7 +471,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
             musichal::onnx::ORT_LIBRARY_FILE
         );
     }
-    let transport = RenderTransport::from_args(args.tempo, &args.time_sig)?;
+    let transport = RenderTransport::from_args(args.tempo, args.time_sig);
     let r = render(
         &plugin,
         &args.input,
@@ -335,7 +484,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let ons = r.notes.iter().filter(|n| n.3.is_some()).count();
     if let Some(midi) = &args.midi {
         std::fs::write(midi, smf_bytes(&r.notes, r.rate, transport))
-            .with_context(|| format!("writing {}", midi.display()))?;
+            .map_err(files::write_error(midi))?;
     }
     println!(
         "rendered {} ({:.1} s at {} Hz) through {}: {} notes answered",

@@ -98,7 +98,12 @@ fn listen(input: &Path, corpus: Option<&Path>) -> Result<Listening> {
     let mut perception = musichal::trainer::perception_for(&cfg.encoder, cfg.perception)?;
     let vocab = musichal::trainer::corpus_vocabulary(&model);
     let audio = decode_file(input)?;
-    let segments = perception.encode_file_segments(&audio.samples, audio.sample_rate_hz)?;
+    let segments = perception
+        .encode_file_segments(&audio.samples, audio.sample_rate_hz)
+        .map_err(|source| super::files::FileError::Audio {
+            path: input.to_owned(),
+            error: source,
+        })?;
     let k = model.vocab_size as usize;
     let mut hist = [vec![0u64; k], vec![0u64; k]];
     let mut pitches = Vec::new();
@@ -280,6 +285,6 @@ pub fn write_report(r: &ReportInput, out: &Path) -> Result<()> {
         "<h2>Input pitches (orange) and the answer (green)</h2>{}</body>",
         piano_roll(&listening, r.notes, r.rate)
     );
-    std::fs::write(out, html)?;
+    std::fs::write(out, html).map_err(super::files::write_error(out))?;
     Ok(())
 }

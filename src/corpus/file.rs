@@ -106,7 +106,7 @@ impl CorpusModel {
         let io = |op, source| CorpusError::Io {
             op,
             path: path.display().to_string(),
-            source,
+            error: source,
         };
         let file_name = path
             .file_name()
@@ -126,14 +126,18 @@ impl CorpusModel {
         result
     }
 
-    /// Reads and validates the model at `path`.
+    /// Reads and validates the model at `path`. Every error names the file: `Io`, or `File`
+    /// around what is wrong with the content (see [`CorpusError::root`]).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, CorpusError> {
         let path = path.as_ref();
         let bytes = fs::read(path).map_err(|source| CorpusError::Io {
             op: "read",
             path: path.display().to_string(),
-            source,
+            error: source,
         })?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&bytes).map_err(|error| CorpusError::File {
+            path: path.display().to_string(),
+            error: Box::new(error),
+        })
     }
 }

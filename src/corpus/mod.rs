@@ -117,18 +117,33 @@ pub struct CorpusModel {
 }
 
 /// Everything that can be wrong with a corpus file or model.
+///
+/// Each message stands alone: a variant that holds another error puts its text in the message
+/// and does not also return it as `source()` (anyhow's `{:#}` would print it twice).
+/// [`CorpusModel::load`] names the file in every error ([`CorpusError::Io`] or
+/// [`CorpusError::File`]), so callers do not add the path again.
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
-    /// Reading or writing the file failed.
-    #[error("{op} {path}: {source}")]
+    /// Reading or writing the file failed; `op` is what was being done (`"read"`, ...).
+    #[error("{}", io_message(op, path, error))]
     Io {
         op: &'static str,
         path: String,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    /// What is wrong with the content of the file at `path` ([`CorpusModel::load`]);
+    /// [`CorpusError::root`] gives `error` itself.
+    #[error("{path}: {error}")]
+    File {
+        path: String,
+        error: Box<CorpusError>,
     },
     /// The file does not start with `MHCORPUS`.
-    #[error("not a MusicHal corpus file (magic {found:?}, expected \"MHCORPUS\")")]
+    #[error(
+        "not a MusicHal corpus file: it starts with \"{}\", not \"MHCORPUS\"; pass a .mhc \
+         written by `musichal train`",
+        found.escape_ascii()
+    )]
     BadMagic { found: Vec<u8> },
     /// A format version this build cannot read (newer, or 0).
     #[error("corpus format version {found} is not supported (this build reads 1..={supported}); retrain or update MusicHal")]
@@ -144,7 +159,7 @@ pub enum CorpusError {
     ChecksumMismatch { expected: u32, actual: u32 },
     /// The body does not decode (or does not encode).
     #[error("corpus body does not decode: {0}")]
-    Decode(#[from] postcard::Error),
+    Decode(postcard::Error),
     /// Header and body disagree on the version.
     #[error("corpus header says format version {header}, body says {body}")]
     VersionMismatch { header: u32, body: u32 },
@@ -208,7 +223,7 @@ pub enum CorpusError {
     InvalidEncoderConfig { message: String },
     /// The oracle's arrays are malformed.
     #[error("oracle: {0}")]
-    Oracle(#[from] OracleError),
+    Oracle(OracleError),
     /// The oracle does not have one state per frame.
     #[error("oracle has {oracle_frames} frames, the corpus {frames}")]
     OracleLength { oracle_frames: usize, frames: usize },
@@ -219,6 +234,41 @@ pub enum CorpusError {
         symbol: u32,
         expected: u32,
     },
+}
+
+impl From<postcard::Error> for CorpusError {
+    fn from(e: postcard::Error) -> Self {
+        Self::Decode(e)
+    }
+}
+
+impl From<OracleError> for CorpusError {
+    fn from(e: OracleError) -> Self {
+        Self::Oracle(e)
+    }
+}
+
+impl CorpusError {
+    /// The error itself, seen through the file name [`CorpusError::File`] adds.
+    pub fn root(&self) -> &CorpusError {
+        match self {
+            Self::File { error, .. } => error.root(),
+            other => other,
+        }
+    }
+}
+
+/// One sentence for a failed file operation on a corpus file.
+fn io_message(op: &str, path: &str, source: &std::io::Error) -> String {
+    match source.kind() {
+        std::io::ErrorKind::NotFound if op == "read" => {
+            format!("{path} does not exist; check the path")
+        }
+        std::io::ErrorKind::IsADirectory => {
+            format!("{path} is a directory, not a corpus file (.mhc)")
+        }
+        _ => format!("cannot {op} {path}: {source}"),
+    }
 }
 
 impl CorpusModel {

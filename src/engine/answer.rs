@@ -304,6 +304,15 @@ impl Answerer {
             .resize(self.improviser.oracle().num_states(), NEVER_PLAYED);
     }
 
+    /// Forgets the live context, the query of recent symbols and the key-following window:
+    /// segments went unheard (nothing needed their analysis), so what is heard next does not
+    /// continue what was heard before. Perception starts a new stream by itself at the gap in
+    /// sample positions.
+    pub fn pause(&mut self) {
+        self.query.clear();
+        self.live_chroma.clear();
+    }
+
     /// Answers one segment of mono host-rate audio starting at `start_sample`: appends the
     /// phrase's notes to `out` (sorted by start) and reports what it heard.
     pub fn answer(

@@ -219,6 +219,10 @@ pub struct EngineCounters {
     pub handled_until_sample: AtomicU64,
     /// Segments that produced notes.
     pub segments_answered: AtomicU64,
+    /// Segments run through perception (Listen or Live Learning on); the others were skipped.
+    pub segments_analysed: AtomicU64,
+    /// Early-answer encodes run (an onset after silence, Listen and Onset Reaction on).
+    pub early_analyses: AtomicU64,
     /// Notes handed to the audio thread.
     pub notes_sent: AtomicU64,
     /// Notes the queue refused (full).

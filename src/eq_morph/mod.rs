@@ -40,7 +40,10 @@ pub const MAX_GAIN_DB: f32 = 12.0;
 pub enum EqMorphError {
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
-    #[error("EQ model file not found: {path}")]
+    #[error(
+        "{} cannot be read; an EQ model is an .onnx file with its .json metadata beside it",
+        path.display()
+    )]
     ModelMissing { path: PathBuf },
     #[error("EQ model could not be read by ONNX Runtime: {message}")]
     ModelCorrupt { message: String },

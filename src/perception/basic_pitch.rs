@@ -102,11 +102,10 @@ pub enum BasicPitchError {
     #[error("Basic Pitch model file not found: {path}")]
     ModelMissing { path: PathBuf },
     /// The model file exists but could not be read.
-    #[error("cannot read Basic Pitch model {path}: {source}")]
+    #[error("cannot read Basic Pitch model {}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// ONNX Runtime could not parse the file as a model.
     #[error("{path} is not an ONNX model ONNX Runtime can load: {message}")]
@@ -280,7 +279,7 @@ impl BasicPitch {
             } else {
                 BasicPitchError::Io {
                     path: path.into(),
-                    source,
+                    error: source,
                 }
             }
         })?;

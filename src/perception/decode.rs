@@ -11,7 +11,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use super::error::{PerceptionError, Result};
-use super::pipeline::validate_rate;
+use super::pipeline::{validate_rate, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 
 /// Most channels downmixed (7.1.4 = 12; more is rejected as unsupported).
 pub const MAX_CHANNELS: usize = 32;
@@ -40,16 +40,26 @@ fn unsupported(path: &Path, reason: impl ToString) -> PerceptionError {
 
 /// Decodes `path` to mono f32 at the file's rate.
 ///
-/// Errors: `Io` (missing file), `UnsupportedFormat` (not WAV/FLAC/MP3/OGG-Vorbis, no audio
-/// track, too many channels), `Decode` (corrupt stream), `UnsupportedSampleRate`,
-/// `Empty` (no samples). Corrupt packets inside an otherwise good stream are skipped, as
-/// players do. A file shorter than one analysis frame decodes fine; `Perception::encode_file`
-/// then returns `TooShort`.
+/// Errors, each naming the file: `Io` (missing or unreadable file), `IsDirectory`,
+/// `EmptyFile` (0 bytes), `UnsupportedFormat` (not WAV/FLAC/MP3/OGG-Vorbis, no audio track,
+/// too many channels), `Decode` (corrupt stream), `FileSampleRate`, `NoSamples`. Corrupt
+/// packets inside an otherwise good stream are skipped, as players do. A file shorter than one
+/// analysis frame decodes fine; `Perception::encode_file` then returns `TooShort`.
 pub fn decode_file(path: &Path) -> Result<DecodedAudio> {
-    let file = File::open(path).map_err(|source| PerceptionError::Io {
+    let io = |source| PerceptionError::Io {
+        op: "read",
         path: path.into(),
-        source,
-    })?;
+        error: source,
+    };
+    // A directory opens fine on Unix and only fails as "no format reader": say what it is.
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(PerceptionError::IsDirectory { path: path.into() });
+    }
+    if meta.len() == 0 {
+        return Err(PerceptionError::EmptyFile { path: path.into() });
+    }
+    let file = File::open(path).map_err(io)?;
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -62,7 +72,17 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio> {
             FormatOptions::default(),
             MetadataOptions::default(),
         )
-        .map_err(|e| unsupported(path, e))?;
+        .map_err(|e| match e {
+            // symphonia's words for these are "unsupported feature: core (probe): no suitable
+            // format reader found" and "end of stream": say what they mean for a user's file.
+            SymError::Unsupported(_) => {
+                unsupported(path, "no WAV, FLAC, MP3 or OGG header at its start")
+            }
+            SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                unsupported(path, "it ends before its header does")
+            }
+            other => unsupported(path, other),
+        })?;
     let track = format
         .default_track(TrackType::Audio)
         .ok_or_else(|| unsupported(path, "no audio track"))?;
@@ -115,7 +135,14 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio> {
         }
         if rate_hz == 0 {
             rate_hz = spec.rate();
-            validate_rate(rate_hz)?;
+            if validate_rate(rate_hz).is_err() {
+                return Err(PerceptionError::FileSampleRate {
+                    path: path.into(),
+                    rate_hz,
+                    min_hz: MIN_SAMPLE_RATE_HZ,
+                    max_hz: MAX_SAMPLE_RATE_HZ,
+                });
+            }
             channels = ch;
         }
         interleaved.resize(buf.samples_interleaved(), 0.0);
@@ -137,7 +164,7 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio> {
         }
     }
     if mono.is_empty() {
-        return Err(PerceptionError::Empty { what: "audio file" });
+        return Err(PerceptionError::NoSamples { path: path.into() });
     }
     Ok(DecodedAudio {
         samples: mono,

@@ -603,16 +603,18 @@ impl SphericalKMeans {
     /// Writes JSON to `path`.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
         std::fs::write(path, self.to_json()?).map_err(|source| PerceptionError::Io {
+            op: "write",
             path: path.into(),
-            source,
+            error: source,
         })
     }
 
     /// Reads JSON from `path`.
     pub fn load(path: &std::path::Path) -> Result<Self> {
         let s = std::fs::read_to_string(path).map_err(|source| PerceptionError::Io {
+            op: "read",
             path: path.into(),
-            source,
+            error: source,
         })?;
         Self::from_json(&s)
     }

@@ -35,12 +35,14 @@ pub fn npy_bytes_f32(data: &[f32], rows: usize, cols: usize) -> Result<Vec<u8>> 
 pub fn write_npy_f32(path: &Path, data: &[f32], rows: usize, cols: usize) -> Result<()> {
     let bytes = npy_bytes_f32(data, rows, cols)?;
     let mut f = std::fs::File::create(path).map_err(|source| PerceptionError::Io {
+        op: "create",
         path: path.into(),
-        source,
+        error: source,
     })?;
     f.write_all(&bytes).map_err(|source| PerceptionError::Io {
+        op: "write",
         path: path.into(),
-        source,
+        error: source,
     })
 }
 

@@ -504,6 +504,7 @@ impl Perception {
             return Err(PerceptionError::TooShort {
                 samples: samples.len(),
                 min_samples: min,
+                rate_hz,
             });
         }
         self.reset();

@@ -13,6 +13,13 @@
 //! next grid boundary. The fixed grid means the live path cuts audio exactly where the
 //! offline/training path cuts the same stream.
 //!
+//! Analysis wanted or not: the audio thread says per block whether anything needs the input
+//! analysed ([`SegmentWriter::set_analysis`]; the plugin: Listen or Live Learning on). Every
+//! chunk carries that flag (off if it was off for any of its samples) and a segment is marked
+//! for analysis only if all of its chunks were ([`Segment::analyse`]), so the worker skips the
+//! rest, and whether a segment is analysed depends only on the audio thread's blocks, never
+//! on when the worker gets to it.
+//!
 //! Sample-rate changes: create a new pair with [`segment_channel`] (allocates; not real-time,
 //! call it from `initialize()` and hand the assembler to the worker).
 
@@ -56,6 +63,8 @@ pub enum SegmentError {
 pub struct Chunk {
     pub start_sample: u64,
     pub len: u32,
+    /// Analysis was wanted for every sample of the chunk.
+    pub analyse: bool,
     pub samples: [f32; CHUNK_LEN],
 }
 
@@ -64,6 +73,7 @@ impl Default for Chunk {
         Chunk {
             start_sample: 0,
             len: 0,
+            analyse: true,
             samples: [0.0; CHUNK_LEN],
         }
     }
@@ -75,6 +85,8 @@ impl Default for Chunk {
 pub struct Segment {
     pub start_sample: u64,
     pub samples: Vec<f32>,
+    /// Analysis was wanted for every sample of the segment (see the module docs).
+    pub analyse: bool,
 }
 
 /// Counters shared by both ends; read by anyone (telemetry), written with relaxed atomics.
@@ -191,6 +203,7 @@ pub fn segment_channel(
         onsets: OnsetDetector::new(sample_rate_hz),
         seg_len: seg_len as u64,
         onset_segment: u64::MAX,
+        analyse: true,
     };
     let assembler = SegmentAssembler {
         consumer,
@@ -198,6 +211,7 @@ pub fn segment_channel(
         segment: Segment {
             start_sample: 0,
             samples: Vec::with_capacity(seg_len),
+            analyse: true,
         },
         seg_len,
         expected: 0,
@@ -221,6 +235,8 @@ pub struct SegmentWriter {
     seg_len: u64,
     /// Segment index whose first onset was published.
     onset_segment: u64,
+    /// Whether the samples pushed now are wanted for analysis ([`Self::set_analysis`]).
+    analyse: bool,
 }
 
 impl SegmentWriter {
@@ -232,6 +248,13 @@ impl SegmentWriter {
     /// Shared counters (clone the `Arc` for telemetry).
     pub fn counters(&self) -> &Arc<SegmentCounters> {
         &self.counters
+    }
+
+    /// Whether the samples pushed from now on are wanted for analysis (on at creation). A
+    /// chunk, and a segment, is marked for analysis only if it was on for all of its samples.
+    /// Real-time safe: no alloc, no locks.
+    pub fn set_analysis(&mut self, wanted: bool) {
+        self.analyse = wanted;
     }
 
     /// Push one block of `channels` (each the same length; the shortest is used), averaged to
@@ -247,7 +270,9 @@ impl SegmentWriter {
             let fill = self.staging.len as usize;
             if fill == 0 {
                 self.staging.start_sample = self.clock;
+                self.staging.analyse = true;
             }
+            self.staging.analyse &= self.analyse;
             let take = (CHUNK_LEN - fill).min(n - i);
             let mut bad = 0u64;
             for j in 0..take {
@@ -362,6 +387,11 @@ impl SegmentAssembler {
         (n > 0 && n < self.seg_len).then(|| (self.segment.start_sample, &self.segment.samples[..]))
     }
 
+    /// Whether analysis was wanted for every sample of [`Self::partial`] so far.
+    pub fn partial_wants_analysis(&self) -> bool {
+        self.segment.analyse
+    }
+
     /// The first onset of the latest segment that had one (first sample of its chunk).
     pub fn last_onset(&self) -> Option<u64> {
         self.counters
@@ -401,7 +431,9 @@ impl SegmentAssembler {
                 }
                 if self.segment.samples.is_empty() {
                     self.segment.start_sample = pos;
+                    self.segment.analyse = true;
                 }
+                self.segment.analyse &= chunk.analyse;
                 let room = self.seg_len - self.segment.samples.len();
                 let n = room.min(len - off);
                 self.segment
@@ -519,6 +551,53 @@ mod tests {
             assert_eq!(seg.samples[0], 2.0);
             assert_eq!(seg.samples[5], 0.0);
             assert_eq!(a.counters().snapshot().samples_sanitized, 1);
+        }
+    }
+
+    mod analysis_flag {
+        use super::*;
+
+        /// Analysis off for any sample of a segment marks the whole segment unwanted; the
+        /// segments around it stay wanted, and the stream stays contiguous (nothing dropped).
+        #[test]
+        fn a_segment_is_analysed_only_if_wanted_for_all_of_it() {
+            let (mut w, mut a) = segment_channel(8_000.0, 4.0).unwrap();
+            let l = a.segment_len();
+            let x = ramp(0, 5 * l);
+            // Off from the middle of segment 1 to the middle of segment 3 (blocks of 37, so
+            // the switches fall inside chunks).
+            for (i, block) in x.chunks(37).enumerate() {
+                let at = i * 37;
+                w.set_analysis(!(l + l / 2..3 * l + l / 2).contains(&at));
+                w.push_mono(block);
+            }
+            w.flush();
+            let mut seen = vec![];
+            while let Some(seg) = a.next_segment() {
+                check_segment(seg, l);
+                seen.push((seg.start_sample / l as u64, seg.analyse));
+            }
+            assert_eq!(
+                seen,
+                vec![(0, true), (1, false), (2, false), (3, false), (4, true)]
+            );
+            let s = a.counters().snapshot();
+            assert_eq!((s.segments_dropped, s.samples_dropped), (0, 0));
+        }
+
+        #[test]
+        fn the_partial_segment_reports_its_flag_so_far() {
+            let (mut w, mut a) = segment_channel(8_000.0, 4.0).unwrap();
+            let l = a.segment_len();
+            w.push_mono(&ramp(0, l + 640));
+            assert!(a.next_segment().is_some());
+            assert!(a.next_segment().is_none());
+            assert!(a.partial().is_some());
+            assert!(a.partial_wants_analysis());
+            w.set_analysis(false);
+            w.push_mono(&ramp((l + 640) as u64, 64));
+            assert!(a.next_segment().is_none());
+            assert!(!a.partial_wants_analysis());
         }
     }
 

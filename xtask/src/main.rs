@@ -23,6 +23,9 @@
 //! - `cargo xtask fetch-ort`: only the ONNX Runtime library.
 //! - `cargo xtask fetch-basic-pitch`: only the Basic Pitch model (`target/bundled/nmp.onnx`).
 //! - `cargo xtask bundle <package> [--release]`: nice-plug's bundler.
+//! - `cargo xtask install [--prefix DIR]`, `cargo xtask package`: see [`install`].
+
+mod install;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -80,14 +83,51 @@ fn main() -> Result<()> {
         Some("bundle") | Some("bundle-universal") => {
             nice_plug_xtask::main_with_args("cargo xtask", args)
         }
+        Some("install") => install_command(&root, &args[1..]),
+        Some("package") => {
+            let version = install::package_version(&std::fs::read_to_string("Cargo.toml")?)?;
+            let archive = install::package(&payload(&root)?, &version, &root.join("target/dist"))?;
+            println!("wrote {}", archive.display());
+            Ok(())
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <demo | test | setup | fetch-ort | fetch-basic-pitch | \
-                 bundle <package> [--release]>"
+                 bundle <package> [--release] | install [--prefix DIR] | package>"
             );
             std::process::exit(2);
         }
     }
+}
+
+/// What `install` and `package` ship, from `target/bundled/`: the release bundles are built
+/// and ONNX Runtime fetched first if they are missing; the Basic Pitch model goes along if it
+/// was fetched.
+fn payload(root: &Path) -> Result<install::Payload> {
+    let bundled = root.join("target/bundled");
+    if !bundled.join(install::CLAP_BUNDLE).is_file() || !bundled.join(install::VST3_BUNDLE).is_dir()
+    {
+        bundle_release()?;
+    }
+    fetch_ort(root)?;
+    install::Payload::find(&bundled, ORT_LIBRARY_FILE, BASIC_PITCH_MODEL_FILE)
+}
+
+/// `cargo xtask install [--prefix DIR]`: into `DIR/.clap` and `DIR/.vst3` (default `$HOME`).
+fn install_command(root: &Path, args: &[String]) -> Result<()> {
+    let prefix = match args {
+        [] => {
+            PathBuf::from(std::env::var_os("HOME").context("HOME is not set; pass --prefix DIR")?)
+        }
+        [flag, dir] if flag == "--prefix" => PathBuf::from(dir),
+        [arg] if arg.starts_with("--prefix=") => PathBuf::from(&arg["--prefix=".len()..]),
+        _ => bail!("usage: cargo xtask install [--prefix DIR]"),
+    };
+    for file in install::install(&payload(root)?, &prefix)? {
+        println!("installed {}", file.display());
+    }
+    println!("Rescan plugins in your host.");
+    Ok(())
 }
 
 fn workspace_root() -> Result<PathBuf> {
@@ -357,6 +397,7 @@ const HOST_TESTS: &[&str] = &[
     "engine_host",
     "engine_lifecycle",
     "engine_transport",
+    "listen_off",
     "render",
 ];
 
