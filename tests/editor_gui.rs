@@ -39,6 +39,9 @@ use x11rb::protocol::xproto::{
 use x11rb::rust_connection::RustConnection;
 
 const REQUIRE_ENV: &str = "MUSICHAL_REQUIRE_GUI_TEST";
+/// Set by `cargo xtask test`: every resource a test needs must be there (a display server and
+/// ONNX Runtime here).
+const REQUIRE_ALL_ENV: &str = "MUSICHAL_REQUIRE_ALL";
 const SCREENSHOT_ENV: &str = "MUSICHAL_EDITOR_SCREENSHOT";
 const SAMPLE_RATE: f64 = 48_000.0;
 const BLOCK: usize = 512;
@@ -51,6 +54,9 @@ const CURVE_COLOUR: [u8; 3] = [105, 221, 190];
 const TEXT_BAND: u32 = 44;
 /// More distinct columns than this in [`TEXT_BAND`] means real glyphs (boxes give about 9).
 const MIN_TEXT_PATTERNS: usize = 24;
+/// Rows the EQ curve must span: flat (no EQ model) it spans 8 with its band markers; the
+/// default warm-to-bright curve spans 65.
+const MIN_CURVE_ROWS: usize = 20;
 /// Give up waiting for a drawn frame after this long.
 const DRAW_TIMEOUT: Duration = Duration::from_secs(30);
 /// Kill the whole test (and Xvfb) if it hangs inside the plugin or the X server.
@@ -215,6 +221,22 @@ impl Image {
                 p.iter()
                     .zip(colour)
                     .all(|(a, b)| a.abs_diff(b) <= tolerance)
+            })
+            .count()
+    }
+
+    /// Rows holding at least one pixel of `colour` (within `tolerance`): how far a drawn curve
+    /// spans vertically (a flat EQ curve is a line a few rows thick).
+    fn rows_with(&self, colour: [u8; 3], tolerance: u8) -> usize {
+        let w = self.width as usize;
+        self.rgb
+            .chunks_exact(3 * w)
+            .filter(|row| {
+                row.chunks_exact(3).any(|p| {
+                    p.iter()
+                        .zip(colour)
+                        .all(|(a, b)| a.abs_diff(b) <= tolerance)
+                })
             })
             .count()
     }
@@ -400,8 +422,8 @@ fn editor_opens_embedded_in_x11_and_draws() {
     let Some(xvfb_binary) = find_xvfb() else {
         let msg = "Xvfb not found (install the `xvfb` package; software OpenGL needs \
                    `libgl1-mesa-dri` and `libglx-mesa0`)";
-        if std::env::var_os(REQUIRE_ENV).is_some() {
-            panic!("editor_gui: {msg}, and {REQUIRE_ENV} is set, so this test may not skip");
+        if std::env::var_os(REQUIRE_ENV).is_some() || std::env::var_os(REQUIRE_ALL_ENV).is_some() {
+            panic!("editor_gui: {msg}, and {REQUIRE_ENV} or {REQUIRE_ALL_ENV} is set, so this test may not skip");
         }
         eprintln!("editor_gui: SKIPPED: {msg}. Set {REQUIRE_ENV} to make this a failure.");
         return;
@@ -555,6 +577,20 @@ fn editor_opens_embedded_in_x11_and_draws() {
         stats.2,
         out.display()
     );
+
+    // The curve shows the EQ the parameters ask for (warm to bright at 50 %, intensity 1 by
+    // default), decoded by the EQ model through ONNX Runtime: a curve, not the flat line drawn
+    // when the model is unavailable. Required wherever every resource is.
+    let curve_rows = image.rows_with(CURVE_COLOUR, 8);
+    eprintln!("editor_gui: the EQ curve spans {curve_rows} rows");
+    if std::env::var_os(REQUIRE_ALL_ENV).is_some() {
+        assert!(
+            curve_rows > MIN_CURVE_ROWS,
+            "the EQ curve spans only {curve_rows} rows (need > {MIN_CURVE_ROWS}): a flat EQ, \
+             so the EQ model did not decode; see {}",
+            out.display()
+        );
+    }
 
     assert!(
         text_patterns > MIN_TEXT_PATTERNS,
