@@ -14,6 +14,7 @@
 //! never in `process()`.
 
 pub mod basic_pitch;
+pub mod metrics;
 
 use std::fmt;
 use std::str::FromStr;
