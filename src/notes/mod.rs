@@ -15,6 +15,7 @@
 
 pub mod basic_pitch;
 pub mod metrics;
+pub mod midi_file;
 
 use std::fmt;
 use std::str::FromStr;
