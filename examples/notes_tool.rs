@@ -17,12 +17,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use musichal::notes::basic_pitch::{
-    decode_notes, reference_posteriors_at_rate, FrameNote, NoteCreationParams,
+    decode_notes, reference_posteriors, FrameNote, NoteCreationParams,
 };
 use musichal::notes::metrics::{evaluate, frame_prf, note_onset_prf};
 use musichal::notes::midi_file::read_midi_notes;
 use musichal::notes::NoteEvent;
-use musichal::perception::basic_pitch::{BasicPitch, NUM_CONTOUR_BINS, NUM_NOTES};
+use musichal::perception::basic_pitch::{
+    resample_to_model_rate, BasicPitch, NUM_CONTOUR_BINS, NUM_NOTES,
+};
 use musichal::perception::{decode_file, write_npy_f32};
 use rand::SeedableRng;
 use rand_pcg::Pcg32;
@@ -49,6 +51,9 @@ enum Command {
         /// Also write note.npy, onset.npy and contour.npy here.
         #[arg(long)]
         posteriors_out: Option<PathBuf>,
+        /// Also write the mono 22,050 Hz audio the model saw (`[1, samples]` .npy).
+        #[arg(long)]
+        audio_out: Option<PathBuf>,
         #[command(flatten)]
         decode: DecodeArgs,
     },
@@ -129,11 +134,16 @@ fn notes_json(notes: &[FrameNote]) -> Value {
 fn bp_notes(
     audio: &Path,
     posteriors_out: Option<&Path>,
+    audio_out: Option<&Path>,
     params: &NoteCreationParams,
 ) -> Result<Value> {
     let decoded = decode_file(audio)?;
     let mut model = BasicPitch::load_default()?;
-    let post = reference_posteriors_at_rate(&mut model, &decoded.samples, decoded.sample_rate_hz)?;
+    let at_22050 = resample_to_model_rate(&decoded.samples, decoded.sample_rate_hz)?;
+    if let Some(path) = audio_out {
+        write_npy_f32(path, &at_22050, 1, at_22050.len())?;
+    }
+    let post = reference_posteriors(&mut model, &at_22050)?;
     if let Some(dir) = posteriors_out {
         std::fs::create_dir_all(dir)?;
         write_npy_f32(&dir.join("note.npy"), &post.notes, post.n_frames, NUM_NOTES)?;
@@ -364,8 +374,14 @@ fn main() -> Result<()> {
         Command::BpNotes {
             audio,
             posteriors_out,
+            audio_out,
             decode,
-        } => bp_notes(&audio, posteriors_out.as_deref(), &decode.params())?,
+        } => bp_notes(
+            &audio,
+            posteriors_out.as_deref(),
+            audio_out.as_deref(),
+            &decode.params(),
+        )?,
         Command::BpDecode { dir, decode } => bp_decode(&dir, &decode.params())?,
         Command::MidiNotes { file } => midi_notes(&file)?,
         Command::Metrics { cases } => metrics(&cases)?,
