@@ -33,10 +33,8 @@ fn params_of(case: &Value) -> NoteCreationParams {
         onset_threshold: p["onset_thresh"].as_f64().unwrap(),
         frame_threshold: p["frame_thresh"].as_f64().unwrap(),
         minimum_note_length_ms: p["min_note_ms"].as_f64().unwrap(),
-        infer_onsets: p.get("infer_onsets").map_or(true, |v| v.as_bool().unwrap()),
-        melodia_trick: p
-            .get("melodia_trick")
-            .map_or(true, |v| v.as_bool().unwrap()),
+        infer_onsets: p.get("infer_onsets").is_none_or(|v| v.as_bool().unwrap()),
+        melodia_trick: p.get("melodia_trick").is_none_or(|v| v.as_bool().unwrap()),
         minimum_frequency_hz: p.get("min_freq").map(|v| v.as_f64().unwrap()),
         maximum_frequency_hz: p.get("max_freq").map(|v| v.as_f64().unwrap()),
         ..d
