@@ -316,9 +316,47 @@ fn fetch_from_wheel(
     Ok(())
 }
 
+/// The reference implementations our notes are checked against (basic-pitch 0.4.0 on its ONNX
+/// backend, mir_eval, pretty_midi), in their own environment `target/venv-bp`: basic-pitch's
+/// wheel requires TensorFlow, so it is installed `--no-deps` beside exactly the small
+/// dependencies its ONNX path imports (`tests/python/requirements.txt`), whose pins (numba's
+/// numpy) differ from training's.
+const BASIC_PITCH_REFERENCE: &str = "basic-pitch==0.4.0";
+
+fn ensure_reference_venv(root: &Path) -> Result<PathBuf> {
+    let venv = root.join("target/venv-bp");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let reqs = root.join("tests/python/requirements.txt");
+    let stamp = venv.join(".requirements.installed");
+    let wanted = std::fs::read_to_string(&reqs)
+        .with_context(|| format!("reading {}", reqs.display()))?
+        + BASIC_PITCH_REFERENCE
+        + " --no-deps\n";
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        run(Command::new(&python).args(["-m", "pip", "install", "-q", "--upgrade", "pip"]))?;
+        run(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            BASIC_PITCH_REFERENCE,
+        ]))?;
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "-r"])
+            .arg(&reqs))?;
+        std::fs::write(&stamp, wanted)?;
+    }
+    Ok(python)
+}
+
 fn setup(root: &Path) -> Result<()> {
     ensure_apt_packages()?;
     ensure_venv(root)?;
+    ensure_reference_venv(root)?;
     fetch_ort(root)?;
     fetch_basic_pitch(root)?;
     Ok(())
@@ -564,6 +602,23 @@ fn test_stages(root: &Path, extra: &[String], times: &mut Vec<(&'static str, f64
             .args(["-m", "pytest", "training/tests", "-q"])
             .env("ORT_DYLIB_PATH", &ort))
     })?;
+    // 7. Our notes against the reference implementations: basic-pitch's note creation and
+    //    transcription, mir_eval's metrics, pretty_midi's MIDI reading.
+    stage(
+        times,
+        "7 notes parity with basic-pitch, mir_eval, pretty_midi",
+        || {
+            run(cargo().args(["build", "--example", "notes_tool"]))?;
+            run(Command::new(ensure_reference_venv(root)?)
+                .args(["-m", "pytest", "tests/python", "-q"])
+                .env("ORT_DYLIB_PATH", &ort)
+                .env(BASIC_PITCH_PATH_ENV, &basic_pitch)
+                .env(
+                    "MUSICHAL_NOTES_TOOL",
+                    root.join("target/debug/examples/notes_tool"),
+                ))
+        },
+    )?;
     println!("\nAll test suites passed.");
     Ok(())
 }
