@@ -102,7 +102,7 @@ pub const SPECTRAL_RATE_HZ: u32 = 24_000;
 /// STFT size of the spectral encoder (85.3 ms at 24 kHz, 11.7 Hz bins, librosa's resolution).
 /// 1024 was measured worse: with 23.4 Hz bins the main lobes of a triad's partials fill more
 /// than half of a 17-bin window below 1 kHz, the frequency median rises and 16 % of a sustained
-/// chord's energy leaked into the percussive stream (3 % with 2048; `tests/perception_hpss.rs`).
+/// chord's energy leaked into the percussive stream (2.3 % with 2048; `tests/perception_hpss.rs`).
 pub const SPECTRAL_N_FFT: usize = 2048;
 /// Hop of the spectral encoder (13.3 ms, 75 frames/s).
 pub const SPECTRAL_HOP: usize = 320;
