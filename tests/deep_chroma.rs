@@ -183,7 +183,8 @@ fn basic_pitch_deep_chroma_beats_dsp_on_rendered_chorales() {
     // lag should be 0 or within a frame or two of it (asserted below).
     let mut lag_report = String::new();
     // (lag, DSP chroma F1, deep chroma F1, Basic Pitch pitch F1)
-    let mut lag_f1 = Vec::new();
+    type LagF1 = (isize, f64, f64, f64);
+    let mut lag_f1: Vec<LagF1> = Vec::new();
     for lag in -3isize..=3 {
         let mut s = Scores::default();
         let how = Scoring {
@@ -279,7 +280,7 @@ fn basic_pitch_deep_chroma_beats_dsp_on_rendered_chorales() {
     // is 0 or a neighbour (over the seven seeds lag 0's F1 was never more than 0.002 below the
     // best); the DSP's frame times may trail by a frame or two, so its best lag is in -1..=3 and
     // lag 0 is within 0.01 of it. A frame-time error of two frames or more fails.
-    let best = |f: &dyn Fn(&(isize, f64, f64, f64)) -> f64| {
+    let best = |f: &dyn Fn(&LagF1) -> f64| {
         lag_f1
             .iter()
             .max_by(|a, b| f(a).total_cmp(&f(b)))

@@ -408,10 +408,6 @@ fn runs_of(states: &[usize]) -> (f64, usize) {
     (states.len() as f64 / runs as f64, runs)
 }
 
-fn mean_run(states: &[usize]) -> f64 {
-    runs_of(states).0
-}
-
 #[test]
 fn the_novelty_dial_means_the_same_on_a_repetitive_and_a_varied_corpus() {
     let varied = embedded();
