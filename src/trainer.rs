@@ -600,8 +600,17 @@ mod tests {
         for rate in [44_100u32, 48_000, 24_000, 22_050] {
             let mut perception = Perception::new(PerceptionConfig::default()).unwrap();
             let grid = split_grid_samples(&perception, rate).unwrap();
-            // Shorter than the warm-up, just over two grids and warm-ups, longer and odd.
-            for (seconds, threads) in [(0.5f32, 2usize), (3.1, 2), (9.73, 3), (9.73, 2)] {
+            // Shorter than the warm-up, just over two grids and warm-ups, longer and odd; one
+            // thread (never split) and more threads than the file has warm-ups for (the parts
+            // are capped).
+            for (seconds, threads) in [
+                (0.5f32, 2usize),
+                (3.1, 2),
+                (9.73, 3),
+                (9.73, 2),
+                (9.73, 1),
+                (9.73, 8),
+            ] {
                 let audio = render_music(seconds, rate, 11);
                 let sequential = perception.encode_file_segments(&audio, rate).unwrap();
                 let split = encode_split(&mut perception, &audio, rate, threads).unwrap();
@@ -609,8 +618,8 @@ mod tests {
                 let long = audio.len() >= 2 * warmup;
                 assert_eq!(
                     split.is_some(),
-                    long,
-                    "{rate} Hz, {seconds} s: split only when long"
+                    long && threads >= 2,
+                    "{rate} Hz, {seconds} s, {threads} threads: split only when long"
                 );
                 let parallel =
                     encode_file_segments_parallel(&mut perception, &audio, rate, threads).unwrap();

@@ -81,16 +81,30 @@ fn raw_file(model: &CorpusModel) -> Vec<u8> {
     out
 }
 
-fn temp_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("musichal-corpus-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A fresh directory for one test, removed when dropped (also when the test panics), so no
+/// two tests of this binary see each other's files.
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("musichal-corpus-test-")
+        .tempdir()
+        .unwrap()
+}
+
+/// The names of the files in `dir`, sorted.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
 fn save_load_round_trip_is_identical() {
     let model = synthetic_corpus(600, 1);
-    let path = temp_path("round_trip.mhc");
+    let dir = temp_dir();
+    let path = dir.path().join("round_trip.mhc");
     model.save(&path).unwrap();
     let loaded = CorpusModel::load(&path).unwrap();
     assert_eq!(model, loaded);
@@ -98,13 +112,8 @@ fn save_load_round_trip_is_identical() {
         .frames
         .iter()
         .all(|f| f.harmonic_token.is_some() && f.percussive_token.is_some()));
-    // No temporary file is left next to it.
-    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty());
+    // No temporary file is left next to it: the directory holds the model only.
+    assert_eq!(files_in(dir.path()), ["round_trip.mhc"]);
     // The loaded oracle is the one the tokens give, and navigable.
     let (h, p) = loaded.token_streams().unwrap();
     assert_eq!(
@@ -120,7 +129,7 @@ fn save_load_round_trip_is_identical() {
     other.created_by = "test".into();
     other.save(&path).unwrap();
     assert_eq!(CorpusModel::load(&path).unwrap(), other);
-    std::fs::remove_file(&path).unwrap();
+    assert_eq!(files_in(dir.path()), ["round_trip.mhc"]);
 }
 
 #[test]
@@ -547,7 +556,8 @@ fn random_bytes_give_errors_not_panics() {
 
 #[test]
 fn io_errors_are_typed_and_invalid_models_are_not_written() {
-    let missing = temp_path("no-such-dir").join("x").join("model.mhc");
+    let dir = temp_dir();
+    let missing = dir.path().join("no-such-dir").join("x").join("model.mhc");
     assert!(matches!(
         CorpusModel::load(&missing),
         Err(CorpusError::Io { op: "read", .. })
@@ -558,9 +568,14 @@ fn io_errors_are_typed_and_invalid_models_are_not_written() {
     ));
     let mut bad = synthetic_corpus(20, 10);
     bad.sample_rate_hz = 0;
-    let path = temp_path("invalid.mhc");
+    let path = dir.path().join("invalid.mhc");
     assert!(bad.save(&path).is_err());
-    assert!(!path.exists());
+    // Nothing written: neither the model nor a temporary file.
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
 }
 
 fn valid_file() -> &'static [u8] {

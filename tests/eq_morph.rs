@@ -102,7 +102,6 @@ fn ten_thousand_random_requests_give_valid_settings() {
                 v.is_finite() && *v >= lo && *v <= hi,
                 "param {k} = {v} outside [{lo}, {hi}]"
             );
-            assert!(*v >= -12.0 || k % 3 != 0);
         }
         let a = p.to_array();
         for g in [a[0], a[2], a[5], a[8], a[11]] {
@@ -158,13 +157,20 @@ fn warm_to_bright_tilt_is_monotonic() {
         );
         previous = tilt;
     }
+    // docs/EQ_MODEL.md, from the training side (the JAX model and its own float64 RBJ
+    // response, `training/musichal_eq/eq.py::tilt_db`, fs 48 kHz, 21 steps): "+4.54 -> -4.01
+    // dB". The Rust decoder and `Eq5`'s response must land on the same endpoints; 0.1 dB
+    // allows for the f32 decoder and response, not for a different model or filter shape.
+    eprintln!("tilts: {tilts:?}");
     assert!(
-        tilts[0] > 0.0,
-        "warm should favour 200-400 Hz over 4-8 kHz: {tilts:?}"
+        (tilts[0] - 4.54).abs() <= 0.1,
+        "warm tilt {:.3} dB, EQ_MODEL.md says +4.54: {tilts:?}",
+        tilts[0]
     );
     assert!(
-        tilts[20] < 0.0,
-        "bright should favour 4-8 kHz over 200-400 Hz: {tilts:?}"
+        (tilts[20] + 4.01).abs() <= 0.1,
+        "bright tilt {:.3} dB, EQ_MODEL.md says -4.01: {tilts:?}",
+        tilts[20]
     );
 }
 
@@ -203,8 +209,17 @@ fn unknown_term_is_a_typed_error() {
         }
         other => panic!("expected UnknownTerm, got {other:?}"),
     }
-    // Case and surrounding spaces are forgiven, as in the training data's normalisation.
-    assert!(m.decode(" Warm ", "BRIGHT", 0.5, 1.0).is_ok());
+    // Case and surrounding spaces are forgiven, as in the training data's normalisation: the
+    // same terms, the same EQ.
+    let sloppy = m.decode(" Warm ", "BRIGHT", 0.5, 1.0).unwrap();
+    let exact = m.decode("warm", "bright", 0.5, 1.0).unwrap();
+    assert_eq!(sloppy.to_array(), exact.to_array());
+    let other = m.decode("bright", "warm", 0.25, 1.0).unwrap();
+    assert_ne!(
+        sloppy.to_array(),
+        other.to_array(),
+        "the comparison cannot fail"
+    );
 }
 
 #[test]
@@ -257,8 +272,20 @@ fn wrong_metadata_is_a_typed_error() {
     ));
     let future = with(&|m| m["format_version"] = 99.into());
     assert!(matches!(future, Err(EqMorphError::MetadataInvalid { .. })));
-    let short = with(&|m| m["terms"][0]["centroid"] = Value::from(vec![0.0; 1]));
-    assert!(matches!(short, Err(EqMorphError::MetadataInvalid { .. })) || d == 2);
+    // A centroid whose length is not latent_dim (one longer than the "wider" case above, so it
+    // differs from every latent width in play, whatever the model's).
+    let odd = with(&|m| m["terms"][0]["centroid"] = Value::from(vec![0.0; d + 1]));
+    assert!(
+        matches!(odd, Err(EqMorphError::MetadataInvalid { .. })),
+        "{:?}",
+        odd.err()
+    );
+    let empty = with(&|m| m["terms"][0]["centroid"] = Value::from(Vec::<f64>::new()));
+    assert!(
+        matches!(empty, Err(EqMorphError::MetadataInvalid { .. })),
+        "{:?}",
+        empty.err()
+    );
     assert!(matches!(
         EqMorphModel::from_bytes(EMBEDDED_ONNX, "{not json"),
         Err(EqMorphError::MetadataInvalid { .. })

@@ -236,13 +236,26 @@ fn basicpitch_and_spectral_compared_on_rendered_chorales() {
         assert!(m.entropy.iter().all(|&e| e >= 4.5), "{:?}", m.entropy);
     }
     // Deep chroma reaches the payload through the live-shaped path, and beats the DSP chroma.
+    // Measured (FluidSynth 2.3.1, FluidR3_GM, seeds 31 and 32; docs/PERCEPTION.md, README
+    // "0.91 against 0.73"): payload chroma F1 0.908 against 0.727 (gap 0.181). Deterministic
+    // for one FluidSynth and soundfont build; rendering four other seed pairs (33/34 .. 39/40)
+    // moved the figures by standard deviations of 0.015 (basicpitch F1) and 0.024 (gap),
+    // lowest 0.908 and 0.152. Floors: the documented figure less two of those deviations,
+    // rounded down to 0.01.
     assert!(
-        deep.chroma_f1 > spectral.chroma_f1 + 0.05,
-        "payload chroma F1 {:.3} vs {:.3}",
+        deep.chroma_f1 >= 0.87,
+        "basicpitch payload chroma F1 {:.3} < 0.87",
+        deep.chroma_f1
+    );
+    assert!(
+        deep.chroma_f1 >= spectral.chroma_f1 + 0.13,
+        "payload chroma F1 {:.3} not 0.13 above the DSP's {:.3}",
         deep.chroma_f1,
         spectral.chroma_f1
     );
-    // The note posteriors make the harmonic tokens tell more about the chord.
+    // The note posteriors make the harmonic tokens tell more about the chord (0.937 against
+    // 0.908). The margin is small (0.023..0.066 over the five seed pairs, standard deviation
+    // 0.017), so only the direction is asserted.
     assert!(
         deep.chord > spectral.chord,
         "chord told {:.3} vs {:.3}",

@@ -8,7 +8,7 @@
 //! mask power 2). Each component's share of energy in a stream is measured with the mixture's
 //! soft masks: `sum(mask |C|^2) / sum(|C|^2)`, skipping the first second (median history).
 //!
-//! Measured: chord -> harmonic 0.977; all drums -> percussive 0.631 (snare + hi-hat 0.772,
+//! Measured: chord -> harmonic 0.977 (2.3 % leaks into the percussive stream); all drums -> percussive 0.631 (snare + hi-hat 0.772,
 //! kick 0.593). The drums' remainder is their tonal part: the kick is a pitched 150 -> 50 Hz
 //! sweep and the snare has a 190 Hz body, a few bins wide, whose frequency median is small, so
 //! median-filter HPSS calls it harmonic (librosa's `hpss` does the same); their noise and
@@ -106,10 +106,24 @@ fn chord_goes_harmonic_drums_go_percussive() {
     let drums_p = share(&drums, false);
     let snare_hat_p = share(&snare_hat, false);
     let kick_p = share(&kick, false);
-    eprintln!("chord->H {chord_h:.3}; drums->P {drums_p:.3}; snare+hat->P {snare_hat_p:.3}; kick->P {kick_p:.3}");
-    assert!(chord_h > 0.93, "chord in H: {chord_h}");
-    assert!(snare_hat_p > 0.7, "snare + hi-hat in P: {snare_hat_p}");
-    assert!(drums_p > 0.55, "drums in P: {drums_p}");
+    eprintln!("chord->H {chord_h:.4}; drums->P {drums_p:.4}; snare+hat->P {snare_hat_p:.4}; kick->P {kick_p:.4}");
+    // The figures above (and DESIGN's "2048 leaks 2.3 %") to the precision they are printed
+    // with. The input is seeded and the arithmetic deterministic; the margins (a leak of 2.3 %
+    // means below 2.35 %; a share of 0.772 may be 0.001 lower) only absorb the last digit's
+    // rounding and FFT rounding differences between CPUs, which are far below 1e-4.
+    // Measured: leak 2.330 %, shares 0.6309, 0.7722, 0.5926.
+    let leak = 1.0 - chord_h;
+    assert!(
+        leak < 0.0235,
+        "chord leaks {:.3} % into P, DESIGN says 2.3 %",
+        leak * 100.0
+    );
+    assert!(
+        snare_hat_p >= 0.771,
+        "snare + hi-hat in P: {snare_hat_p} (0.772 above)"
+    );
+    assert!(drums_p >= 0.630, "drums in P: {drums_p} (0.631 above)");
+    assert!(kick_p >= 0.592, "kick in P: {kick_p} (0.593 above)");
     // And the streams are not the same thing: the chord is far more harmonic than the drums.
     assert!(chord_h - (1.0 - drums_p) > 0.5);
 }

@@ -194,16 +194,22 @@ fn perception_feeds_each_stream_its_own_waveform_at_the_documented_time() {
     }
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("musichal-onnx-enc-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh scratch directory, removed when dropped (also when the test panics).
+fn scratch_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("musichal-onnx-enc-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
-/// Copies the test model into a scratch dir with a modified sidecar.
-fn with_sidecar(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+/// Copies the test model into a scratch dir with a modified sidecar; the model's path, and the
+/// directory (keep it alive while the path is used).
+fn with_sidecar(
+    name: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (PathBuf, tempfile::TempDir) {
     let dir = scratch_dir(name);
-    let model = dir.join("enc.onnx");
+    let model = dir.path().join("enc.onnx");
     std::fs::copy(model_path(), &model).unwrap();
     let text = std::fs::read_to_string(musichal::perception::onnx_encoder::sidecar_path(
         &model_path(),
@@ -211,8 +217,8 @@ fn with_sidecar(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBu
     .unwrap();
     let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
     edit(&mut json);
-    std::fs::write(dir.join("enc.onnx.json"), json.to_string()).unwrap();
-    model
+    std::fs::write(dir.path().join("enc.onnx.json"), json.to_string()).unwrap();
+    (model, dir)
 }
 
 fn sidecar_error(path: &Path) -> String {
@@ -226,22 +232,33 @@ fn sidecar_error(path: &Path) -> String {
 fn bad_models_and_sidecars_give_typed_errors_that_say_what_is_wrong() {
     // No sidecar.
     let dir = scratch_dir("nosidecar");
-    let bare = dir.join("enc.onnx");
+    let bare = dir.path().join("enc.onnx");
     std::fs::copy(model_path(), &bare).unwrap();
     assert!(sidecar_error(&bare).contains("needs its JSON sidecar"));
     // The sidecar disagrees with the model.
-    let e = sidecar_error(&with_sidecar("dim", |j| j["dim"] = 32.into()));
+    let (model, _dir) = with_sidecar("dim", |j| j["dim"] = 32.into());
+    let e = sidecar_error(&model);
     assert!(e.contains("16 values") && e.contains("dim 32"), "{e}");
-    let e = sidecar_error(&with_sidecar("hop", |j| j["hop"] = 320.into()));
+    let (model, _dir) = with_sidecar("hop", |j| j["hop"] = 320.into());
+    let e = sidecar_error(&model);
     assert!(e.contains("frames"), "{e}");
-    let e = sidecar_error(&with_sidecar("out", |j| j["output"] = "logits".into()));
+    let (model, _dir) = with_sidecar("out", |j| j["output"] = "logits".into());
+    let e = sidecar_error(&model);
     assert!(e.contains("\"logits\"") && e.contains("features"), "{e}");
-    let e = sidecar_error(&with_sidecar("ver", |j| j["version"] = 9.into()));
+    let (model, _dir) = with_sidecar("ver", |j| j["version"] = 9.into());
+    let e = sidecar_error(&model);
     assert!(e.contains("version 9"), "{e}");
-    let e = sidecar_error(&with_sidecar("json", |j| *j = serde_json::json!([1, 2])));
-    assert!(!e.is_empty());
+    // Not a JSON object: the message names the sidecar file, what it found and what it must
+    // be (serde alone would read the list as the fields in order and complain that `1` is not
+    // a string).
+    let (model, _dir) = with_sidecar("json", |j| *j = serde_json::json!([1, 2]));
+    let e = sidecar_error(&model);
+    assert!(
+        e.contains("enc.onnx.json") && e.contains("a list, not a JSON object"),
+        "{e}"
+    );
     // Not an ONNX file, and no file at all.
-    let junk = with_sidecar("junk", |_| {});
+    let (junk, _dir) = with_sidecar("junk", |_| {});
     std::fs::write(&junk, b"this is not a model").unwrap();
     assert!(matches!(
         OnnxEncoder::load(&junk),
@@ -260,7 +277,6 @@ fn bad_models_and_sidecars_give_typed_errors_that_say_what_is_wrong() {
         perception_for("mert", PerceptionConfig::default()),
         Err(TrainError::UnknownEncoder(_))
     ));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// A corpus trained with the ONNX encoder stores its id, and its frames carry both tokens.

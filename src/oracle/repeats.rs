@@ -560,14 +560,63 @@ mod tests {
         );
     }
 
+    /// Brute force, from the definition: for each prefix `s[..i]` (state `i`), the longest
+    /// suffix that also ends earlier (`lrs`) and the first position where it ends (`sfx`; 0
+    /// when nothing repeats).
+    fn repeated_suffixes(s: &[u8]) -> Vec<(u32, u32)> {
+        (1..=s.len())
+            .map(|i| {
+                (1..i)
+                    .rev()
+                    .find_map(|len| {
+                        let suffix = &s[i - len..i];
+                        (len..i)
+                            .find(|&j| &s[j - len..j] == suffix)
+                            .map(|j| (j as u32, len as u32))
+                    })
+                    .unwrap_or((0, 0))
+            })
+            .collect()
+    }
+
+    /// "abbabaaba", the smallest binary word where the factor oracle's construction link misses
+    /// the longest repeated suffix (`tests/oracle_construction.rs` builds it by hand): the
+    /// whole word ends with "aba", which first ends at 6 (`s[3..6]`), so sfx 6 and lrs 3, while
+    /// the construction link of state 9 is 4 (it only carries "ba"). The tracker gives the
+    /// exact links.
     #[test]
     fn where_the_factor_oracle_link_is_short() {
-        // "abaabab": the longest repeated suffix of the whole word is "bab"? no: "abab" does not
-        // occur earlier; "bab" does not either; "ab" ends first at 2.
+        let word = b"abbabaaba";
         let mut t = RepeatTracker::new();
-        let got: Vec<(u32, u32)> = b"abaabab".iter().map(|&c| t.push(c as Symbol)).collect();
-        assert_eq!(got.last(), Some(&(2, 2)));
-        assert_eq!(got[4], (2, 2)); // "abaab": "ab" ends first at 2
-        assert_eq!(got[5], (3, 3)); // "abaaba": "aba" ends first at 3
+        let got: Vec<(u32, u32)> = word.iter().map(|&c| t.push(c as Symbol)).collect();
+        assert_eq!(got, repeated_suffixes(word));
+        assert_eq!(got[8], (6, 3));
+        let symbols: Vec<Symbol> = word.iter().map(|&c| c as Symbol).collect();
+        let oracle =
+            super::super::Oracle::from_symbols(super::super::DriveStream::Harmonic, &symbols);
+        assert_eq!(
+            oracle.construction_sfx()[9],
+            4,
+            "the construction link is short here"
+        );
+        assert_eq!(oracle.sfx()[9], 6);
+    }
+
+    /// The brute force above agrees with the tracker on every binary word up to length 10.
+    #[test]
+    fn the_tracker_gives_the_longest_repeated_suffix_of_every_short_binary_word() {
+        for len in 1..=10 {
+            for bits in 0u32..1 << len {
+                let word: Vec<u8> = (0..len).map(|k| b'a' + ((bits >> k) & 1) as u8).collect();
+                let mut t = RepeatTracker::new();
+                let got: Vec<(u32, u32)> = word.iter().map(|&c| t.push(c as Symbol)).collect();
+                assert_eq!(
+                    got,
+                    repeated_suffixes(&word),
+                    "{}",
+                    String::from_utf8_lossy(&word)
+                );
+            }
+        }
     }
 }

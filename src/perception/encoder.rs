@@ -102,7 +102,7 @@ pub const SPECTRAL_RATE_HZ: u32 = 24_000;
 /// STFT size of the spectral encoder (85.3 ms at 24 kHz, 11.7 Hz bins, librosa's resolution).
 /// 1024 was measured worse: with 23.4 Hz bins the main lobes of a triad's partials fill more
 /// than half of a 17-bin window below 1 kHz, the frequency median rises and 16 % of a sustained
-/// chord's energy leaked into the percussive stream (3 % with 2048; `tests/perception_hpss.rs`).
+/// chord's energy leaked into the percussive stream (2.3 % with 2048; `tests/perception_hpss.rs`).
 pub const SPECTRAL_N_FFT: usize = 2048;
 /// Hop of the spectral encoder (13.3 ms, 75 frames/s).
 pub const SPECTRAL_HOP: usize = 320;
@@ -174,7 +174,7 @@ impl Default for SpectralEncoder {
 
 impl SpectralEncoder {
     /// Allocating: builds the mel filterbank (HTK mel scale, triangular, area-normalised as
-    /// Slaney), the chroma map and contrast bands for 24 kHz / n_fft 1024.
+    /// Slaney), the chroma map and contrast bands for 24 kHz / n_fft 2048.
     pub fn new() -> Self {
         let n_bins = SPECTRAL_N_FFT / 2 + 1;
         let bin_hz: Vec<f32> = (0..n_bins)
@@ -418,7 +418,7 @@ mod tests {
     fn chroma_peaks_on_pitch_class_and_features_finite() {
         let mut e = SpectralEncoder::new();
         let mut out = Vec::new();
-        // A4 = 440 Hz -> class 9; bin 19 = 445 Hz is close enough.
+        // A4 = 440 Hz -> class 9; bin 38 = 445.3 Hz (11.7 Hz bins) is close enough.
         e.frames(Stream::Harmonic, &mags(&tone_frame(440.0)), &mut out)
             .unwrap();
         assert_eq!(out.len(), SPECTRAL_DIM);
@@ -435,6 +435,277 @@ mod tests {
             .unwrap();
         assert!(out2.iter().all(|v| v.is_finite()));
         assert!(out2[NUM_MELS + NUM_CHROMA + 1] > 0.3);
+    }
+
+    // The spectral encoder's row, restated from its documentation and computed here in f64,
+    // for the tests below. Layout [0..64) mel, [64..76) chroma, [76..88) shape.
+    const RATE: f64 = 24_000.0;
+    const N_FFT: usize = 2048;
+    const BINS: usize = N_FFT / 2 + 1;
+    const BIN_HZ: f64 = RATE / N_FFT as f64;
+    /// Block weights: mel 1, chroma 0.8, shape 0.35.
+    const MEL_W: f64 = 1.0;
+    const CHROMA_W: f64 = 0.8;
+    const SHAPE_W: f64 = 0.35;
+    const MEL: std::ops::Range<usize> = 0..64;
+    const SHAPE: std::ops::Range<usize> = 76..88;
+
+    /// HTK mel: 2595 log10(1 + f / 700).
+    fn mel(f: f64) -> f64 {
+        2595.0 * (1.0 + f / 700.0).log10()
+    }
+
+    /// The 66 band edges (Hz) of 64 triangles equally spaced in HTK mel from 30 Hz to 11 kHz.
+    fn mel_edges() -> Vec<f64> {
+        let (lo, hi) = (mel(30.0), mel(11_000.0));
+        (0..66)
+            .map(|i| {
+                let m = lo + (hi - lo) * i as f64 / 65.0;
+                700.0 * (10f64.powf(m / 2595.0) - 1.0)
+            })
+            .collect()
+    }
+
+    /// Band `m`'s weight on each bin: a triangle over (edge m, edge m + 2) peaking at edge
+    /// m + 1, scaled to sum 1 (area normalisation).
+    fn mel_weights(m: usize) -> Vec<f64> {
+        let e = mel_edges();
+        let (lo, c, hi) = (e[m], e[m + 1], e[m + 2]);
+        let w: Vec<f64> = (0..BINS)
+            .map(|b| {
+                let f = b as f64 * BIN_HZ;
+                if f > lo && f <= c {
+                    (f - lo) / (c - lo)
+                } else if f > c && f < hi {
+                    (hi - f) / (hi - c)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let sum: f64 = w.iter().sum();
+        assert!(sum > 0.0, "band {m} covers no bin");
+        w.iter().map(|v| v / sum).collect()
+    }
+
+    /// Band powers in dB (+1e-12), floored 80 dB under the frame's loudest band.
+    fn mel_db(mag: &[f32]) -> Vec<f64> {
+        let db: Vec<f64> = (0..64)
+            .map(|m| {
+                let e: f64 = mel_weights(m)
+                    .iter()
+                    .zip(mag)
+                    .map(|(w, &x)| w * (x as f64).powi(2))
+                    .sum();
+                10.0 * (e + 1e-12).log10()
+            })
+            .collect();
+        let max = db.iter().copied().fold(f64::MIN, f64::max);
+        db.iter().map(|v| v.max(max - 80.0)).collect()
+    }
+
+    /// Scaled to unit norm (or by 1 / floor for norms under `floor`), times `weight`.
+    fn normalised(v: Vec<f64>, floor: f64, weight: f64) -> Vec<f64> {
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter().map(|x| x * weight / norm.max(floor)).collect()
+    }
+
+    /// The documented row of `mag`, `prev` being the same stream's previous frame (None at a
+    /// stream start).
+    fn expected_row(prev: Option<&[f32]>, mag: &[f32]) -> Vec<f64> {
+        let db = mel_db(mag);
+        let mean = db.iter().sum::<f64>() / 64.0;
+        // Mel: dB minus the frame mean, block norm floored at 20.
+        let mut row = normalised(db.iter().map(|v| v - mean).collect(), 20.0, MEL_W);
+        // Chroma: bin energies between 50 Hz and 5 kHz split linearly between the two nearest
+        // pitch classes (C = 0), as shares of the total, minus 1/12; block norm floored at 0.3.
+        let mut chroma = [0.0f64; 12];
+        for (b, &x) in mag.iter().enumerate() {
+            let f = b as f64 * BIN_HZ;
+            if (50.0..=5000.0).contains(&f) {
+                let pc = (69.0 + 12.0 * (f / 440.0).log2()).rem_euclid(12.0);
+                let (lo, frac) = (pc.floor() as usize % 12, pc - pc.floor());
+                chroma[lo] += (1.0 - frac) * (x as f64).powi(2);
+                chroma[(lo + 1) % 12] += frac * (x as f64).powi(2);
+            }
+        }
+        let total: f64 = chroma.iter().sum();
+        let chroma: Vec<f64> = if total > 1e-12 {
+            chroma.iter().map(|c| c / total - 1.0 / 12.0).collect()
+        } else {
+            vec![0.0; 12]
+        };
+        row.extend(normalised(chroma, 0.3, CHROMA_W));
+        // Shape.
+        let energy: f64 = mag.iter().map(|&x| (x as f64).powi(2)).sum();
+        let loud = ((10.0 * (energy + 1e-12).log10() + 80.0) / 80.0).clamp(0.0, 1.0);
+        let mag_sum: f64 = mag.iter().map(|&x| x as f64).sum();
+        let centroid_hz = if mag_sum > 1e-9 {
+            mag.iter()
+                .enumerate()
+                .map(|(b, &x)| x as f64 * b as f64 * BIN_HZ)
+                .sum::<f64>()
+                / mag_sum
+        } else {
+            1000.0
+        };
+        let centroid = ((centroid_hz.max(50.0) / 1000.0).log2() / 4.0).clamp(-1.0, 1.0);
+        // Flatness of the (floored) band powers: geometric over arithmetic mean.
+        let geometric = 10f64.powf(mean / 10.0);
+        let arithmetic = db.iter().map(|v| 10f64.powf(v / 10.0)).sum::<f64>() / 64.0;
+        let flatness = (geometric / (arithmetic + 1e-12)).clamp(1e-6, 1.0);
+        let flat = (1.0 + flatness.log10() / 3.0).clamp(0.0, 1.0);
+        // Flux: mean positive rise of the band dB (also floored at -80 dB) since the previous
+        // frame, over 10 dB, through tanh.
+        let flux = prev.map_or(0.0, |p| {
+            let rise: f64 = mel_db(p)
+                .iter()
+                .zip(&db)
+                .map(|(a, b)| (b.max(-80.0) - a.max(-80.0)).max(0.0))
+                .sum();
+            (rise / 64.0 / 10.0).tanh()
+        });
+        let mut shape = vec![loud, 1.0 - loud, centroid, flat, flux];
+        // Contrast per octave band [0, 200, 400, ..., 6400, 12000) Hz: mean of the top 20 % of
+        // the band's magnitudes over the mean of the bottom 20 % (at least one bin each), in
+        // dB (+1e-6 each), over 40 dB, clamped to 0..1.
+        let edges = [0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0, 12_000.0];
+        for e in edges.windows(2) {
+            let mut band: Vec<f64> = (0..BINS)
+                .filter(|&b| (e[0]..e[1]).contains(&(b as f64 * BIN_HZ)))
+                .map(|b| mag[b] as f64)
+                .collect();
+            band.sort_by(f64::total_cmp);
+            let q = ((band.len() as f64 * 0.2).ceil() as usize).clamp(1, band.len());
+            let valley = band[..q].iter().sum::<f64>() / q as f64;
+            let peak = band[band.len() - q..].iter().sum::<f64>() / q as f64;
+            let db = 20.0 * ((peak + 1e-6) / (valley + 1e-6)).log10();
+            shape.push((db / 40.0).clamp(0.0, 1.0));
+        }
+        row.extend(shape.iter().map(|v| v * SHAPE_W));
+        row
+    }
+
+    fn encode(e: &mut SpectralEncoder, stream: Stream, mag: &[f32]) -> Vec<f32> {
+        let mut out = Vec::new();
+        e.frames(stream, &mags(mag), &mut out).unwrap();
+        out
+    }
+
+    fn assert_row(got: &[f32], want: &[f64], what: &str) {
+        assert_eq!(got.len(), SPECTRAL_DIM);
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (*g as f64 - w).abs() < 1e-4,
+                "{what}: value {i} is {g}, the documented formula gives {w}"
+            );
+        }
+    }
+
+    /// A spectrum with a bit of everything: a floor, two peaks, a ramp, and a stretch 140 dB
+    /// down (below the 80 dB range, so the mel floor and the flux's -80 dB floor both act).
+    fn busy_spectrum(gain: f32) -> Vec<f32> {
+        (0..BINS)
+            .map(|b| {
+                let f = b as f32 * BIN_HZ as f32;
+                let x = if f > 9000.0 {
+                    1e-7
+                } else {
+                    0.01 + 0.5 * (-((f - 440.0) / 30.0).powi(2)).exp()
+                        + 0.2 * (-((f - 3000.0) / 200.0).powi(2)).exp()
+                        + 0.02 * (f / 9000.0)
+                };
+                gain * x
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_feature_follows_its_documented_formula() {
+        let mut e = SpectralEncoder::new();
+        let (a, b) = (busy_spectrum(1.0), busy_spectrum(3.0));
+        let first = encode(&mut e, Stream::Harmonic, &a);
+        assert_row(&first, &expected_row(None, &a), "first frame");
+        let second = encode(&mut e, Stream::Harmonic, &b);
+        assert_row(&second, &expected_row(Some(&a), &b), "second frame");
+        // Flux is per stream: the percussive stream starts afresh.
+        let other = encode(&mut e, Stream::Percussive, &b);
+        assert_row(&other, &expected_row(None, &b), "other stream");
+        // A tone after it, then silence.
+        let tone = tone_frame(1000.0);
+        assert_row(
+            &encode(&mut e, Stream::Percussive, &tone),
+            &expected_row(Some(&b), &tone),
+            "tone",
+        );
+        let silence = vec![0.0f32; BINS];
+        assert_row(
+            &encode(&mut e, Stream::Percussive, &silence),
+            &expected_row(Some(&tone), &silence),
+            "silence",
+        );
+    }
+
+    /// Closed-form cases of the shape block.
+    #[test]
+    fn shape_features_in_closed_form() {
+        let mut e = SpectralEncoder::new();
+        let shape = |row: &[f32]| row[SHAPE].to_vec();
+        // A flat spectrum at 0.01: every band has the same power, so flatness 1 (slot 0.35), no
+        // contrast anywhere, the mel block is all zeros (each band at the mean), the centroid
+        // is the mean bin frequency (6 kHz: log2(6) / 4), loudness 10 log10(1025e-4) dB.
+        let flat = vec![0.01f32; BINS];
+        let row = encode(&mut e, Stream::Harmonic, &flat);
+        let s = shape(&row);
+        let loud = (10.0 * (1025e-4f64).log10() + 80.0) / 80.0;
+        assert!((s[0] as f64 - SHAPE_W * loud).abs() < 1e-5, "{s:?}");
+        assert!(
+            (s[2] as f64 - SHAPE_W * 6f64.log2() / 4.0).abs() < 1e-4,
+            "{s:?}"
+        );
+        assert!((s[3] as f64 - SHAPE_W).abs() < 1e-5, "{s:?}");
+        assert!(s[5..].iter().all(|v| v.abs() < 1e-6), "{s:?}");
+        assert!(row[MEL].iter().all(|v| v.abs() < 1e-5));
+        // The same spectrum 20 dB louder: every band rises 20 dB, flux tanh(20 / 10).
+        let louder = vec![0.1f32; BINS];
+        let s = shape(&encode(&mut e, Stream::Harmonic, &louder));
+        assert!((s[4] as f64 - SHAPE_W * 2f64.tanh()).abs() < 1e-5, "{s:?}");
+        // ... and the same again: no rise, flux 0.
+        let s = shape(&encode(&mut e, Stream::Harmonic, &louder));
+        assert!(s[4].abs() < 1e-6, "{s:?}");
+        // A single bin at 445.3 Hz (bin 38): centroid log2(445.3 / 1000) / 4; full contrast in
+        // its octave band (400-800 Hz) and none elsewhere; loudness 10 log10(0.25) dB.
+        let mut tone = vec![0.0f32; BINS];
+        tone[38] = 0.5;
+        let row = encode(&mut e, Stream::Harmonic, &tone);
+        let s = shape(&row);
+        let f = 38.0 * BIN_HZ;
+        assert!(
+            (s[2] as f64 - SHAPE_W * (f / 1000.0).log2() / 4.0).abs() < 1e-5,
+            "{s:?}"
+        );
+        let loud = (10.0 * 0.25f64.log10() + 80.0) / 80.0;
+        assert!((s[0] as f64 - SHAPE_W * loud).abs() < 1e-5, "{s:?}");
+        assert!((s[1] as f64 - SHAPE_W * (1.0 - loud)).abs() < 1e-5, "{s:?}");
+        for (band, v) in s[5..].iter().enumerate() {
+            let want = if band == 2 { SHAPE_W } else { 0.0 };
+            assert!(
+                (*v as f64 - want).abs() < 1e-6,
+                "contrast band {band}: {s:?}"
+            );
+        }
+        // Mel: the loudest band is the one whose triangle weighs bin 38 most (after area
+        // normalisation), and the block has norm 1 (its norm before scaling exceeds 20).
+        let weight_at_38 = |m: usize| mel_weights(m)[38];
+        let want = (0..64)
+            .max_by(|&a, &b| weight_at_38(a).total_cmp(&weight_at_38(b)))
+            .unwrap();
+        let got = (0..64).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+        assert_eq!(got, want);
+        let edges = mel_edges();
+        assert!(edges[want] < f && f < edges[want + 2]);
+        let norm = row[MEL].iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm as f64 - MEL_W).abs() < 1e-5, "mel norm {norm}");
     }
 
     #[test]

@@ -903,19 +903,68 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// `repair_empty`'s contract: each empty cluster takes the row worst served by its centroid
+    /// (lowest similarity) among the rows of clusters with more than one member; the row moves
+    /// into the empty cluster, becomes its centroid and is then perfectly served. Rows alone in
+    /// their cluster are never taken, and nothing else changes.
     #[test]
-    fn empty_clusters_repaired() {
-        // 40 distinct directions, many duplicates: K = 64 > distinct points, so some clusters
-        // must be empty before repair... with only 40 distinct points, at most 40 are non-empty.
-        let (mut data, _) = blobs(70, 8, 70, 0.0, 3);
-        data.truncate(70 * 8);
+    fn repair_gives_each_empty_cluster_the_worst_served_row_of_a_shared_one() {
+        let dim = 2;
+        let x = [
+            1.0f32, 0.0, // row 0: cluster 0, well served
+            0.8, 0.6, // row 1: cluster 0, the worst served of a shared cluster
+            0.6, 0.8, // row 2: cluster 0
+            0.0, 1.0, // row 3: alone in cluster 1, the worst served of all
+            -0.6, 0.8, // row 4: cluster 0, the second worst served of a shared cluster
+        ];
+        let mut assign = [0u32, 0, 0, 1, 0];
+        let mut best_sim = [0.99f32, 0.6, 0.8, 0.1, 0.7];
+        let mut model = SphericalKMeans {
+            k: 4,
+            dim,
+            centroids: vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        };
+        model.repair_empty(&x, &mut assign, &mut best_sim);
+        assert_eq!(assign, [0, 2, 0, 1, 3]);
+        assert_eq!(best_sim, [0.99, 1.0, 0.8, 0.1, 1.0]);
+        assert_eq!(model.centroids, [1.0, 0.0, 0.0, 1.0, 0.8, 0.6, -0.6, 0.8]);
+
+        // No cluster to take from (every member alone): the empty cluster stays empty.
+        let mut assign = [0u32, 1];
+        let mut best_sim = [0.5f32, 0.2];
+        let mut model = SphericalKMeans {
+            k: 3,
+            dim,
+            centroids: vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        };
+        model.repair_empty(&x[..4], &mut assign, &mut best_sim);
+        assert_eq!(assign, [0, 1]);
+        assert_eq!(model.centroids, [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+    }
+
+    /// End to end with fewer distinct points than clusters: 40 distinct directions, each 1-2
+    /// times (70 rows), K = 64 (k-means++ runs out of new points to seed with). Every distinct
+    /// direction ends with a centroid of its own (identical rows share their nearest centroid,
+    /// so exactly 40 tokens are in use), every row is assigned and every centroid is a finite
+    /// unit vector. (The repair itself is tested above: the final assignment here leaves 24
+    /// clusters empty whether or not it ran.)
+    #[test]
+    fn fewer_distinct_points_than_clusters() {
+        let (distinct, _) = blobs(40, 8, 40, 0.0, 3);
+        let data: Vec<f32> = (0..70)
+            .flat_map(|i| distinct[(i % 40) * 8..(i % 40 + 1) * 8].to_vec())
+            .collect();
         let cfg = KMeansConfig {
             k: 64,
             ..Default::default()
         };
-        let (_, r) = SphericalKMeans::fit(&data, 8, &cfg).unwrap();
-        assert_eq!(r.active_tokens, 64);
+        let (model, r) = SphericalKMeans::fit(&data, 8, &cfg).unwrap();
+        assert_eq!(r.active_tokens, 40, "{:?}", r.cluster_sizes);
         assert_eq!(r.cluster_sizes.iter().sum::<usize>(), 70);
+        for c in model.centroids.chunks_exact(8) {
+            let norm = dot(c, c).sqrt();
+            assert!((norm - 1.0).abs() < 1e-5, "centroid norm {norm}: {c:?}");
+        }
     }
 
     #[test]

@@ -193,6 +193,23 @@ impl OnnxEncoder {
                 "cannot read it ({e}); an ONNX encoder needs its JSON sidecar beside the model"
             ))
         })?;
+        // serde would read a list as the fields in order and complain about its first item's
+        // type; say what is wrong instead.
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| side_err(e.to_string()))?;
+        if !json.is_object() {
+            let kind = match json {
+                serde_json::Value::Array(_) => "a list",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            return Err(side_err(format!(
+                "it holds {kind}, not a JSON object; write it as an object of the sidecar's \
+                 fields (format, version, sample_rate, hop, window, dim, input, output)"
+            )));
+        }
         let sidecar: OnnxEncoderSidecar =
             serde_json::from_str(&text).map_err(|e| side_err(e.to_string()))?;
         sidecar.validate().map_err(side_err)?;

@@ -702,4 +702,108 @@ mod tests {
             assert_send::<Segment>();
         }
     }
+
+    /// The onset detector against its documented constants, restated here: an onset is a
+    /// 64-sample chunk whose mean power exceeds 8 times (+9 dB) a one-pole envelope of the
+    /// chunk powers with a 100 ms time constant, and -50 dBFS (mean square 1e-5), at least
+    /// 50 ms after the previous onset. Test signals are constant-magnitude chunks (alternating
+    /// sign), so each chunk's power is exactly the square of its level.
+    mod onsets {
+        use super::*;
+
+        const RATE: f64 = 48_000.0;
+        /// Chunks per second at 48 kHz.
+        const CHUNKS_PER_S: usize = 750;
+
+        fn chunk(power: f32) -> [f32; CHUNK_LEN] {
+            let a = power.sqrt();
+            std::array::from_fn(|i| if i % 2 == 0 { a } else { -a })
+        }
+
+        /// Feeds `n` chunks of `power` from chunk index `*at`; the chunk indices that were
+        /// onsets.
+        fn feed(d: &mut OnsetDetector, at: &mut u64, n: usize, power: f32) -> Vec<u64> {
+            let c = chunk(power);
+            let mut hits = Vec::new();
+            for _ in 0..n {
+                if d.chunk(*at * CHUNK_LEN as u64, &c) {
+                    hits.push(*at);
+                }
+                *at += 1;
+            }
+            hits
+        }
+
+        /// 1 s (ten time constants) of a steady -40 dBFS, so the envelope holds 1e-4 (to
+        /// 5e-5 relative); the only onset is the first chunk, out of silence.
+        fn settled() -> (OnsetDetector, u64) {
+            let mut d = OnsetDetector::new(RATE);
+            let mut at = 0;
+            assert_eq!(feed(&mut d, &mut at, CHUNKS_PER_S, 1e-4), [0]);
+            (d, at)
+        }
+
+        #[test]
+        fn an_onset_is_more_than_eight_times_the_envelope() {
+            for (ratio, onset) in [(8.1f32, true), (7.9, false), (4.0, false), (100.0, true)] {
+                let (mut d, mut at) = settled();
+                let hits = feed(&mut d, &mut at, 1, ratio * 1e-4);
+                assert_eq!(!hits.is_empty(), onset, "{ratio} x the envelope");
+            }
+        }
+
+        #[test]
+        fn the_envelope_decays_with_a_100_ms_time_constant() {
+            // After 100 ms of silence the envelope is 1e-4 / e, so the threshold is 8 / e =
+            // 2.94 times the old level (2.92 with the per-chunk discretisation): 3.1 x is an
+            // onset, 2.8 x is not. A 50 ms or 200 ms constant would give 1.08 x or 4.85 x.
+            for (ratio, onset) in [(3.1f32, true), (2.8, false)] {
+                let (mut d, mut at) = settled();
+                assert!(feed(&mut d, &mut at, CHUNKS_PER_S / 10, 0.0).is_empty());
+                let hits = feed(&mut d, &mut at, 1, ratio * 1e-4);
+                assert_eq!(!hits.is_empty(), onset, "{ratio} x after 100 ms of silence");
+            }
+        }
+
+        #[test]
+        fn onsets_are_at_least_50_ms_apart() {
+            // Bursts of -20 dBFS (100 x the envelope, far above it even after a burst) 37, 38
+            // and 39 chunks apart: 49.3 ms (suppressed), 50.7 ms and 52 ms (both heard).
+            for (gap_chunks, both) in [(37usize, false), (38, true), (39, true), (30, false)] {
+                let (mut d, mut at) = settled();
+                let first = feed(&mut d, &mut at, 1, 1e-2);
+                assert_eq!(first.len(), 1);
+                assert!(feed(&mut d, &mut at, gap_chunks - 1, 1e-4).is_empty());
+                let second = feed(&mut d, &mut at, 1, 1e-2);
+                let ms = (gap_chunks * CHUNK_LEN) as f64 / RATE * 1e3;
+                assert_eq!(
+                    second.len() == 1,
+                    both,
+                    "second burst {ms:.1} ms after the first"
+                );
+            }
+            // The same 50 ms at 96 kHz: twice the samples.
+            let mut d = OnsetDetector::new(2.0 * RATE);
+            assert!(d.chunk(0, &chunk(1e-2)));
+            assert!(
+                !d.chunk(74 * CHUNK_LEN as u64, &chunk(1.0)),
+                "49.3 ms at 96 kHz"
+            );
+            assert!(
+                d.chunk(76 * CHUNK_LEN as u64, &chunk(1.0)),
+                "50.7 ms at 96 kHz"
+            );
+        }
+
+        #[test]
+        fn nothing_below_minus_50_dbfs_is_an_onset() {
+            for (power, onset) in [(0.9e-5f32, false), (1.1e-5, true)] {
+                let mut d = OnsetDetector::new(RATE);
+                let mut at = 0;
+                assert!(feed(&mut d, &mut at, CHUNKS_PER_S, 0.0).is_empty());
+                let hits = feed(&mut d, &mut at, 1, power);
+                assert_eq!(!hits.is_empty(), onset, "mean square {power} after silence");
+            }
+        }
+    }
 }
