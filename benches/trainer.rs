@@ -48,7 +48,7 @@ fn answering(c: &mut Criterion) {
     let rate = 48_000u32;
     let corpus = CorpusModel::from_bytes(EMBEDDED_CORPUS).unwrap();
     let audio = render_music(30.0, rate, 7);
-    let l = musichal::rt::segment_len(rate as f64);
+    let l = musichal::limits::segment_len(rate as f64);
     let segments: Vec<&[f32]> = audio.chunks_exact(l).collect();
     let mut answerer = Answerer::new(&corpus, 1).unwrap();
     let settings = AnswerSettings::default();

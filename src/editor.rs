@@ -119,7 +119,7 @@ fn toggle(
 
 /// A token histogram as bars, `width` x `height`, with its entropy.
 fn histogram(ui: &mut egui::Ui, title: &str, hist: &[u64], current: &[u16], colour: Color32) {
-    let entropy = crate::engine::EngineStatus::entropy_bits(hist).max(0.0);
+    let entropy = crate::perception::entropy_bits(hist.iter().copied()).max(0.0);
     let active = hist.iter().filter(|&&c| c > 0).count();
     ui.label(format!(
         "{title}: {active}/{} tokens active, {entropy:.2} bits",

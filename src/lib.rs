@@ -24,6 +24,7 @@ pub mod editor;
 pub mod engine;
 pub mod eq_morph;
 pub mod host;
+pub mod limits;
 pub mod notes;
 pub mod onnx;
 pub mod oracle;

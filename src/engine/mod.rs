@@ -193,22 +193,6 @@ pub struct EngineStatus {
     pub interval: i8,
 }
 
-impl EngineStatus {
-    /// Entropy in bits of a histogram.
-    pub fn entropy_bits(hist: &[u64]) -> f64 {
-        let total: u64 = hist.iter().sum();
-        if total == 0 {
-            return 0.0;
-        }
-        hist.iter()
-            .filter(|&&c| c > 0)
-            .map(|&c| {
-                let p = c as f64 / total as f64;
-                -p * p.log2()
-            })
-            .sum()
-    }
-}
 
 /// Worker counters (relaxed atomics) for the GUI, tests and the offline render.
 #[derive(Debug, Default)]

@@ -20,6 +20,6 @@ pub use midi::{
     NoteSender, MAX_ACTIVE, MAX_PENDING,
 };
 pub use segment::{
-    segment_channel, segment_len, Segment, SegmentAssembler, SegmentCounters, SegmentError,
-    SegmentStats, SegmentWriter, CHUNK_LEN,
+    segment_channel, Segment, SegmentAssembler, SegmentCounters, SegmentError, SegmentStats,
+    SegmentWriter, CHUNK_LEN,
 };
