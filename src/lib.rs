@@ -36,9 +36,9 @@ pub mod trainer;
 pub mod worker;
 
 use dsp::{Eq5, SUB_BLOCK_LEN};
-use engine::timing::{ClockSnapshot, HostTransport, MusicalClock};
 use eq_morph::{apply_intensity, MorphGrid};
 use params::MusicHalParams;
+use rt::clock::{ClockSnapshot, HostTransport, MusicalClock};
 use rt::{BeatSpan, MidiOut, MidiScheduler, SegmentWriter};
 use telemetry::Telemetry;
 use worker::{EngineIo, Worker, WorkerShared};

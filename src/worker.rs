@@ -15,8 +15,9 @@
 //! model) the last good grid stays in place and the status says why.
 
 use crate::corpus::CorpusModel;
-use crate::engine::timing::{ClockSnapshot, Quantiser};
+use crate::engine::quantise::Quantiser;
 use crate::engine::EARLY_LISTEN_S;
+use crate::rt::clock::ClockSnapshot;
 
 /// Shortest early phrase worth playing before the segment's own answer, seconds; an onset
 /// later in its segment gets an early phrase that also covers that answer's time.
@@ -552,10 +553,7 @@ fn send_notes(
     // next bar (free mode leaves them as decoded).
     let timing = shared.controls.load_timing();
     let clock = *clock.read();
-    if quantiser.epoch != Some((clock.epoch, timing.mode)) {
-        quantiser.reset();
-        quantiser.epoch = Some((clock.epoch, timing.mode));
-    }
+    quantiser.follow(&clock, timing.mode);
     let mut first: Option<u64> = None;
     for &n in notes {
         let n = quantiser.place(n, &clock, &timing);
@@ -732,7 +730,7 @@ mod tests {
     /// it includes the wait for the grid point or bar line, not just the decoded start.
     #[test]
     fn answer_delay_includes_the_wait_for_the_grid_or_the_bar_line() {
-        use crate::engine::timing::{AnswerMode, Grid, TimingSettings};
+        use crate::engine::quantise::{AnswerMode, Grid, TimingSettings};
         const RATE: u32 = 48_000;
         // 120 bpm at 48 kHz: 24,000 samples a beat, bars of 4 beats from sample 0.
         let clock = ClockSnapshot {

@@ -198,12 +198,10 @@ impl Answerer {
         let corpus_frames = corpus
             .frames
             .iter()
-            .map(|f| {
-                Played {
-                    pitches: f.pitches,
-                    loudness_db: f.loudness_db,
-                    onset: f.onset,
-                }
+            .map(|f| Played {
+                pitches: f.pitches,
+                loudness_db: f.loudness_db,
+                onset: f.onset,
             })
             .collect();
         let drive = corpus.oracle.drive;
@@ -664,7 +662,6 @@ mod tests {
     use super::*;
 
     fn frame(pitches: &[u8], onset: bool) -> Played {
-
         Played {
             pitches: FramePitches::from_slice(pitches),
             loudness_db: -20.0,

@@ -8,7 +8,7 @@
 //! - [`EngineStatus`]: what the worker reports (corpus, tokens, latency, drops), for the GUI.
 
 pub mod answer;
-pub mod timing;
+pub mod quantise;
 pub mod transpose;
 
 pub use answer::{
@@ -59,7 +59,7 @@ pub struct AnswerControls {
     pub taboo_s: AtomicF32,
     /// Timing: 0 free, 1 beat, 2 bar.
     pub mode: AtomicU8,
-    /// [`timing::Grid::index`].
+    /// [`quantise::Grid::index`].
     pub grid: AtomicU8,
     pub swing: AtomicF32,
     pub transpose_search: AtomicU8,
@@ -83,7 +83,7 @@ impl Default for AnswerControls {
             live_learning: AtomicBool::new(false),
             taboo_s: AtomicF32::new(0.0),
             mode: AtomicU8::new(0),
-            grid: AtomicU8::new(timing::Grid::default().index()),
+            grid: AtomicU8::new(quantise::Grid::default().index()),
             swing: AtomicF32::new(0.0),
             transpose_search: AtomicU8::new(0),
             novelty: AtomicF32::new(-1.0),
@@ -121,11 +121,11 @@ impl AnswerControls {
     }
 
     /// Publishes the timing settings. Real-time safe.
-    pub fn store_timing(&self, t: &timing::TimingSettings) {
+    pub fn store_timing(&self, t: &quantise::TimingSettings) {
         let mode = match t.mode {
-            timing::AnswerMode::Free => 0,
-            timing::AnswerMode::Beat => 1,
-            timing::AnswerMode::Bar => 2,
+            quantise::AnswerMode::Free => 0,
+            quantise::AnswerMode::Beat => 1,
+            quantise::AnswerMode::Bar => 2,
         };
         self.mode.store(mode, Ordering::Relaxed);
         self.grid.store(t.grid.index(), Ordering::Relaxed);
@@ -133,14 +133,14 @@ impl AnswerControls {
     }
 
     /// The current timing settings.
-    pub fn load_timing(&self) -> timing::TimingSettings {
-        timing::TimingSettings {
+    pub fn load_timing(&self) -> quantise::TimingSettings {
+        quantise::TimingSettings {
             mode: match self.mode.load(Ordering::Relaxed) {
-                1 => timing::AnswerMode::Beat,
-                2 => timing::AnswerMode::Bar,
-                _ => timing::AnswerMode::Free,
+                1 => quantise::AnswerMode::Beat,
+                2 => quantise::AnswerMode::Bar,
+                _ => quantise::AnswerMode::Free,
             },
-            grid: timing::Grid::from_index(self.grid.load(Ordering::Relaxed)),
+            grid: quantise::Grid::from_index(self.grid.load(Ordering::Relaxed)),
             swing: self.swing.get().clamp(0.0, 1.0),
         }
     }
@@ -192,7 +192,6 @@ pub struct EngineStatus {
     /// Interval the transposition search applied to the last answer, semitones.
     pub interval: i8,
 }
-
 
 /// Worker counters (relaxed atomics) for the GUI, tests and the offline render.
 #[derive(Debug, Default)]

@@ -327,7 +327,8 @@ mod tests {
         assert_eq!(quiet.onset_strength, 0.0, "the first frame has no history");
         let hit = a.analyse(&zeros, &noise);
         assert_eq!(
-            hit.pitches.len(), 0,
+            hit.pitches.len(),
+            0,
             "a noise burst in the percussive stream has no pitch"
         );
         let held = a.analyse(&zeros, &noise);

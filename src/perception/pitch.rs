@@ -118,7 +118,10 @@ impl<'de> Deserialize<'de> for FramePitches {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 write!(f, "at most {MAX_VOICES} MIDI notes")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut out = FramePitches::EMPTY;
                 while let Some(n) = seq.next_element::<u8>()? {
                     if !out.push(n) {
@@ -153,7 +156,10 @@ mod tests {
         assert_eq!((a, b), (11, 0));
         assert!((wa - 0.5).abs() < 1e-4 && (wb - 0.5).abs() < 1e-4);
         // Outside the chroma band: nothing.
-        assert_eq!(pitch_class_split(40.0)[0].1 + pitch_class_split(6_000.0)[0].1, 0.0);
+        assert_eq!(
+            pitch_class_split(40.0)[0].1 + pitch_class_split(6_000.0)[0].1,
+            0.0
+        );
     }
 
     /// A frame's notes serialise exactly like the `Vec<u8>` corpus files held before, and more

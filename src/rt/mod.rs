@@ -12,6 +12,7 @@
 //! the worker can answer "at sample N" in the same units its segments were stamped with.
 //! Every audio-thread method is bounded and never waits; overflows drop and count.
 
+pub mod clock;
 pub mod midi;
 pub mod segment;
 
