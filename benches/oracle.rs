@@ -9,6 +9,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use musichal::corpus::{consonance, CorpusModel, FrameRecord};
 use musichal::oracle::{DriveStream, Navigator, Oracle, Symbol};
+use musichal::perception::pitch::FramePitches;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg32;
 
@@ -64,9 +65,11 @@ fn one_hour_corpus() -> CorpusModel {
             percussive_token: Some(rng.random_range(0..vocab)),
             loudness_db: rng.random_range(-60.0..0.0),
             chroma,
-            pitches: (0..rng.random_range(0..3usize))
-                .map(|_| rng.random_range(40..90u8))
-                .collect(),
+            pitches: FramePitches::from_slice(
+                &(0..rng.random_range(0..3usize))
+                    .map(|_| rng.random_range(40..90u8))
+                    .collect::<Vec<_>>(),
+            ),
             onset: i % 5 == 0,
             consonance: consonance(&chroma),
             source_idx: 0,

@@ -8,15 +8,77 @@
 //! - [`EngineStatus`]: what the worker reports (corpus, tokens, latency, drops), for the GUI.
 
 pub mod answer;
+pub mod listener;
 pub mod quantise;
 pub mod transpose;
 
 pub use answer::{
     AnswerError, AnswerSettings, Answerer, SegmentAnswer, ANSWER_MARGIN_S, EARLY_LISTEN_S,
 };
+pub use listener::{EngineIo, Listener};
 
 use crate::oracle::DriveStream;
+use parking_lot::Mutex;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+/// What the plugin (audio and main threads, the editor) and the worker share about answering:
+/// the answer parameters (atomics the audio thread writes each block), which corpus to use,
+/// and what the worker reports (status behind a mutex only the worker and the GUI take,
+/// counters as relaxed atomics).
+#[derive(Debug, Default)]
+pub struct EngineShared {
+    /// Answer parameters (audio thread writes, worker reads).
+    pub controls: AnswerControls,
+    /// Bumped when the corpus path changes.
+    pub corpus_generation: AtomicU64,
+    /// The user corpus (`.mhc`), `None` for the embedded one.
+    pub corpus_path: Mutex<Option<PathBuf>>,
+    /// Set after the worker's first corpus load attempt.
+    pub corpus_attempt_done: AtomicBool,
+    /// What the engine reports to the GUI.
+    pub status: Mutex<EngineStatus>,
+    /// Engine counters.
+    pub counters: EngineCounters,
+}
+
+impl EngineShared {
+    /// Point the worker at a user corpus (`None`: the embedded one). GUI/main thread; the
+    /// worker loads it before it answers the next segment.
+    pub fn set_corpus_path(&self, path: Option<PathBuf>) {
+        *self.corpus_path.lock() = path;
+        self.corpus_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Offline rendering: waits until the worker has handled every segment ending at or
+    /// before `sample`, so their notes are queued before their time comes. `false` if `limit`
+    /// passed first (a worker that stopped working). Not real-time: the audio thread calls it
+    /// only in an offline render, where the host waits for it.
+    pub fn wait_until_handled(&self, sample: u64, limit: Duration) -> bool {
+        let done = &self.counters.handled_until_sample;
+        wait_until(|| done.load(Ordering::Acquire) >= sample, limit)
+    }
+
+    /// Offline rendering: waits until the worker has decided on its early answer to the onset
+    /// at `onset` (answered or not). `false` if `limit` passed first.
+    pub fn wait_for_early_decision(&self, onset: u64, limit: Duration) -> bool {
+        let decided = &self.counters.early_decided;
+        wait_until(|| decided.load(Ordering::Acquire) > onset, limit)
+    }
+}
+
+/// Spins (yielding) until `done`, at most `limit`.
+fn wait_until(done: impl Fn() -> bool, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+    true
+}
 
 /// The embedded default corpus: trained by `musichal train` on 60 s of the project's synthetic
 /// music (`musichal synth --seconds 60 --seed 1`); see `assets/README.md`.
