@@ -531,14 +531,18 @@ fn stereo_kernel<const SLIDE: bool>(
 ) {
     // Broadcast coefficients: [2 a1, 2 a2, 2 a3, d, c1, c2] per band (see
     // `SvfState::process_sample` for why the doubled form).
-    let mut k: [[F32x4; 6]; NUM_BANDS] = std::array::from_fn(|b| {
+    let k: [[F32x4; 6]; NUM_BANDS] = std::array::from_fn(|b| {
         let cb = &c[b];
         [2.0 * cb.a1, 2.0 * cb.a2, 2.0 * cb.a3, cb.d, cb.c1, cb.c2].map(F32x4::splat)
     });
-    let dk: [[F32x4; 3]; NUM_BANDS] = std::array::from_fn(|b| {
-        let db = &d[b];
-        [db.d, db.c1, db.c2].map(F32x4::splat)
-    });
+    // While sliding, each band's output weights travel together as `[d, c1, c2, 0]`: one add
+    // per band and frame moves all three (fifteen separate broadcasts did not fit in the
+    // sixteen SSE registers, so each step was a load, an add and a store), and each weight is
+    // broadcast from its lane where it is used.
+    let mut slide: [F32x4; NUM_BANDS] =
+        std::array::from_fn(|b| F32x4::from_array([c[b].d, c[b].c1, c[b].c2, 0.0]));
+    let step: [F32x4; NUM_BANDS] =
+        std::array::from_fn(|b| F32x4::from_array([d[b].d, d[b].c1, d[b].c2, 0.0]));
     let mut ic1: [F32x4; NUM_BANDS] =
         std::array::from_fn(|b| F32x4::pair(st[0][b].ic1eq, st[1][b].ic1eq));
     let mut ic2: [F32x4; NUM_BANDS] =
@@ -546,7 +550,11 @@ fn stereo_kernel<const SLIDE: bool>(
     for (xl, xr) in left.iter_mut().zip(right.iter_mut()) {
         let mut v0 = F32x4::pair(*xl, *xr);
         for b in 0..NUM_BANDS {
-            let [a1x2, a2x2, a3x2, dd, c1, c2] = k[b];
+            let [a1x2, a2x2, a3x2, mut dd, mut c1, mut c2] = k[b];
+            if SLIDE {
+                (dd, c1, c2) = (slide[b].lane0(), slide[b].lane1(), slide[b].lane2());
+                slide[b] = slide[b].add(step[b]);
+            }
             // Same operations, same order as `SvfState::process_sample`.
             let (s1, s2) = (ic1[b], ic2[b]);
             let from_state = c1.mul(s1).add(c2.mul(s2));
@@ -554,11 +562,6 @@ fn stereo_kernel<const SLIDE: bool>(
             ic1[b] = a1x2.mul(s1).add(a2x2.mul(v3)).sub(s1);
             ic2[b] = s2.add(a2x2.mul(s1).add(a3x2.mul(v3)));
             v0 = dd.mul(v0).add(from_state);
-            if SLIDE {
-                for (kk, dd) in k[b][3..].iter_mut().zip(&dk[b]) {
-                    *kk = kk.add(*dd);
-                }
-            }
         }
         let out = v0.lanes();
         *xl = out[0];
@@ -575,9 +578,8 @@ fn stereo_kernel<const SLIDE: bool>(
             ic2eq: i2[1],
         };
         if SLIDE {
-            c[b].d = k[b][3].lanes()[0];
-            c[b].c1 = k[b][4].lanes()[0];
-            c[b].c2 = k[b][5].lanes()[0];
+            let [d, c1, c2, _] = slide[b].lanes();
+            (c[b].d, c[b].c1, c[b].c2) = (d, c1, c2);
         }
     }
 }

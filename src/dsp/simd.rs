@@ -85,6 +85,24 @@ mod imp {
             // SAFETY: as above.
             unsafe { I32x4(_mm_castps_si128(self.0)) }
         }
+        /// Lane 0 in every lane.
+        #[inline(always)]
+        pub fn lane0(self) -> Self {
+            // SAFETY: as above.
+            unsafe { F32x4(_mm_shuffle_ps::<0x00>(self.0, self.0)) }
+        }
+        /// Lane 1 in every lane.
+        #[inline(always)]
+        pub fn lane1(self) -> Self {
+            // SAFETY: as above.
+            unsafe { F32x4(_mm_shuffle_ps::<0x55>(self.0, self.0)) }
+        }
+        /// Lane 2 in every lane.
+        #[inline(always)]
+        pub fn lane2(self) -> Self {
+            // SAFETY: as above.
+            unsafe { F32x4(_mm_shuffle_ps::<0xaa>(self.0, self.0)) }
+        }
         /// Bit `i` set where lane `i` of `self` and `o` differ in any bit.
         #[inline(always)]
         pub fn bits_differ(self, o: Self) -> u32 {
@@ -218,6 +236,21 @@ mod imp {
         #[inline(always)]
         pub fn to_bits(self) -> I32x4 {
             I32x4(self.0.map(|v| v.to_bits() as i32))
+        }
+        /// Lane 0 in every lane.
+        #[inline(always)]
+        pub fn lane0(self) -> Self {
+            F32x4([self.0[0]; 4])
+        }
+        /// Lane 1 in every lane.
+        #[inline(always)]
+        pub fn lane1(self) -> Self {
+            F32x4([self.0[1]; 4])
+        }
+        /// Lane 2 in every lane.
+        #[inline(always)]
+        pub fn lane2(self) -> Self {
+            F32x4([self.0[2]; 4])
         }
         /// Bit `i` set where lane `i` of `self` and `o` differ in any bit.
         #[inline(always)]
