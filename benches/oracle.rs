@@ -1,5 +1,7 @@
 //! Oracle and corpus benches: construction over 1,000,000 symbols, navigation steps, and the
-//! load of a one-hour corpus file (75 frames/s x 3600 s = 270,000 frames).
+//! load of a one-hour corpus file (75 frames/s x 3600 s = 270,000 frames): decoding, reading
+//! the file, and indexing its oracle (`Oracle::from_data`, `corpus_one_hour_270k_frames/
+//! index_oracle_from_data`).
 //!
 //! `cargo bench --bench oracle` (add `-- --quick` or `--measurement-time 2` for a short run).
 
@@ -157,6 +159,10 @@ fn corpus_load(c: &mut Criterion) {
     });
     group.bench_function("load_file", |b| {
         b.iter(|| black_box(CorpusModel::load(&path).unwrap()))
+    });
+    // `Oracle::from_data` alone: rebuilding the navigable oracle from the stored arrays.
+    group.bench_function("index_oracle_from_data", |b| {
+        b.iter(|| black_box(model.oracle().unwrap()))
     });
     group.bench_function("load_file_and_index_oracle", |b| {
         b.iter(|| black_box(CorpusModel::load(&path).unwrap().oracle().unwrap()))
