@@ -1,17 +1,11 @@
 //! The worker thread: one per plugin instance, started on `activate`, stopped and joined on
 //! `deactivate`/drop. It owns everything slow or allocating that the audio thread must never
-//! touch and never touches host objects. It owns the thread and the corpus loading; each pass
-//! of its loop follows the persisted paths, lets the EQ decoder publish a new grid if one was
-//! asked for ([`GridDecoder`], `eq_morph`), loads the corpus when its path changed and lets the
-//! [`Listener`] (`engine`) answer one segment.
-//!
-//! The corpus (a user `.mhc` or the embedded one) is loaded when its path changes; a bad file
-//! keeps the previous corpus and the status says why.
+//! touch and never touches host objects. It owns only the thread and its loop; each pass follows
+//! the persisted paths, lets the EQ decoder publish a new grid if one was asked for
+//! ([`GridDecoder`], `eq_morph`), and lets the [`Listener`] (`engine`) load the corpus when its
+//! path changed and answer one segment.
 
-use crate::corpus::CorpusModel;
-use crate::engine::{
-    Answerer, EngineIo, EngineShared, Listener, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME,
-};
+use crate::engine::{EngineIo, EngineShared, Listener};
 use crate::eq_morph::decoder::{EqShared, GridDecoder};
 use crate::eq_morph::MorphGrid;
 use std::path::PathBuf;
@@ -22,8 +16,6 @@ use std::time::Duration;
 
 /// How often the worker looks for new requests when idle.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
-/// Seed of the answer's random choices: the same session answers the same way every time.
-const ANSWER_SEED: u64 = 0x4d75_7369_6348_616c;
 
 /// What the plugin and its worker share: the EQ decoder's requests and reports, the engine's,
 /// the plugin's persisted path fields, and the stop flag.
@@ -154,28 +146,11 @@ fn run(
 ) -> triple_buffer::Input<MorphGrid> {
     let mut decoder = GridDecoder::new();
     let mut listener = Listener::new(io);
-    let mut corpus_generation = u64::MAX;
     let engine = &shared.engine;
     while !shared.stop.load(Ordering::Acquire) {
         shared.sync_persisted();
         decoder.poll(&shared.eq, &mut grid_in);
-        let generation = engine.corpus_generation.load(Ordering::Acquire);
-        if generation != corpus_generation {
-            corpus_generation = generation;
-            let has_previous = listener.has_answerer();
-            let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                load_corpus(engine, has_previous)
-            }));
-            match loaded {
-                Ok(Some(a)) => listener.set_answerer(a),
-                Ok(None) => {}
-                Err(_) => {
-                    engine.status.lock().corpus_message =
-                        "corpus loading failed with an internal error".into();
-                }
-            }
-            engine.corpus_attempt_done.store(true, Ordering::Release);
-        }
+        listener.poll_corpus(engine);
         // One segment per pass, so a corpus or EQ request made before a segment arrived is
         // taken up (above) before that segment is answered; no wait while segments are queued.
         let busy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener.step(engine)));
@@ -196,86 +171,11 @@ fn run(
     grid_in
 }
 
-/// Loads the requested corpus. On failure the previous one stays (the caller keeps it) and
-/// the status says why; with no previous one (`has_previous` false: a session opened with a
-/// user corpus that is gone or broken) the embedded corpus stands in, so the plugin still
-/// answers, and the status says that too.
-fn load_corpus(shared: &EngineShared, has_previous: bool) -> Option<Answerer> {
-    let path = shared.corpus_path.lock().clone();
-    let what = path
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "the embedded corpus".into());
-    // Every message names the corpus once: `load` errors name the file themselves, the others
-    // get `what` in front.
-    let (name, model) = match &path {
-        Some(p) => (
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| p.display().to_string()),
-            CorpusModel::load(p).map_err(|e| e.to_string()),
-        ),
-        None => (
-            EMBEDDED_CORPUS_NAME.to_owned(),
-            CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| format!("{what}: {e}")),
-        ),
-    };
-    let error = match install_corpus(shared, name, &what, model) {
-        Ok(answerer) => return Some(answerer),
-        Err(e) => e,
-    };
-    let mut fallback = None;
-    let keep = if has_previous {
-        " (keeping the previous corpus)"
-    } else if path.is_some() {
-        fallback = install_corpus(
-            shared,
-            EMBEDDED_CORPUS_NAME.to_owned(),
-            "the embedded corpus",
-            CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| e.to_string()),
-        )
-        .ok();
-        if fallback.is_some() {
-            " (using the embedded corpus)"
-        } else {
-            ""
-        }
-    } else {
-        ""
-    };
-    let mut status = shared.status.lock();
-    status.corpus_message = format!("{error}{keep}");
-    nice_plug::nice_warn!("{}", status.corpus_message);
-    fallback
-}
-
-/// Builds the answerer for a loaded model and shows it in the status; the error as text (an
-/// answerer error gets `what`, the corpus, in front).
-fn install_corpus(
-    shared: &EngineShared,
-    name: String,
-    what: &str,
-    model: std::result::Result<CorpusModel, String>,
-) -> std::result::Result<Answerer, String> {
-    let (model, answerer) = model.and_then(|m| {
-        Answerer::new(&m, ANSWER_SEED)
-            .map(|a| (m, a))
-            .map_err(|e| format!("{what}: {e}"))
-    })?;
-    let mut status = shared.status.lock();
-    status.corpus_name = name;
-    status.corpus_frames = answerer.corpus_frames();
-    status.oracle_states = answerer.oracle_states();
-    status.vocab_size = model.vocab_size as usize;
-    status.harmonic_hist = vec![0; model.vocab_size as usize];
-    status.percussive_hist = vec![0; model.vocab_size as usize];
-    status.corpus_message.clear();
-    Ok(answerer)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::corpus::CorpusModel;
+    use crate::engine::{EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME};
     use std::time::Instant;
 
     /// Wait until `cond` holds, up to 60 s (first ONNX Runtime load included). Generous on

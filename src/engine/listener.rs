@@ -8,17 +8,24 @@
 //! SegmentAssembler::next_segment -> Answerer::answer -> Quantiser::place -> NoteSender::send
 //! ```
 //!
-//! [`Listener`] owns the worker's ends of the hand-offs ([`EngineIo`]) and the answering state;
-//! the worker thread (`crate::worker`) owns the thread, loads corpora and calls
-//! [`Listener::step`].
+//! [`Listener`] owns the worker's ends of the hand-offs ([`EngineIo`]), the corpus it answers
+//! from and the answering state; the worker thread (`crate::worker`) owns the thread and calls
+//! [`Listener::poll_corpus`] and [`Listener::step`] on each pass.
+//!
+//! The corpus (a user `.mhc` or the embedded one) is loaded when its path changes; a bad file
+//! keeps the previous corpus and the status says why.
 
 use std::sync::atomic::Ordering;
 
 use super::answer::Answerer;
 use super::quantise::Quantiser;
-use super::{EngineCounters, EngineShared, EARLY_LISTEN_S};
+use super::{EngineCounters, EngineShared, EARLY_LISTEN_S, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME};
+use crate::corpus::CorpusModel;
 use crate::rt::clock::ClockSnapshot;
 use crate::rt::{NoteEvent, NoteSender, SegmentAssembler};
+
+/// Seed of the answer's random choices: the same session answers the same way every time.
+const ANSWER_SEED: u64 = 0x4d75_7369_6348_616c;
 
 /// Shortest early phrase worth playing before the segment's own answer, seconds; an onset
 /// later in its segment gets an early phrase that also covers that answer's time.
@@ -42,6 +49,8 @@ pub struct EngineIo {
 pub struct Listener {
     io: Option<EngineIo>,
     answerer: Option<Answerer>,
+    /// `EngineShared::corpus_generation` of the last corpus request handled.
+    corpus_generation: u64,
     notes: Vec<NoteEvent>,
     quantiser: Quantiser,
     early: EarlyState,
@@ -54,6 +63,7 @@ impl Listener {
         Self {
             io,
             answerer: None,
+            corpus_generation: u64::MAX,
             notes: Vec::with_capacity(256),
             quantiser: Quantiser::new(),
             early: EarlyState::default(),
@@ -65,9 +75,29 @@ impl Listener {
         self.answerer.is_some()
     }
 
-    /// Answers with `answerer` from the next segment on.
-    pub fn set_answerer(&mut self, answerer: Answerer) {
-        self.answerer = Some(answerer);
+    /// Loads the corpus if its path changed since the last call (the first call loads it):
+    /// from the next segment on the new corpus answers; a bad file keeps the previous one, and
+    /// with none the embedded corpus stands in (see [`load_corpus`]). A panic while loading is
+    /// contained and reported in the status. Marks the attempt done for an offline `activate`.
+    pub fn poll_corpus(&mut self, shared: &EngineShared) {
+        let generation = shared.corpus_generation.load(Ordering::Acquire);
+        if generation == self.corpus_generation {
+            return;
+        }
+        self.corpus_generation = generation;
+        let has_previous = self.has_answerer();
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            load_corpus(shared, has_previous)
+        }));
+        match loaded {
+            Ok(Some(a)) => self.answerer = Some(a),
+            Ok(None) => {}
+            Err(_) => {
+                shared.status.lock().corpus_message =
+                    "corpus loading failed with an internal error".into();
+            }
+        }
+        shared.corpus_attempt_done.store(true, Ordering::Release);
     }
 
     /// Unloads the corpus (after an internal error): nothing is answered until one loads.
@@ -90,6 +120,83 @@ impl Listener {
             &mut self.early,
         )
     }
+}
+
+/// Loads the requested corpus. On failure the previous one stays (the caller keeps it) and
+/// the status says why; with no previous one (`has_previous` false: a session opened with a
+/// user corpus that is gone or broken) the embedded corpus stands in, so the plugin still
+/// answers, and the status says that too.
+fn load_corpus(shared: &EngineShared, has_previous: bool) -> Option<Answerer> {
+    let path = shared.corpus_path.lock().clone();
+    let what = path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the embedded corpus".into());
+    // Every message names the corpus once: `load` errors name the file themselves, the others
+    // get `what` in front.
+    let (name, model) = match &path {
+        Some(p) => (
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string()),
+            CorpusModel::load(p).map_err(|e| e.to_string()),
+        ),
+        None => (
+            EMBEDDED_CORPUS_NAME.to_owned(),
+            CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| format!("{what}: {e}")),
+        ),
+    };
+    let error = match install_corpus(shared, name, &what, model) {
+        Ok(answerer) => return Some(answerer),
+        Err(e) => e,
+    };
+    let mut fallback = None;
+    let keep = if has_previous {
+        " (keeping the previous corpus)"
+    } else if path.is_some() {
+        fallback = install_corpus(
+            shared,
+            EMBEDDED_CORPUS_NAME.to_owned(),
+            "the embedded corpus",
+            CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| e.to_string()),
+        )
+        .ok();
+        if fallback.is_some() {
+            " (using the embedded corpus)"
+        } else {
+            ""
+        }
+    } else {
+        ""
+    };
+    let mut status = shared.status.lock();
+    status.corpus_message = format!("{error}{keep}");
+    nice_plug::nice_warn!("{}", status.corpus_message);
+    fallback
+}
+
+/// Builds the answerer for a loaded model and shows it in the status; the error as text (an
+/// answerer error gets `what`, the corpus, in front).
+fn install_corpus(
+    shared: &EngineShared,
+    name: String,
+    what: &str,
+    model: std::result::Result<CorpusModel, String>,
+) -> std::result::Result<Answerer, String> {
+    let (model, answerer) = model.and_then(|m| {
+        Answerer::new(&m, ANSWER_SEED)
+            .map(|a| (m, a))
+            .map_err(|e| format!("{what}: {e}"))
+    })?;
+    let mut status = shared.status.lock();
+    status.corpus_name = name;
+    status.corpus_frames = answerer.corpus_frames();
+    status.oracle_states = answerer.oracle_states();
+    status.vocab_size = model.vocab_size as usize;
+    status.harmonic_hist = vec![0; model.vocab_size as usize];
+    status.percussive_hist = vec![0; model.vocab_size as usize];
+    status.corpus_message.clear();
+    Ok(answerer)
 }
 
 /// Answers the oldest complete segment waiting in the ring and returns `true`; with none
