@@ -427,7 +427,7 @@ impl MusicHal {
         let segment_start = delivered / self.segment_len * self.segment_len;
         let rate = self.telemetry.sample_rate_hz.load(Ordering::Relaxed) as f64;
         let listen = (engine::EARLY_LISTEN_S * rate).round() as u64;
-        if onset < segment_start || delivered < onset + listen {
+        if !engine::early_onset_pending(onset, segment_start, delivered, listen) {
             return;
         }
         if onset + 1 > self.waited_onset {

@@ -39,6 +39,13 @@ pub const ANSWER_MARGIN_S: f64 = 0.03;
 pub const EARLY_LISTEN_S: f64 = 0.06;
 /// Silence appended to an early encode so the front end's look-ahead emits every frame of it.
 const EARLY_FLUSH_S: f64 = 0.25;
+/// Navigations tried for an early phrase before giving up on it (see `answer_early`).
+const EARLY_ATTEMPTS: usize = 16;
+/// Of those, the first ones guided by the whole query; the others by its last symbol.
+const EARLY_FULL_QUERY_ATTEMPTS: usize = 4;
+/// An early phrase is prompt when its first note starts within this of the phrase, seconds
+/// (about three frames).
+const EARLY_PROMPT_S: f64 = 0.04;
 /// A segment whose loudest frame is below this (dB) is silence: no answer.
 pub const SILENCE_GATE_DB: f32 = -55.0;
 /// Notes shorter than this many frames are not played (pitch-tracker flicker).
@@ -178,6 +185,11 @@ pub struct Answerer {
     early_perception: Perception,
     /// Early encodes so far.
     early_calls: u64,
+    /// (state, its previous play time) for each step of the latest phrase, so an early phrase
+    /// that is not kept can be undone.
+    played_log: Vec<(usize, u64)>,
+    /// The navigator's state before an early answer's attempts, each of which starts there.
+    early_start_state: usize,
 }
 
 impl Answerer {
@@ -212,6 +224,8 @@ impl Answerer {
             .map_err(|e| AnswerError::Config(e.to_string()))?;
         Ok(Self {
             typical_run,
+            played_log: Vec::with_capacity(256),
+            early_start_state: 0,
             early_perception,
             early_calls: 0,
             corpus_frames,
@@ -467,16 +481,84 @@ impl Answerer {
         let n_frames = ((until_sample - from_sample) as f64 / frame_len)
             .floor()
             .max(1.0) as usize;
-        let phrase = self.phrase(
+        // A reaction that says nothing, or says it late, is no reaction. A path whose first
+        // note starts more than EARLY_PROMPT_S into the phrase (its frames hold no pitch long
+        // enough at first, or Density thinned the note away) is undone, play times and all, and
+        // the navigation tried again, up to EARLY_ATTEMPTS times; if none is prompt, the
+        // attempt with the earliest first note is replayed. Density 0 still answers nothing.
+        // Every attempt draws from the one seeded generator, so a render repeats exactly.
+        let before = out.len();
+        self.early_start_state = self.improviser.navigator_mut().state();
+        let prompt = from_sample + (EARLY_PROMPT_S * host_rate_hz as f64).round() as u64;
+        // (first note's start, attempt, the generator before it)
+        let mut best: Option<(u64, usize, Pcg32)> = None;
+        for attempt in 0..EARLY_ATTEMPTS {
+            let rng_before = self.rng.clone();
+            let phrase = self.early_attempt(
+                attempt,
+                &query[keep..],
+                n_frames,
+                from_sample,
+                frame_len,
+                settings,
+                out,
+            );
+            let first = out[before..].iter().map(|e| e.start_sample).min();
+            if let Some(first) = first {
+                if first <= prompt {
+                    return Ok(phrase);
+                }
+                if best.as_ref().is_none_or(|b| first < b.0) {
+                    best = Some((first, attempt, rng_before));
+                }
+            }
+            out.truncate(before);
+            // Newest first, so a state visited twice gets back its time from before both.
+            for &(state, was) in self.played_log.iter().rev() {
+                if let Some(t) = self.last_played.get_mut(state) {
+                    *t = was;
+                }
+            }
+        }
+        let Some((_, attempt, rng)) = best else {
+            return Ok(0);
+        };
+        self.rng = rng;
+        Ok(self.early_attempt(
+            attempt,
             &query[keep..],
             n_frames,
-            from_sample as f64,
+            from_sample,
             frame_len,
-            0,
             settings,
             out,
-        );
-        Ok(phrase.notes)
+        ))
+    }
+
+    /// One navigation of an early phrase from the navigator's state before the first attempt:
+    /// guided by the whole `query` for the first EARLY_FULL_QUERY_ATTEMPTS, then by its last
+    /// symbol alone (the longest match may be one passage without a held pitch, a drum fill;
+    /// any state that follows the sound just heard may start the phrase). Notes appended.
+    #[allow(clippy::too_many_arguments)]
+    fn early_attempt(
+        &mut self,
+        attempt: usize,
+        query: &[Symbol],
+        n_frames: usize,
+        from_sample: u64,
+        frame_len: f64,
+        settings: &AnswerSettings,
+        out: &mut Vec<NoteEvent>,
+    ) -> usize {
+        let start_state = self.early_start_state;
+        self.improviser.navigator_mut().set_state(start_state);
+        let q = if attempt < EARLY_FULL_QUERY_ATTEMPTS {
+            query
+        } else {
+            &query[query.len() - 1..]
+        };
+        self.phrase(q, n_frames, from_sample as f64, frame_len, 0, settings, out)
+            .notes
     }
 
     /// Navigates `n_frames` oracle steps guided by `query` and appends their notes, the first
@@ -505,6 +587,7 @@ impl Answerer {
         let mut states = Vec::with_capacity(n_frames);
         let mut frames: Vec<Played> = Vec::with_capacity(n_frames);
         let taboo_samples = taboo_samples(settings.taboo_s, frame_len * self.frames_per_s);
+        self.played_log.clear();
         for j in 0..n_frames {
             let now = (base + j as f64 * frame_len).round() as u64;
             let last_played = &self.last_played;
@@ -521,6 +604,7 @@ impl Answerer {
             };
             let state = self.improviser.navigator_mut().state();
             if let Some(t) = self.last_played.get_mut(state) {
+                self.played_log.push((state, *t));
                 *t = now;
             }
             states.push(state);

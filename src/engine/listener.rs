@@ -22,7 +22,7 @@ use super::quantise::Quantiser;
 use super::{EngineCounters, EngineShared, EARLY_LISTEN_S, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME};
 use crate::corpus::CorpusModel;
 use crate::rt::clock::ClockSnapshot;
-use crate::rt::{NoteEvent, NoteSender, SegmentAssembler};
+use crate::rt::{NoteEvent, NoteSender, SegmentAssembler, CHUNK_LEN, ONSET_FLOOR};
 
 /// Seed of the answer's random choices: the same session answers the same way every time.
 const ANSWER_SEED: u64 = 0x4d75_7369_6348_616c;
@@ -260,8 +260,18 @@ fn answer_next_segment(
                         notes,
                         report,
                     );
-                    early.silent_before =
-                        heard.peak_db < super::answer::SILENCE_GATE_DB || !settings.listen;
+                    // Sound that began only in the segment's last EARLY_LISTEN_S, answered with
+                    // nothing, has not been answered yet: its onset may still get an early
+                    // answer from the next segment (see `answer_onset_early`).
+                    let listen = (EARLY_LISTEN_S * io.host_rate_hz as f64).round() as usize;
+                    let unanswered_tail = early.silent_before
+                        && heard.notes == 0
+                        && early.answered_segment != Some(segment.start_sample)
+                        && sound_starts_at(&segment.samples)
+                            .is_some_and(|i| i + listen >= segment.samples.len());
+                    early.silent_before = heard.peak_db < super::answer::SILENCE_GATE_DB
+                        || !settings.listen
+                        || unanswered_tail;
                     if heard.notes > 0 {
                         counters.segments_answered.fetch_add(1, Ordering::Relaxed);
                     }
@@ -316,6 +326,25 @@ fn answer_next_segment(
     false
 }
 
+/// Whether the onset at `onset` still waits for its early-answer decision, with the segment
+/// that starts at `start` delivered up to `delivered`: its first [`EARLY_LISTEN_S`] (`listen`
+/// samples) have all arrived and end inside that segment (an onset whose listening window
+/// ended in an earlier segment was that segment's to answer). The audio thread's offline wait
+/// (`MusicHal::wait_for_early_answer`) and the worker use this one rule, so an offline render
+/// waits exactly for the decisions the worker makes.
+pub fn early_onset_pending(onset: u64, start: u64, delivered: u64, listen: u64) -> bool {
+    onset + listen > start && delivered >= onset + listen
+}
+
+/// Index of the first [`CHUNK_LEN`] chunk of `samples` (counted from their start) whose mean
+/// square exceeds the onset detector's floor, in samples; `None` for a silent segment.
+fn sound_starts_at(samples: &[f32]) -> Option<usize> {
+    samples
+        .chunks(CHUNK_LEN)
+        .position(|c| c.iter().map(|x| x * x).sum::<f32>() / c.len() as f32 > ONSET_FLOOR)
+        .map(|k| k * CHUNK_LEN)
+}
+
 /// What the early answer remembers between segments.
 #[derive(Debug)]
 struct EarlyState {
@@ -328,6 +357,8 @@ struct EarlyState {
     answered_segment: Option<u64>,
     /// Start of the segment whose own answer the early one replaced.
     replaced_segment: Option<u64>,
+    /// The heard samples of an onset that began in the previous segment (reused buffer).
+    heard: Vec<f32>,
 }
 
 impl Default for EarlyState {
@@ -338,6 +369,7 @@ impl Default for EarlyState {
             context_end: 0,
             answered_segment: None,
             replaced_segment: None,
+            heard: Vec::new(),
         }
     }
 }
@@ -406,10 +438,14 @@ fn answer_onset_early(
     };
     let rate = io.host_rate_hz as u64;
     let listen = (EARLY_LISTEN_S * rate as f64).round() as u64;
-    if onset < start || (partial.len() as u64) < onset - start + listen {
-        // Not in this segment (the full segment answers it), or not enough heard yet.
+    if !early_onset_pending(onset, start, start + partial.len() as u64, listen) {
+        // Heard in full by an earlier segment (whose answer had the chance), or not enough
+        // heard yet.
         return;
     }
+    // An onset in the previous segment's last EARLY_LISTEN_S: its sound runs on into this
+    // segment, and it is answered from there if that segment's answer said nothing.
+    let in_tail = onset < start;
     let settings = shared.controls.load();
     // The audio thread's flag, not only the settings now: whether this onset may be answered
     // must not depend on when the worker gets to it.
@@ -417,14 +453,22 @@ fn answer_onset_early(
         && settings.early
         && settings.listen
         && early.silent_before
-        && early.answered_segment != Some(start);
+        && early.answered_segment != Some(start)
+        && (!in_tail || early.context_end == start);
     if wanted {
         let margin = (super::ANSWER_MARGIN_S * rate as f64).round() as u64;
-        let heard = &partial[..(onset - start + listen) as usize];
-        let context: &[f32] = if early.context_end == start {
-            &early.context
+        let heard_end = (onset + listen - start) as usize;
+        let (context, heard): (&[f32], &[f32]) = if in_tail {
+            // The onset's own samples start in the previous segment (held as context).
+            let split = early.context.len() - (start - onset) as usize;
+            early.heard.clear();
+            early.heard.extend_from_slice(&early.context[split..]);
+            early.heard.extend_from_slice(&partial[..heard_end]);
+            (&early.context[..split], &early.heard)
+        } else if early.context_end == start {
+            (&early.context, &partial[..heard_end])
         } else {
-            &[]
+            (&[], &partial[..heard_end])
         };
         let from = onset + listen + margin;
         let seg_len = io.assembler.segment_len() as u64;

@@ -15,7 +15,7 @@ pub mod transpose;
 pub use answer::{
     AnswerError, AnswerSettings, Answerer, SegmentAnswer, ANSWER_MARGIN_S, EARLY_LISTEN_S,
 };
-pub use listener::{EngineIo, Listener};
+pub use listener::{early_onset_pending, EngineIo, Listener};
 
 use crate::oracle::DriveStream;
 use parking_lot::Mutex;

@@ -22,5 +22,5 @@ pub use midi::{
 };
 pub use segment::{
     segment_channel, Segment, SegmentAssembler, SegmentCounters, SegmentError, SegmentStats,
-    SegmentWriter, CHUNK_LEN,
+    SegmentWriter, CHUNK_LEN, ONSET_FLOOR,
 };
