@@ -23,8 +23,8 @@
 mod cpu_time;
 use cpu_time::process_cpu_secs;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use musichal::host::{plugin_path, BlockSizes, TestHost};
 use musichal::perception::synth::render_music;
+use musichal_host::{plugin_path, BlockSizes, TestHost};
 use std::time::{Duration, Instant};
 
 const RATE: u32 = 48_000;

@@ -16,7 +16,7 @@
 //! as for the host tests).
 
 use criterion::{criterion_group, Criterion};
-use musichal::host::{plugin_path, BlockSizes, InputEvent, TestHost};
+use musichal_host::{plugin_path, BlockSizes, InputEvent, TestHost};
 use std::time::Duration;
 
 const RATE: f64 = 48_000.0;

@@ -2,7 +2,7 @@
 //! processed audio and the MIDI answer.
 //!
 //! The plugin is not re-implemented here: the command loads the built CLAP binary with the
-//! project's CLAP host (`musichal::host`, the same one the integration tests use), switches
+//! project's CLAP host (`musichal_host`, the same one the integration tests use), switches
 //! it to offline rendering (`clap.render`: the plugin then waits for its worker, so renders
 //! are reproducible), sets the parameters by name and display text, and processes the file
 //! block by block.
@@ -12,7 +12,7 @@ use super::files::{self, FileError};
 use anyhow::{anyhow, Context, Result};
 use musichal::corpus::CorpusModel;
 use musichal::engine::timing::TEMPO_RANGE_BPM;
-use musichal::host::{BlockSizes, TestHost};
+use musichal_host::{BlockSizes, TestHost};
 use std::path::{Path, PathBuf};
 
 /// MIDI file resolution: ticks per quarter note.
@@ -157,7 +157,7 @@ pub fn param_setting(host: &mut TestHost, arg: &str) -> Result<(String, String),
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
-    let host_error = |e: musichal::host::HostError| ParamArgError::Host {
+    let host_error = |e: musichal_host::HostError| ParamArgError::Host {
         name: name.clone(),
         reason: e.0,
     };
@@ -342,7 +342,7 @@ pub fn render(
     }
     host.activate(rate as f64, 1, block as u32)
         .map_err(|e| anyhow!("activating at {rate} Hz: {e}"))?;
-    host.set_transport(transport.map(|t| musichal::host::Transport {
+    host.set_transport(transport.map(|t| musichal_host::Transport {
         playing: true,
         tempo_bpm: t.tempo_bpm,
         time_sig_num: t.time_sig.0,

@@ -34,7 +34,7 @@
 //! (`PluginEntry::load` runs the library's initialisers), the `audio-ports-config` extension,
 //! which this file declares itself because the project's `clack-extensions` features do not
 //! include it, copying a SysEx payload out of an output event during the process call, and
-//! calling the library's exported diagnostics function ([`TestHost::diagnostics`]).
+//! looking up a function the library exports ([`TestHost::plugin_function`]).
 
 use clack_extensions::audio_ports::AudioPortRescanFlags;
 use clack_extensions::audio_ports::{
@@ -66,7 +66,7 @@ use clack_host::prelude::*;
 use clack_host::utils::FixedPoint;
 use std::cell::Cell;
 use std::collections::HashSet;
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -125,9 +125,10 @@ pub fn plugin_path() -> PathBuf {
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|p| !p.is_empty()) {
         candidates.push(PathBuf::from(dir).join("debug").join(&name));
     }
+    // This crate sits in `crates/musichal-host/` of the workspace, whose target dir is `target/`.
     candidates.push(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("target")
+            .join("../../target")
             .join("debug")
             .join(&name),
     );
@@ -1233,17 +1234,31 @@ impl TestHost {
         self.shared(|s| lock(&s.log).clone())
     }
 
-    /// The loaded plugin binary's own diagnostics (live worker threads and their ids, errors and
-    /// warnings logged), read through its exported `musichal_diagnostics`, from the library
-    /// this host loaded rather than from the caller's copy of the crate.
-    pub fn plugin_diagnostics(&self) -> Result<crate::diagnostics::Diagnostics> {
+    /// A function that the loaded plugin binary exports under the C symbol `name`, looked up in
+    /// the library this host loaded (with `dlopen(RTLD_NOLOAD)` + `dlsym`), not in the caller's
+    /// own copy of the plugin's crate, if it links one: a test that reads a plugin's statics
+    /// through such a function reads the plugin's, not its own.
+    ///
+    /// The library is never unloaded (see [`Self::load_plugin`]), so the pointer stays valid for
+    /// the life of the process.
+    ///
+    /// # Safety
+    ///
+    /// `F` must be the function pointer type of the symbol as the plugin defines it (its
+    /// arguments, result and ABI, e.g. `extern "C" fn() -> Diagnostics` with the same
+    /// `#[repr(C)]` result type); calling a pointer of any other type is undefined behaviour.
+    pub unsafe fn plugin_function<F: Copy>(&self, name: &CStr) -> Result<F> {
+        const {
+            assert!(
+                std::mem::size_of::<F>() == std::mem::size_of::<*mut c_void>(),
+                "plugin_function::<F>: F must be a function pointer type"
+            )
+        };
         let path = CString::new(self.path.as_os_str().as_encoded_bytes())
             .map_err(|_| HostError(format!("{}: path holds a NUL byte", self.path.display())))?;
         // SAFETY: RTLD_NOLOAD only looks up the library this host already loaded (and never
-        // unloads); the handle is released again below. The symbol, when present, is the
-        // plugin crate's `extern "C" fn() -> Diagnostics`, whose `#[repr(C)]` layout is the
-        // same crate's as ours.
-        unsafe {
+        // unloads); the handle is released again below, which leaves the library loaded.
+        let symbol = unsafe {
             let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
             if handle.is_null() {
                 return Err(HostError(format!(
@@ -1251,20 +1266,20 @@ impl TestHost {
                     self.path.display()
                 )));
             }
-            let symbol = libc::dlsym(handle, c"musichal_diagnostics".as_ptr());
-            let result = if symbol.is_null() {
-                Err(HostError(format!(
-                    "{} does not export musichal_diagnostics",
-                    self.path.display()
-                )))
-            } else {
-                let f: extern "C" fn() -> crate::diagnostics::Diagnostics =
-                    std::mem::transmute(symbol);
-                Ok(f())
-            };
+            let symbol = libc::dlsym(handle, name.as_ptr());
             libc::dlclose(handle);
-            result
+            symbol
+        };
+        if symbol.is_null() {
+            return Err(HostError(format!(
+                "{} does not export {}",
+                self.path.display(),
+                name.to_string_lossy()
+            )));
         }
+        // SAFETY: `F` is pointer-sized (checked above) and, as the caller guarantees, the type of
+        // the function at this address.
+        Ok(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&symbol) })
     }
 
     /// Main-thread-only host functions the plugin called from another thread (should be empty).
