@@ -9,6 +9,7 @@ mod common;
 
 use common::checks::*;
 use common::clap_host::*;
+use common::signals::*;
 
 const GAIN: &str = "Output Gain";
 const BYPASS: &str = "EQ Bypass";

@@ -9,6 +9,7 @@ mod common;
 
 use common::checks::*;
 use common::clap_host::*;
+use common::signals::*;
 use musichal::engine::ANSWER_MARGIN_S;
 use musichal::perception::synth::render_music;
 use std::collections::HashMap;

@@ -9,6 +9,7 @@ mod common;
 
 use common::checks::*;
 use common::clap_host::*;
+use common::signals::*;
 use musichal::perception::synth::render_music;
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -5,6 +5,7 @@
 mod common;
 
 use common::clap_host::*;
+use common::signals::*;
 use common::smf::parse_smf;
 use musichal::perception::synth::render_music;
 use std::process::Command;

@@ -22,6 +22,9 @@ pub fn plugin_diagnostics(host: &musichal_host::TestHost) -> musichal::diagnosti
     f()
 }
 
+/// Deterministic test signals (noise, sines) and sample comparisons for the host tests.
+pub mod signals;
+
 /// Four-voice chorales rendered by FluidSynth (perception tests).
 pub mod chorale;
 
