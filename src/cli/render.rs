@@ -159,7 +159,7 @@ pub fn param_setting(host: &mut TestHost, arg: &str) -> Result<(String, String),
         })?;
     let host_error = |e: musichal_host::HostError| ParamArgError::Host {
         name: name.clone(),
-        reason: e.0,
+        reason: e.to_string(),
     };
     let lo_text = host.value_to_text(&name, info.min).map_err(host_error)?;
     let hi_text = host.value_to_text(&name, info.max).map_err(host_error)?;

@@ -43,6 +43,7 @@ pub(crate) enum AudioCmd {
 
 pub(crate) enum AudioReply {
     Started,
+    /// `start_processing` failed, for this reason.
     StartFailed(String),
     Processed(Result<Vec<BlockResult>>),
     Flushed(Vec<(u64, OtherOutputEvent)>),
@@ -100,7 +101,9 @@ pub(crate) fn run_block(
             transport.as_ref(),
         );
         plugin_time = started.elapsed();
-        status.map_err(|e| HostError(format!("process() failed: {e}")))?
+        status.map_err(|e| HostError::ProcessFailed {
+            status: e.to_string(),
+        })?
     };
     let mut midi = Vec::new();
     let mut other = Vec::new();
@@ -126,9 +129,7 @@ pub(crate) fn audio_thread_main(
     let mut started = match stopped.start_processing() {
         Ok(s) => s,
         Err(e) => {
-            let _ = tx.send(AudioReply::StartFailed(format!(
-                "start_processing failed: {e}"
-            )));
+            let _ = tx.send(AudioReply::StartFailed(e.to_string()));
             AUDIO_THREAD_OF.with(|k| k.set(0));
             return e.into_stopped_processor();
         }

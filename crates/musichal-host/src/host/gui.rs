@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::TestHost;
-use crate::error::{err, HostError, Result};
+use crate::error::{HostError, Result};
 use crate::handlers::{lock, GuiRequest};
 
 impl TestHost {
@@ -29,7 +29,7 @@ impl TestHost {
     fn gui_ext(&self) -> Result<PluginGui> {
         self.exts
             .gui
-            .ok_or_else(|| HostError("plugin has no gui extension".into()))
+            .ok_or(HostError::MissingExtension { extension: "gui" })
     }
 
     /// Whether the plugin offers the `gui` extension.
@@ -63,10 +63,12 @@ impl TestHost {
     /// `clap_plugin_gui.create`. Undo with [`Self::gui_destroy`] (also done on drop).
     pub fn gui_create(&mut self, api: &str, floating: bool) -> Result<()> {
         if self.gui_created {
-            return err("gui_create: the GUI is already created (gui_destroy first)");
+            return Err(HostError::GuiAlreadyCreated);
         }
         let gui = self.gui_ext()?;
-        let api_c = CString::new(api).map_err(|e| HostError(e.to_string()))?;
+        let api_c = CString::new(api).map_err(|_| HostError::TextHasNul {
+            text: api.to_owned(),
+        })?;
         let result = {
             let handle = self.instance.plugin_handle();
             gui.create(
@@ -78,7 +80,7 @@ impl TestHost {
             )
         };
         self.service_main_thread();
-        result.map_err(|e| HostError(format!("gui.create({api:?}, floating: {floating}): {e}")))?;
+        result.map_err(|e| gui_failed(format!("gui.create({api:?}, floating: {floating})"), e))?;
         self.gui_created = true;
         Ok(())
     }
@@ -100,7 +102,7 @@ impl TestHost {
         let handle = self.instance.plugin_handle();
         gui.get_size(&handle)
             .map(|s| (s.width, s.height))
-            .ok_or_else(|| HostError("gui.get_size failed (or returned 0x0)".into()))
+            .ok_or(HostError::GuiSizeUnavailable)
     }
 
     /// `clap_plugin_gui.can_resize`.
@@ -120,7 +122,7 @@ impl TestHost {
             gui.set_size(&handle, GuiSize { width, height })
         };
         self.service_main_thread();
-        result.map_err(|e| HostError(format!("gui.set_size({width}, {height}): {e}")))
+        result.map_err(|e| gui_failed(format!("gui.set_size({width}, {height})"), e))
     }
 
     /// `clap_plugin_gui.set_parent` with an X11 window id (embedded GUI).
@@ -138,7 +140,7 @@ impl TestHost {
             unsafe { gui.set_parent(&handle, parent) }
         };
         self.service_main_thread();
-        result.map_err(|e| HostError(format!("gui.set_parent(x11 window {window:#x}): {e}")))
+        result.map_err(|e| gui_failed(format!("gui.set_parent(x11 window {window:#x})"), e))
     }
 
     /// `clap_plugin_gui.show`.
@@ -149,7 +151,7 @@ impl TestHost {
             gui.show(&handle)
         };
         self.service_main_thread();
-        result.map_err(|e| HostError(format!("gui.show: {e}")))
+        result.map_err(|e| gui_failed("gui.show".into(), e))
     }
 
     /// `clap_plugin_gui.hide`.
@@ -160,7 +162,7 @@ impl TestHost {
             gui.hide(&handle)
         };
         self.service_main_thread();
-        result.map_err(|e| HostError(format!("gui.hide: {e}")))
+        result.map_err(|e| gui_failed("gui.hide".into(), e))
     }
 
     /// `clap_plugin_gui.destroy`, if the GUI is created (no-op otherwise).
@@ -184,5 +186,12 @@ impl TestHost {
     /// Everything the plugin asked through `clap_host_gui` so far, in order.
     pub fn gui_requests(&self) -> Vec<GuiRequest> {
         self.shared(|s| lock(&s.gui_requests).clone())
+    }
+}
+
+fn gui_failed(call: String, error: impl std::fmt::Display) -> HostError {
+    HostError::GuiCallFailed {
+        call,
+        reason: error.to_string(),
     }
 }

@@ -81,11 +81,9 @@ impl TestHost {
         // test, built by this workspace (or named explicitly via MUSICHAL_CLAP_PATH); trusting its
         // code is the point of the test. clack keeps the library loaded while `PluginEntry`
         // (held by `TestHost` and by the instance) lives.
-        let entry = unsafe { PluginEntry::load(&path) }.map_err(|e| {
-            HostError(format!(
-                "cannot load CLAP entry from {}: {e}",
-                path.display()
-            ))
+        let entry = unsafe { PluginEntry::load(&path) }.map_err(|e| HostError::LoadFailed {
+            path: path.clone(),
+            reason: e.to_string(),
         })?;
         // Never unload the library. Code in it registers pthread TLS destructors on the threads
         // that call into it (test threads, audio threads); if the last `PluginEntry` dropped
@@ -95,7 +93,7 @@ impl TestHost {
         std::mem::forget(entry.clone());
         let factory = entry
             .get_plugin_factory()
-            .ok_or_else(|| HostError(format!("{} has no CLAP plugin factory", path.display())))?;
+            .ok_or_else(|| HostError::NoFactory { path: path.clone() })?;
         let mut descriptors = Vec::new();
         for d in factory.plugin_descriptors() {
             let text = |s: Option<&std::ffi::CStr>| s.map(|s| s.to_string_lossy().into_owned());
@@ -119,12 +117,14 @@ impl TestHost {
                 .iter()
                 .find(|(id, _)| id.to_bytes() == want.as_bytes())
                 .cloned()
-                .ok_or_else(|| {
-                    HostError(format!("no plugin with id {want} in {}", path.display()))
+                .ok_or_else(|| HostError::NoSuchPlugin {
+                    path: path.clone(),
+                    id: want.to_owned(),
                 })?,
-            None => descriptors.first().cloned().ok_or_else(|| {
-                HostError(format!("{} exposes no plugin descriptor", path.display()))
-            })?,
+            None => descriptors
+                .first()
+                .cloned()
+                .ok_or_else(|| HostError::NoPlugins { path: path.clone() })?,
         };
         let host_info = HostInfo::new(
             "MusicHal test host",
@@ -132,7 +132,9 @@ impl TestHost {
             "https://example.invalid",
             "0.1.0",
         )
-        .map_err(|e| HostError(e.to_string()))?;
+        .map_err(|e| HostError::HostInfo {
+            reason: e.to_string(),
+        })?;
         let mut instance = PluginInstance::<TestHostHandlers>::new(
             |_| HostShared::new(),
             |shared| HostMain { shared },
@@ -140,11 +142,9 @@ impl TestHost {
             &id_c,
             &host_info,
         )
-        .map_err(|e| {
-            HostError(format!(
-                "cannot instantiate {}: {e}",
-                id_c.to_string_lossy()
-            ))
+        .map_err(|e| HostError::InstantiateFailed {
+            id: id_c.to_string_lossy().into_owned(),
+            reason: e.to_string(),
         })?;
         let handle = instance.plugin_handle();
         let exts = PluginExts {
@@ -222,28 +222,29 @@ impl TestHost {
                 "plugin_function::<F>: F must be a function pointer type"
             )
         };
-        let path = CString::new(self.path.as_os_str().as_encoded_bytes())
-            .map_err(|_| HostError(format!("{}: path holds a NUL byte", self.path.display())))?;
+        let path = CString::new(self.path.as_os_str().as_encoded_bytes()).map_err(|_| {
+            HostError::PathHasNul {
+                path: self.path.clone(),
+            }
+        })?;
         // SAFETY: RTLD_NOLOAD only looks up the library this host already loaded (and never
         // unloads); the handle is released again below, which leaves the library loaded.
         let symbol = unsafe {
             let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
             if handle.is_null() {
-                return Err(HostError(format!(
-                    "{} is not loaded in this process",
-                    self.path.display()
-                )));
+                return Err(HostError::NotLoaded {
+                    path: self.path.clone(),
+                });
             }
             let symbol = libc::dlsym(handle, name.as_ptr());
             libc::dlclose(handle);
             symbol
         };
         if symbol.is_null() {
-            return Err(HostError(format!(
-                "{} does not export {}",
-                self.path.display(),
-                name.to_string_lossy()
-            )));
+            return Err(HostError::MissingSymbol {
+                path: self.path.clone(),
+                symbol: name.to_string_lossy().into_owned(),
+            });
         }
         // SAFETY: `F` is pointer-sized (checked above) and, as the caller guarantees, the type of
         // the function at this address.

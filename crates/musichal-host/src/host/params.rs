@@ -6,7 +6,7 @@ use std::ffi::CString;
 
 use super::TestHost;
 use crate::audio_thread::{AudioCmd, AudioReply};
-use crate::error::{err, HostError, Result};
+use crate::error::{HostError, Result};
 use crate::events::{build_input_events, InputEvent, OtherOutputEvent, TimedEvent};
 use crate::types::ParamInfo;
 
@@ -26,7 +26,7 @@ impl TestHost {
         for i in 0..count {
             let info = params
                 .get_info(&handle, i, &mut buf)
-                .ok_or_else(|| HostError(format!("params.get_info({i}) failed")))?;
+                .ok_or(HostError::ParamInfoFailed { index: i })?;
             out.push(ParamInfo {
                 id: info.id.get(),
                 name: String::from_utf8_lossy(info.name).into_owned(),
@@ -54,10 +54,11 @@ impl TestHost {
     /// Like [`Self::param_by_name`], but an error naming the parameters that do exist.
     pub fn param(&self, name: &str) -> Result<ParamInfo> {
         self.param_by_name(name).ok_or_else(|| {
-            let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
-            HostError(format!(
-                "no parameter named {name:?}; the plugin has {names:?}"
-            ))
+            let names: Vec<String> = self.params.iter().map(|p| p.name.clone()).collect();
+            HostError::ParamNotFound {
+                name: name.to_owned(),
+                available: names,
+            }
         })
     }
 
@@ -73,28 +74,29 @@ impl TestHost {
     }
 
     pub fn get_param_by_id(&mut self, id: u32) -> Result<f64> {
-        let params = self
-            .exts
-            .params
-            .ok_or_else(|| HostError("plugin has no params extension".into()))?;
+        let params = self.exts.params.ok_or(HostError::MissingExtension {
+            extension: "params",
+        })?;
         let handle = self.instance.plugin_handle();
         params
             .get_value(&handle, ClapId::new(id))
-            .ok_or_else(|| HostError(format!("params.get_value({id}) failed")))
+            .ok_or(HostError::ValueUnavailable { id })
     }
 
     /// The plugin's display text for a CLAP value of a parameter (`params.value_to_text`).
     pub fn value_to_text(&mut self, name: &str, value: f64) -> Result<String> {
         let id = self.param_id(name)?;
-        let params = self
-            .exts
-            .params
-            .ok_or_else(|| HostError("plugin has no params extension".into()))?;
+        let params = self.exts.params.ok_or(HostError::MissingExtension {
+            extension: "params",
+        })?;
         let handle = self.instance.plugin_handle();
         let mut buf = [0u8; 512];
         let text = params
             .value_to_text(&handle, ClapId::new(id), value, &mut buf)
-            .map_err(|_| HostError(format!("params.value_to_text({name:?}, {value}) failed")))?;
+            .map_err(|_| HostError::NoTextForValue {
+                param: name.to_owned(),
+                value,
+            })?;
         Ok(String::from_utf8_lossy(text).into_owned())
     }
 
@@ -107,15 +109,19 @@ impl TestHost {
     /// The CLAP value the plugin parses from display text (`params.text_to_value`).
     pub fn text_to_value(&mut self, name: &str, text: &str) -> Result<f64> {
         let id = self.param_id(name)?;
-        let params = self
-            .exts
-            .params
-            .ok_or_else(|| HostError("plugin has no params extension".into()))?;
-        let c = CString::new(text).map_err(|e| HostError(e.to_string()))?;
+        let params = self.exts.params.ok_or(HostError::MissingExtension {
+            extension: "params",
+        })?;
+        let c = CString::new(text).map_err(|_| HostError::TextHasNul {
+            text: text.to_owned(),
+        })?;
         let handle = self.instance.plugin_handle();
         params
             .text_to_value(&handle, ClapId::new(id), &c)
-            .ok_or_else(|| HostError(format!("the plugin cannot parse {text:?} for {name:?}")))
+            .ok_or_else(|| HostError::TextNotAccepted {
+                param: name.to_owned(),
+                text: text.to_owned(),
+            })
     }
 
     /// Sets a parameter to a CLAP value. Inactive: applied at once through `params.flush`.
@@ -124,10 +130,12 @@ impl TestHost {
     pub fn set_param(&mut self, name: &str, value: f64) -> Result<()> {
         let info = self.param(name)?;
         if !(info.min..=info.max).contains(&value) {
-            return err(format!(
-                "{value} is outside {name:?}'s CLAP range {}..={} (CLAP values, not display units)",
-                info.min, info.max
-            ));
+            return Err(HostError::ValueOutOfRange {
+                param: name.to_owned(),
+                value,
+                min: info.min,
+                max: info.max,
+            });
         }
         let ev = TimedEvent::new(
             0,
@@ -154,7 +162,9 @@ impl TestHost {
     /// Queues a param-value event at `offset` within the next `process()` call (automation).
     pub fn set_param_at(&mut self, name: &str, value: f64, offset: u32) -> Result<()> {
         if self.active.is_none() {
-            return err("set_param_at needs an active plugin (call activate first)");
+            return Err(HostError::NotActive {
+                operation: "set_param_at",
+            });
         }
         let id = self.param_id(name)?;
         self.pending.push(TimedEvent::new(
@@ -177,7 +187,7 @@ impl TestHost {
         if self.active.is_some() {
             match self.audio_roundtrip(AudioCmd::Flush(events))? {
                 AudioReply::Flushed(other) => Ok(other),
-                _ => err("unexpected reply from the audio thread"),
+                _ => Err(HostError::UnexpectedAudioReply),
             }
         } else {
             self.flush_inactive(&events).map(|()| Vec::new())
@@ -185,16 +195,17 @@ impl TestHost {
     }
 
     pub(super) fn flush_inactive(&mut self, events: &[TimedEvent]) -> Result<()> {
-        let params = self
-            .exts
-            .params
-            .ok_or_else(|| HostError("plugin has no params extension".into()))?;
+        let params = self.exts.params.ok_or(HostError::MissingExtension {
+            extension: "params",
+        })?;
         let input = build_input_events(events);
         let mut output = EventBuffer::new();
         let mut handle = self
             .instance
             .inactive_plugin_handle()
-            .ok_or_else(|| HostError("flush_inactive on an active plugin".into()))?;
+            .ok_or(HostError::Active {
+                operation: "flush_inactive",
+            })?;
         params.flush(&mut handle, &input.as_input(), &mut output.as_output());
         Ok(())
     }

@@ -6,7 +6,7 @@ use clack_host::prelude::*;
 use std::ffi::c_void;
 
 use super::TestHost;
-use crate::error::{err, HostError, Result};
+use crate::error::{HostError, Result};
 use crate::ports_config::{AudioPortsConfig, RawAudioPortsConfig};
 use crate::types::{AudioPortInfo, NotePortInfo};
 
@@ -103,26 +103,27 @@ impl TestHost {
     /// Selects an audio ports configuration by id (plugin must be inactive).
     pub fn select_audio_ports_config(&mut self, id: u32) -> Result<()> {
         if self.active.is_some() {
-            return err("select_audio_ports_config needs an inactive plugin");
+            return Err(HostError::Active {
+                operation: "select_audio_ports_config",
+            });
         }
-        let ext = self
-            .exts
-            .ports_config
-            .ok_or_else(|| HostError("plugin has no audio-ports-config extension".into()))?;
+        let ext = self.exts.ports_config.ok_or(HostError::MissingExtension {
+            extension: "audio-ports-config",
+        })?;
         let handle = self
             .instance
             .inactive_plugin_handle()
-            .ok_or_else(|| HostError("plugin is active".into()))?;
+            .ok_or(HostError::Active {
+                operation: "select_audio_ports_config",
+            })?;
         let raw = handle.use_extension(&ext.0);
-        let select = raw
-            .select
-            .ok_or_else(|| HostError("audio-ports-config has no select()".into()))?;
+        let select = raw.select.ok_or(HostError::PortsConfigWithoutSelect)?;
         // SAFETY: function pointer from this instance's extension struct; main thread, inactive.
         let ok = unsafe { select(handle.as_raw_ptr() as *const c_void, id) };
         if ok {
             Ok(())
         } else {
-            err(format!("the plugin refused audio ports config {id}"))
+            Err(HostError::PortsConfigRefused { id })
         }
     }
 

@@ -8,9 +8,13 @@ use std::time::{Duration, Instant};
 
 use super::TestHost;
 use crate::audio_thread::{audio_thread_main, AudioCmd, AudioReply, AudioThread, BlockJob};
-use crate::error::{err, HostError, Result};
+use crate::error::{HostError, Result};
 use crate::events::{InputEvent, TimedEvent, Transport};
 use crate::types::{ActiveConfig, BlockSizes, ProcessOutput};
+
+/// How long the host waits for the audio thread to answer one command (a job of up to 4096
+/// blocks) before it gives up on a hung `process()`.
+const AUDIO_THREAD_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl TestHost {
     /// The current activation, if active.
@@ -22,12 +26,15 @@ impl TestHost {
     /// sample clock to 0.
     pub fn activate(&mut self, sample_rate: f64, min_block: u32, max_block: u32) -> Result<()> {
         if self.active.is_some() {
-            return err("activate: already active (deactivate first)");
+            return Err(HostError::Active {
+                operation: "activate",
+            });
         }
         if min_block == 0 || max_block < min_block {
-            return err(format!(
-                "activate: bad block sizes {min_block}..={max_block}"
-            ));
+            return Err(HostError::BadBlockSizes {
+                min: min_block,
+                max: max_block,
+            });
         }
         self.service_main_thread();
         let ports = |this: &mut Self, is_input| -> Vec<u32> {
@@ -53,10 +60,11 @@ impl TestHost {
                     max_frames_count: max_block,
                 },
             )
-            .map_err(|e| {
-                HostError(format!(
-                    "activate({sample_rate}, {min_block}, {max_block}) failed: {e}"
-                ))
+            .map_err(|e| HostError::ActivateFailed {
+                sample_rate,
+                min_block,
+                max_block,
+                reason: e.to_string(),
             })?;
         let (cmd_tx, cmd_rx) = mpsc::channel();
         let (reply_tx, reply_rx) = mpsc::channel();
@@ -66,7 +74,9 @@ impl TestHost {
         let join = thread::Builder::new()
             .name(format!("clap-audio-{key}"))
             .spawn(move || audio_thread_main(stopped, key, params, cfg, cmd_rx, reply_tx))
-            .map_err(|e| HostError(format!("cannot spawn the audio thread: {e}")))?;
+            .map_err(|e| HostError::AudioThreadSpawn {
+                reason: e.to_string(),
+            })?;
         let mut audio = AudioThread {
             tx: cmd_tx,
             rx: reply_rx,
@@ -74,14 +84,14 @@ impl TestHost {
         };
         match audio.rx.recv() {
             Ok(AudioReply::Started) => {}
-            Ok(AudioReply::StartFailed(msg)) => {
+            Ok(AudioReply::StartFailed(reason)) => {
                 let stopped = audio.join.take().and_then(|j| j.join().ok());
                 if let Some(stopped) = stopped {
                     self.instance.deactivate(stopped);
                 }
-                return err(msg);
+                return Err(HostError::StartProcessingFailed { reason });
             }
-            _ => return err("the audio thread died while starting"),
+            _ => return Err(HostError::AudioThreadDied),
         }
         self.audio = Some(audio);
         self.active = Some(config);
@@ -94,10 +104,9 @@ impl TestHost {
     /// in `activate`.
     pub fn set_offline_render(&mut self, offline: bool) -> Result<()> {
         use clack_extensions::render::RenderMode;
-        let render = self
-            .exts
-            .render
-            .ok_or_else(|| HostError("plugin has no render extension".into()))?;
+        let render = self.exts.render.ok_or(HostError::MissingExtension {
+            extension: "render",
+        })?;
         let mode = if offline {
             RenderMode::Offline
         } else {
@@ -106,7 +115,7 @@ impl TestHost {
         let handle = self.instance.plugin_handle();
         render
             .set(&handle, mode)
-            .map_err(|_| HostError("the plugin refused the render mode".into()))?;
+            .map_err(|_| HostError::RenderModeRefused { offline })?;
         self.service_main_thread();
         Ok(())
     }
@@ -115,12 +124,13 @@ impl TestHost {
     /// compensates its tracks by). The spec allows the query only while active or activating.
     pub fn latency_samples(&mut self) -> Result<u32> {
         if self.active.is_none() {
-            return err("latency_samples: the plugin is not active");
+            return Err(HostError::NotActive {
+                operation: "latency_samples",
+            });
         }
-        let latency = self
-            .exts
-            .latency
-            .ok_or_else(|| HostError("plugin has no latency extension".into()))?;
+        let latency = self.exts.latency.ok_or(HostError::MissingExtension {
+            extension: "latency",
+        })?;
         let handle = self.instance.plugin_handle();
         let samples = latency.get(&handle);
         self.service_main_thread();
@@ -150,7 +160,7 @@ impl TestHost {
             // The processor was dropped with the panicking thread; clack then allows this.
             _ => {
                 let _ = self.instance.try_deactivate();
-                err("the audio thread panicked")
+                Err(HostError::AudioThreadPanicked)
             }
         };
         self.service_main_thread();
@@ -182,14 +192,10 @@ impl TestHost {
     /// Sends a command to the audio thread and waits for its reply, answering the plugin's
     /// main-thread callback requests meanwhile (as a real host's main loop would).
     pub(super) fn audio_roundtrip(&mut self, cmd: AudioCmd) -> Result<AudioReply> {
-        let audio = self
-            .audio
-            .as_ref()
-            .ok_or_else(|| HostError("the plugin is not active".into()))?;
-        audio
-            .tx
-            .send(cmd)
-            .map_err(|_| HostError("the audio thread is gone".into()))?;
+        let audio = self.audio.as_ref().ok_or(HostError::NotActive {
+            operation: "an audio-thread command (process, flush, reset)",
+        })?;
+        audio.tx.send(cmd).map_err(|_| HostError::AudioThreadDied)?;
         let started = Instant::now();
         loop {
             let reply = self
@@ -205,11 +211,13 @@ impl TestHost {
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     self.service_main_thread();
-                    if started.elapsed() > Duration::from_secs(600) {
-                        return err("the audio thread did not answer within 10 minutes");
+                    if started.elapsed() > AUDIO_THREAD_TIMEOUT {
+                        return Err(HostError::AudioThreadTimeout {
+                            seconds: AUDIO_THREAD_TIMEOUT.as_secs(),
+                        });
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => return err("the audio thread died"),
+                Err(RecvTimeoutError::Disconnected) => return Err(HostError::AudioThreadDied),
             }
         }
     }
@@ -221,35 +229,33 @@ impl TestHost {
         frames: usize,
         mut events: Vec<TimedEvent>,
     ) -> Result<BlockJob> {
-        let config = self
-            .active
-            .as_ref()
-            .ok_or_else(|| HostError("process: the plugin is not active".into()))?;
+        let config = self.active.as_ref().ok_or(HostError::NotActive {
+            operation: "process",
+        })?;
         if frames == 0 || frames > config.max_block as usize {
-            return err(format!(
-                "process: block of {frames} frames outside 1..={}",
-                config.max_block
-            ));
+            return Err(HostError::BlockOutOfRange {
+                frames,
+                max_block: config.max_block,
+            });
         }
         let main_in = config.input_channels.first().copied().unwrap_or(0) as usize;
         if inputs.len() != main_in {
-            return err(format!(
-                "process: {} input channels given, but the plugin's main input port has {main_in} \
-                 (select another layout with select_channel_layout before activating)",
-                inputs.len()
-            ));
+            return Err(HostError::InputChannelCount {
+                given: inputs.len(),
+                expected: main_in,
+            });
         }
         if let Some(bad) = inputs.iter().find(|c| c.len() != frames) {
-            return err(format!(
-                "process: a channel has {} samples, expected {frames}",
-                bad.len()
-            ));
+            return Err(HostError::ChannelLength {
+                got: bad.len(),
+                expected: frames,
+            });
         }
         if let Some(e) = events.iter().find(|e| e.time as usize >= frames) {
-            return err(format!(
-                "process: event at {} is outside the {frames}-frame block",
-                e.time
-            ));
+            return Err(HostError::EventOutsideBlock {
+                time: e.time,
+                frames,
+            });
         }
         let mut ports: Vec<Vec<Vec<f32>>> = config
             .input_channels
@@ -305,7 +311,7 @@ impl TestHost {
             jobs.into_iter().map(|(_, j)| j).collect(),
         ))?;
         let AudioReply::Processed(results) = reply else {
-            return err("unexpected reply from the audio thread");
+            return Err(HostError::UnexpectedAudioReply);
         };
         for (start, r) in starts.into_iter().zip(results?) {
             let main = r.outputs.into_iter().next().unwrap_or_default();
@@ -337,7 +343,7 @@ impl TestHost {
     ) -> Result<ProcessOutput> {
         let len = signal.first().map_or(0, Vec::len);
         if signal.iter().any(|c| c.len() != len) {
-            return err("process_signal: channels differ in length");
+            return Err(HostError::ChannelLengthsDiffer);
         }
         let max_block = self.active.as_ref().map_or(0, |c| c.max_block as usize);
         let sizes = block_plan(len, block_sizes, max_block)?;
@@ -381,7 +387,7 @@ pub fn block_plan(len: usize, sizes: &BlockSizes, max_block: usize) -> Result<Ve
             BlockSizes::Fixed(n) => *n,
             BlockSizes::Cycle(v) => {
                 if v.is_empty() {
-                    return err("BlockSizes::Cycle is empty");
+                    return Err(HostError::EmptyBlockCycle);
                 }
                 v[i % v.len()]
             }
@@ -396,12 +402,13 @@ pub fn block_plan(len: usize, sizes: &BlockSizes, max_block: usize) -> Result<Ve
             }
         };
         if want == 0 {
-            return err("block size 0");
+            return Err(HostError::ZeroBlockSize);
         }
         if max_block > 0 && want > max_block {
-            return err(format!(
-                "block size {want} exceeds the activation's max_block {max_block}"
-            ));
+            return Err(HostError::BlockExceedsMax {
+                size: want,
+                max_block,
+            });
         }
         let n = want.min(len - done);
         out.push(n);

@@ -9,12 +9,14 @@ impl TestHost {
         let state = self
             .exts
             .state
-            .ok_or_else(|| HostError("plugin has no state extension".into()))?;
+            .ok_or(HostError::MissingExtension { extension: "state" })?;
         let mut bytes = Vec::new();
         let handle = self.instance.plugin_handle();
         state
             .save(&handle, &mut bytes)
-            .map_err(|e| HostError(format!("state save failed: {e}")))?;
+            .map_err(|e| HostError::StateSaveFailed {
+                reason: e.to_string(),
+            })?;
         self.service_main_thread();
         Ok(bytes)
     }
@@ -24,12 +26,14 @@ impl TestHost {
         let state = self
             .exts
             .state
-            .ok_or_else(|| HostError("plugin has no state extension".into()))?;
+            .ok_or(HostError::MissingExtension { extension: "state" })?;
         let handle = self.instance.plugin_handle();
         let mut reader = bytes;
         state
             .load(&handle, &mut reader)
-            .map_err(|e| HostError(format!("state load failed: {e}")))?;
+            .map_err(|e| HostError::StateLoadFailed {
+                reason: e.to_string(),
+            })?;
         self.service_main_thread();
         let _ = self.rescan_params();
         Ok(())
@@ -43,11 +47,15 @@ impl TestHost {
         let bytes = self.save_state()?;
         let json = bytes
             .get(8..)
-            .ok_or_else(|| HostError("state shorter than its length header".into()))?;
-        let mut state: serde_json::Value = serde_json::from_slice(json)
-            .map_err(|e| HostError(format!("the plugin's state is not JSON: {e}")))?;
-        let text = serde_json::to_string(value)
-            .map_err(|e| HostError(format!("cannot serialise {key}: {e}")))?;
+            .ok_or(HostError::StateTooShort { len: bytes.len() })?;
+        let mut state: serde_json::Value =
+            serde_json::from_slice(json).map_err(|e| HostError::StateNotJson {
+                reason: e.to_string(),
+            })?;
+        let text = serde_json::to_string(value).map_err(|e| HostError::FieldNotSerialisable {
+            key: key.to_owned(),
+            reason: e.to_string(),
+        })?;
         state["fields"][key] = serde_json::Value::String(text);
         let json = serde_json::to_vec(&state).expect("a JSON value serialises");
         let mut out = (json.len() as u64).to_le_bytes().to_vec();
