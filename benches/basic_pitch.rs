@@ -135,7 +135,7 @@ fn band() -> Vec<f32> {
 
 /// The live path's inference per segment: one window ending at each 350 ms segment's end.
 fn per_segment_windows(model: &mut BasicPitch, at_22050: &[f32]) -> usize {
-    let seg = musichal::rt::segment_len(SAMPLE_RATE_HZ as f64);
+    let seg = musichal::limits::segment_len(SAMPLE_RATE_HZ as f64);
     let mut n = 0;
     let mut end = seg;
     while end <= at_22050.len() {

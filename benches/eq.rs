@@ -5,6 +5,14 @@
 //!   so it glides all the time), `rbj_df1_reference` (plain per-sample RBJ cookbook biquads in
 //!   direct form I, coefficients computed once). Throughput is in stereo frames, so
 //!   criterion's time / 4096 is ns per stereo sample.
+//! - `eq_morph_automation/*` (issue #14): the EQ as `process_inner` (src/lib.rs) drives it,
+//!   4096 stereo frames in host blocks of 64, each cut into `SUB_BLOCK_LEN` sub-blocks; per
+//!   sub-block the morph grid is interpolated (`MorphGrid::params_at`), intensity applied, the
+//!   target set and the sub-block processed. `eq_static` / `eq_automated`: the EQ alone, the
+//!   per-sub-block targets read from a table computed beforehand from the grid (constant, or a
+//!   morph sweeping 0 -> 1 -> 0 continuously, 170 ms each way); `path_static` /
+//!   `path_automated`: the same with the grid interpolation inside the timed loop, as the plugin
+//!   runs it. The ratio automated / static of each pair is printed by CPU time at the end.
 //! - `audio_thread_total/block64_48k`: one 64-frame block at 48 kHz of what `process()` runs:
 //!   ring push (mono sum), EQ under automation, MIDI scheduler with notes queued. A summary line
 //!   with the fraction of real time is printed at the end.
@@ -17,7 +25,8 @@
 mod cpu_time;
 use cpu_time::{cpu_budget_secs, criterion_test_mode, thread_cpu_secs};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use musichal::dsp::{Eq5, EqParams};
+use musichal::dsp::{Eq5, EqParams, SUB_BLOCK_LEN};
+use musichal::eq_morph::{apply_intensity, MorphGrid};
 use musichal::rt::{midi_channel, segment_channel, NoteEvent};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -189,6 +198,124 @@ fn bench_eq(c: &mut Criterion) {
     g.finish();
 }
 
+/// Sub-blocks per morph sweep (0 -> 1 -> 0): 512 each way, 170 ms at 48 kHz.
+const SWEEP_SUB_BLOCKS: usize = 1024;
+
+/// A 65-point morph grid in which every one of the 13 parameters moves from one end to the
+/// other (as the decoder's output does between two terms), so no band is ever unchanged.
+fn morph_grid() -> MorphGrid {
+    let rows: Vec<[f32; 13]> = (0..65)
+        .map(|i| {
+            let u = i as f32 / 64.0;
+            let bend = (std::f32::consts::PI * u).sin();
+            [
+                -6.0 + 12.0 * u,               // ls gain
+                80.0 * 3f32.powf(u),           // ls freq
+                4.0 - 10.0 * u + 2.0 * bend,   // p1 gain
+                250.0 * 2f32.powf(u),          // p1 freq
+                0.7 * 3f32.powf(u),            // p1 q
+                -3.0 + 9.0 * bend,             // p2 gain
+                1_200.0 * 1.8f32.powf(u),      // p2 freq
+                1.5 / 2f32.powf(u),            // p2 q
+                2.0 - 8.0 * u,                 // p3 gain
+                4_000.0 * 2.5f32.powf(u),      // p3 freq
+                0.9 + bend,                    // p3 q
+                -2.0 + 7.0 * u,                // hs gain
+                6_000.0 * 2f32.powf(u * bend), // hs freq
+            ]
+        })
+        .collect();
+    MorphGrid::from_rows(&rows)
+}
+
+/// Morph value of sub-block `i` of a continuous triangle sweep.
+fn morph_at(i: usize) -> f32 {
+    let half = SWEEP_SUB_BLOCKS / 2;
+    let k = i % SWEEP_SUB_BLOCKS;
+    let up = if k < half { k } else { SWEEP_SUB_BLOCKS - k };
+    up as f32 / half as f32
+}
+
+/// The EQ driven sub-block by sub-block as `process_inner` drives it.
+struct MorphDriven {
+    eq: Eq5,
+    grid: MorphGrid,
+    /// Per-sub-block targets, computed beforehand from the grid (for the EQ-only pair).
+    targets: Vec<EqParams>,
+    sweep: bool,
+    sub_block: usize,
+}
+
+impl MorphDriven {
+    const INTENSITY: f32 = 1.0;
+
+    fn new(sweep: bool) -> Self {
+        let grid = morph_grid();
+        let targets = (0..SWEEP_SUB_BLOCKS)
+            .map(|i| {
+                let m = if sweep { morph_at(i) } else { 0.3 };
+                apply_intensity(grid.params_at(m), Self::INTENSITY)
+            })
+            .collect();
+        let mut eq = Eq5::new(FS).unwrap();
+        eq.set_params_immediate(apply_intensity(grid.params_at(0.3), Self::INTENSITY));
+        MorphDriven {
+            eq,
+            grid,
+            targets,
+            sweep,
+            sub_block: 0,
+        }
+    }
+
+    /// One host block; targets from the table (`interpolate = false`) or from the grid.
+    #[inline(always)]
+    fn block(&mut self, l: &mut [f32], r: &mut [f32], interpolate: bool) {
+        for (sl, sr) in l.chunks_mut(SUB_BLOCK_LEN).zip(r.chunks_mut(SUB_BLOCK_LEN)) {
+            let i = self.sub_block % SWEEP_SUB_BLOCKS;
+            self.sub_block += 1;
+            let target = if interpolate {
+                let m = if self.sweep { morph_at(i) } else { 0.3 };
+                apply_intensity(self.grid.params_at(black_box(m)), Self::INTENSITY)
+            } else {
+                self.targets[i]
+            };
+            self.eq.set_target(target);
+            self.eq.process_stereo(sl, sr);
+        }
+    }
+
+    fn run(&mut self, l: &mut [f32], r: &mut [f32], interpolate: bool) {
+        for (bl, br) in l.chunks_mut(BLOCK).zip(r.chunks_mut(BLOCK)) {
+            self.block(bl, br, interpolate);
+        }
+    }
+}
+
+fn bench_morph(c: &mut Criterion) {
+    let mut g = c.benchmark_group("eq_morph_automation");
+    g.throughput(Throughput::Elements(FRAMES as u64));
+    let (l0, r0) = input();
+    for (name, sweep, interpolate) in [
+        ("eq_static", false, false),
+        ("eq_automated", true, false),
+        ("path_static", false, true),
+        ("path_automated", true, true),
+    ] {
+        g.bench_function(BenchmarkId::new(name, FRAMES), |b| {
+            let mut d = MorphDriven::new(sweep);
+            let (mut l, mut r) = (l0.clone(), r0.clone());
+            b.iter(|| {
+                l.copy_from_slice(&l0);
+                r.copy_from_slice(&r0);
+                d.run(&mut l, &mut r, interpolate);
+                black_box((&l, &r));
+            })
+        });
+    }
+    g.finish();
+}
+
 /// Everything the audio thread does per block besides host glue.
 struct AudioThread {
     eq: Eq5,
@@ -286,8 +413,14 @@ fn bench_total(c: &mut Criterion) {
 
 /// Run `f` (which processes `frames` frames) until 2 s of thread CPU time; ns per frame. In
 /// criterion's test mode, one pass of 64 calls.
-fn cpu_ns_per_frame(frames: usize, mut f: impl FnMut()) -> Option<f64> {
-    let budget = cpu_budget_secs(2.0);
+fn cpu_ns_per_frame(frames: usize, f: impl FnMut()) -> Option<f64> {
+    cpu_ns_per_frame_for(frames, 2.0, f)
+}
+
+/// Run `f` (which processes `frames` frames) until `secs` of thread CPU time (one pass of 64
+/// calls in criterion's test mode); ns per frame.
+fn cpu_ns_per_frame_for(frames: usize, secs: f64, mut f: impl FnMut()) -> Option<f64> {
+    let budget = cpu_budget_secs(secs);
     for _ in 0..50 {
         f(); // warm up
     }
@@ -375,7 +508,50 @@ fn cpu_time_summary() {
         }
         _ => println!("cpu-time summary unavailable (no /proc/thread-self/stat)"),
     }
+    morph_ratio_summary();
 }
 
-criterion_group!(benches, bench_eq, bench_total);
+/// Automated / static cost of the morph-driven EQ by thread CPU time, the two measured in
+/// alternating 0.5 s slices (4 each) so that a change of machine load hits both alike.
+fn morph_ratio_summary() {
+    let (l0, r0) = input();
+    for (label, interpolate) in [
+        ("EQ alone (targets from a table)", false),
+        ("with grid interpolation (as process_inner)", true),
+    ] {
+        let mut still = MorphDriven::new(false);
+        let mut moving = MorphDriven::new(true);
+        let (mut l, mut r) = (l0.clone(), r0.clone());
+        let mut slice = |d: &mut MorphDriven| {
+            cpu_ns_per_frame_for(FRAMES, 0.5, || {
+                l.copy_from_slice(&l0);
+                r.copy_from_slice(&r0);
+                d.run(&mut l, &mut r, interpolate);
+                black_box((&l, &r));
+            })
+        };
+        let mut sums = [0.0f64; 2];
+        for _ in 0..4 {
+            match (slice(&mut still), slice(&mut moving)) {
+                (Some(s), Some(a)) => {
+                    sums[0] += s / 4.0;
+                    sums[1] += a / 4.0;
+                }
+                _ => {
+                    println!("morph ratio summary unavailable (no /proc/thread-self/stat)");
+                    return;
+                }
+            }
+        }
+        println!(
+            "morph automation, {label}: static {:6.2} ns, automated {:6.2} ns per stereo \
+             frame, ratio {:.2}",
+            sums[0],
+            sums[1],
+            sums[1] / sums[0]
+        );
+    }
+}
+
+criterion_group!(benches, bench_eq, bench_morph, bench_total);
 criterion_main!(benches);

@@ -1,5 +1,7 @@
 //! Oracle and corpus benches: construction over 1,000,000 symbols, navigation steps, and the
-//! load of a one-hour corpus file (75 frames/s x 3600 s = 270,000 frames).
+//! load of a one-hour corpus file (75 frames/s x 3600 s = 270,000 frames): decoding, reading
+//! the file, and indexing its oracle (`Oracle::from_data`, `corpus_one_hour_270k_frames/
+//! index_oracle_from_data`).
 //!
 //! `cargo bench --bench oracle` (add `-- --quick` or `--measurement-time 2` for a short run).
 
@@ -9,6 +11,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use musichal::corpus::{consonance, CorpusModel, FrameRecord};
 use musichal::oracle::{DriveStream, Navigator, Oracle, Symbol};
+use musichal::perception::pitch::FramePitches;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg32;
 
@@ -64,9 +67,11 @@ fn one_hour_corpus() -> CorpusModel {
             percussive_token: Some(rng.random_range(0..vocab)),
             loudness_db: rng.random_range(-60.0..0.0),
             chroma,
-            pitches: (0..rng.random_range(0..3usize))
-                .map(|_| rng.random_range(40..90u8))
-                .collect(),
+            pitches: FramePitches::from_slice(
+                &(0..rng.random_range(0..3usize))
+                    .map(|_| rng.random_range(40..90u8))
+                    .collect::<Vec<_>>(),
+            ),
             onset: i % 5 == 0,
             consonance: consonance(&chroma),
             source_idx: 0,
@@ -154,6 +159,10 @@ fn corpus_load(c: &mut Criterion) {
     });
     group.bench_function("load_file", |b| {
         b.iter(|| black_box(CorpusModel::load(&path).unwrap()))
+    });
+    // `Oracle::from_data` alone: rebuilding the navigable oracle from the stored arrays.
+    group.bench_function("index_oracle_from_data", |b| {
+        b.iter(|| black_box(model.oracle().unwrap()))
     });
     group.bench_function("load_file_and_index_oracle", |b| {
         b.iter(|| black_box(CorpusModel::load(&path).unwrap().oracle().unwrap()))

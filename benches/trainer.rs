@@ -6,7 +6,10 @@
 //! tokens, 26 guided oracle steps, the phrase's notes) on the embedded corpus, 48 kHz, against
 //! the segment's own duration (the deadline is one segment, 350 ms).
 //!
-//! `cargo bench --bench trainer`. Criterion's minimum of 10 samples makes this take ~2 min. In
+//! `train/basicpitch_20s_k64`: the same training with the `basicpitch` encoder on 20 s, when
+//! the Basic Pitch model is found (`MUSICHAL_BASIC_PITCH_PATH`, with `ORT_DYLIB_PATH`).
+//!
+//! `cargo bench --bench trainer`. Criterion's minimum of 10 samples makes this take ~3 min. In
 //! criterion's test mode (`cargo test --bench trainer`) the file is 60 s long: the code runs
 //! once, nothing is timed.
 
@@ -42,13 +45,52 @@ fn training(c: &mut Criterion) {
     g.finish();
 }
 
+/// The same with the `basicpitch` encoder (one Basic Pitch inference per 350 ms segment), on a
+/// shorter file (20 s; 5 s in test mode): compare its "x real time" with the spectral bench's.
+/// Left out (with a line saying so) when the model is not installed; a model named by
+/// `MUSICHAL_BASIC_PITCH_PATH` that does not load is a panic, as in `benches/perception.rs`.
+fn training_basicpitch(c: &mut Criterion) {
+    use musichal::perception::PerceptionConfig;
+    match musichal::trainer::perception_for("basicpitch", PerceptionConfig::default()) {
+        Ok(_) => {}
+        Err(e) if std::env::var_os("MUSICHAL_BASIC_PITCH_PATH").is_some() => {
+            panic!(
+                "trainer bench: MUSICHAL_BASIC_PITCH_PATH is set but basicpitch does not load: {e}"
+            )
+        }
+        Err(e) => {
+            println!("train/basicpitch_20s_k64 left out: {e}");
+            return;
+        }
+    }
+    let rate = 44_100;
+    let seconds = if criterion_test_mode() { 5.0 } else { 20.0 };
+    let sources = [Source {
+        name: "twenty_seconds.wav".into(),
+        samples: render_music(seconds, rate, 2026),
+        rate_hz: rate,
+    }];
+    let config = TrainConfig {
+        encoder: "basicpitch".into(),
+        ..TrainConfig::default()
+    };
+    let mut g = c.benchmark_group("train");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(60));
+    g.throughput(Throughput::Elements(seconds as u64));
+    g.bench_function("basicpitch_20s_k64", |b| {
+        b.iter(|| black_box(train_sources(&sources, &config, &mut |_| {}).unwrap()))
+    });
+    g.finish();
+}
+
 fn answering(c: &mut Criterion) {
     use musichal::corpus::CorpusModel;
     use musichal::engine::{AnswerSettings, Answerer, EMBEDDED_CORPUS};
     let rate = 48_000u32;
     let corpus = CorpusModel::from_bytes(EMBEDDED_CORPUS).unwrap();
     let audio = render_music(30.0, rate, 7);
-    let l = musichal::rt::segment_len(rate as f64);
+    let l = musichal::limits::segment_len(rate as f64);
     let segments: Vec<&[f32]> = audio.chunks_exact(l).collect();
     let mut answerer = Answerer::new(&corpus, 1).unwrap();
     let settings = AnswerSettings::default();
@@ -73,5 +115,5 @@ fn answering(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, training, answering);
+criterion_group!(benches, training, training_basicpitch, answering);
 criterion_main!(benches);

@@ -119,7 +119,7 @@ fn toggle(
 
 /// A token histogram as bars, `width` x `height`, with its entropy.
 fn histogram(ui: &mut egui::Ui, title: &str, hist: &[u64], current: &[u16], colour: Color32) {
-    let entropy = crate::engine::EngineStatus::entropy_bits(hist).max(0.0);
+    let entropy = crate::perception::entropy_bits(hist.iter().copied()).max(0.0);
     let active = hist.iter().filter(|&&c| c > 0).count();
     ui.label(format!(
         "{title}: {active}/{} tokens active, {entropy:.2} bits",
@@ -276,7 +276,7 @@ impl NiceEguiApp for MusicHalEditor {
                     });
                 });
                 ui.separator();
-                let status = self.worker.status.lock().clone();
+                let status = self.worker.engine.status.lock().clone();
                 ui.horizontal_top(|ui| {
                     ui.vertical(|ui| {
                         ui.set_width(430.0);
@@ -302,17 +302,17 @@ impl NiceEguiApp for MusicHalEditor {
                                 let path = (!path.is_empty()).then(|| path.to_owned());
                                 // Persisted in the host's project; the worker follows it.
                                 *self.params.corpus_path.write() = path.clone();
-                                self.worker.set_corpus_path(path.map(Into::into));
+                                self.worker.engine.set_corpus_path(path.map(Into::into));
                             }
                             if ui.button("Embedded").clicked() {
                                 self.corpus_path_text.clear();
                                 *self.params.corpus_path.write() = None;
-                                self.worker.set_corpus_path(None);
+                                self.worker.engine.set_corpus_path(None);
                             }
                         });
                         ui.add_space(4.0);
                         ui.strong("EQ model");
-                        ui.label(self.worker.eq_status.lock().clone());
+                        ui.label(self.worker.eq.status.lock().clone());
                         ui.horizontal(|ui| {
                             ui.add(
                                 egui::TextEdit::singleline(&mut self.model_path_text)
@@ -323,12 +323,12 @@ impl NiceEguiApp for MusicHalEditor {
                                 let path = self.model_path_text.trim();
                                 let path = (!path.is_empty()).then(|| path.to_owned());
                                 *self.params.eq_model_path.write() = path.clone();
-                                self.worker.set_eq_model_path(path.map(Into::into));
+                                self.worker.eq.set_model_path(path.map(Into::into));
                             }
                             if ui.button("Embedded").clicked() {
                                 self.model_path_text.clear();
                                 *self.params.eq_model_path.write() = None;
-                                self.worker.set_eq_model_path(None);
+                                self.worker.eq.set_model_path(None);
                             }
                         });
                     });
@@ -357,7 +357,7 @@ impl NiceEguiApp for MusicHalEditor {
                 });
                 ui.separator();
                 let rate = self.telemetry.sample_rate_hz.load(Ordering::Relaxed);
-                let c = &self.worker.counters;
+                let c = &self.worker.engine.counters;
                 ui.horizontal(|ui| {
                     ui.label(if rate > 0 {
                         format!("Active at {rate} Hz")

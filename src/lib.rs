@@ -24,6 +24,7 @@ pub mod dsp;
 pub mod editor;
 pub mod engine;
 pub mod eq_morph;
+pub mod limits;
 pub mod notes;
 pub mod onnx;
 pub mod oracle;
@@ -35,12 +36,13 @@ pub mod trainer;
 pub mod worker;
 
 use dsp::{Eq5, SUB_BLOCK_LEN};
-use engine::timing::{ClockSnapshot, HostTransport, MusicalClock};
+use engine::EngineIo;
 use eq_morph::{apply_intensity, MorphGrid};
 use params::MusicHalParams;
+use rt::clock::{ClockSnapshot, HostTransport, MusicalClock};
 use rt::{BeatSpan, MidiOut, MidiScheduler, SegmentWriter};
 use telemetry::Telemetry;
-use worker::{EngineIo, Worker, WorkerShared};
+use worker::{Worker, WorkerShared};
 
 /// Longest a real-time `activate` waits for the worker's first EQ grid and corpus (ONNX
 /// Runtime's first load): a host's main thread must not hang, so past this the EQ starts flat
@@ -327,7 +329,11 @@ impl MusicHal {
 
     fn spawn_worker(&mut self, grid_in: triple_buffer::Input<MorphGrid>, io: Option<EngineIo>) {
         self.publish_requests();
-        let before = self.worker_shared.grids_published.load(Ordering::Acquire);
+        let before = self
+            .worker_shared
+            .eq
+            .grids_published
+            .load(Ordering::Acquire);
         match Worker::spawn(self.worker_shared.clone(), grid_in, io) {
             Ok(worker) => self.worker = Some(worker),
             Err(e) => {
@@ -346,12 +352,9 @@ impl MusicHal {
         };
         let deadline = std::time::Instant::now() + limit;
         let shared = &self.worker_shared;
-        let eq_ready = || {
-            shared.grids_published.load(Ordering::Acquire) != before
-                || shared.first_attempt_done.load(Ordering::Acquire)
-        };
+        let eq_ready = || shared.eq.first_grid_settled(before);
         // Likewise for the corpus, so the first segment is answered.
-        let corpus_ready = || shared.corpus_attempt_done.load(Ordering::Acquire);
+        let corpus_ready = || shared.engine.corpus_attempt_done.load(Ordering::Acquire);
         while !(eq_ready() && corpus_ready()) && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
@@ -377,13 +380,18 @@ impl MusicHal {
     fn publish_requests(&self) {
         let shared = &self.worker_shared;
         shared
+            .eq
             .term_a
             .store(self.params.term_a.value().max(0) as u32, Ordering::Relaxed);
         shared
+            .eq
             .term_b
             .store(self.params.term_b.value().max(0) as u32, Ordering::Relaxed);
-        shared.controls.store(&self.params.answer_settings());
-        shared.controls.store_timing(&self.params.timing_settings());
+        shared.engine.controls.store(&self.params.answer_settings());
+        shared
+            .engine
+            .controls
+            .store_timing(&self.params.timing_settings());
     }
 
     /// Offline rendering only: wait (bounded) until the worker has answered every segment the
@@ -399,14 +407,12 @@ impl MusicHal {
             self.waited_until = complete_until;
             self.telemetry.count_offline_wait();
         }
-        let counters = &self.worker_shared.counters;
-        let deadline = std::time::Instant::now() + OFFLINE_WAIT_TIMEOUT;
-        while counters.handled_until_sample.load(Ordering::Acquire) < complete_until {
-            if std::time::Instant::now() > deadline {
-                nice_error!("offline render: the worker did not answer in time");
-                break;
-            }
-            std::thread::yield_now();
+        if !self
+            .worker_shared
+            .engine
+            .wait_until_handled(complete_until, OFFLINE_WAIT_TIMEOUT)
+        {
+            nice_error!("offline render: the worker did not answer in time");
         }
     }
 
@@ -428,14 +434,12 @@ impl MusicHal {
             self.waited_onset = onset + 1;
             self.telemetry.count_offline_wait();
         }
-        let decided = &self.worker_shared.counters.early_decided;
-        let deadline = std::time::Instant::now() + OFFLINE_WAIT_TIMEOUT;
-        while decided.load(Ordering::Acquire) < onset + 1 {
-            if std::time::Instant::now() > deadline {
-                nice_error!("offline render: the worker did not decide on an early answer");
-                break;
-            }
-            std::thread::yield_now();
+        if !self
+            .worker_shared
+            .engine
+            .wait_for_early_decision(onset, OFFLINE_WAIT_TIMEOUT)
+        {
+            nice_error!("offline render: the worker did not decide on an early answer");
         }
     }
 

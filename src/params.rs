@@ -82,7 +82,7 @@ impl From<DriveParam> for crate::oracle::DriveStream {
     }
 }
 
-/// The `answer_mode` parameter: when answers play (see [`crate::engine::timing`]).
+/// The `answer_mode` parameter: when answers play (see [`crate::engine::quantise`]).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnswerModeParam {
     #[id = "free"]
@@ -119,9 +119,9 @@ pub enum GridParam {
     SixteenthTriplet,
 }
 
-impl From<GridParam> for crate::engine::timing::Grid {
+impl From<GridParam> for crate::engine::quantise::Grid {
     fn from(g: GridParam) -> Self {
-        use crate::engine::timing::Grid;
+        use crate::engine::quantise::Grid;
         match g {
             GridParam::Quarter => Grid::Quarter,
             GridParam::Eighth => Grid::Eighth,
@@ -135,9 +135,9 @@ impl From<GridParam> for crate::engine::timing::Grid {
 
 impl MusicHalParams {
     /// The timing settings the parameters ask for. Real-time safe.
-    pub fn timing_settings(&self) -> crate::engine::timing::TimingSettings {
-        use crate::engine::timing::AnswerMode;
-        crate::engine::timing::TimingSettings {
+    pub fn timing_settings(&self) -> crate::engine::quantise::TimingSettings {
+        use crate::engine::quantise::AnswerMode;
+        crate::engine::quantise::TimingSettings {
             mode: match self.answer_mode.value() {
                 AnswerModeParam::Free => AnswerMode::Free,
                 AnswerModeParam::Beat => AnswerMode::Beat,
@@ -381,7 +381,7 @@ impl Default for MusicHalParams {
                 .with_string_to_value(formatters::s2v_f32_percentage()),
             tempo: FloatParam::new(
                 "Tempo",
-                120.0,
+                crate::rt::clock::DEFAULT_TEMPO_BPM as f32,
                 FloatRange::Linear {
                     min: 40.0,
                     max: 240.0,

@@ -360,7 +360,7 @@ pub fn train_sources(
                 percussive_token: Some(tokens[i].1),
                 loudness_db: p.loudness_db,
                 chroma: p.chroma,
-                pitches: p.pitches().to_vec(),
+                pitches: p.pitches,
                 onset: onsets[i],
                 consonance: consonance(&p.chroma),
                 source_idx: source_idx as u16,
@@ -548,7 +548,7 @@ pub fn detect_onsets(payloads: &[FramePayload]) -> Vec<bool> {
         let mhi = (i + ONSET_MEAN_WINDOW + 1).min(n);
         let mean = flux[mlo..mhi].iter().sum::<f32>() / (mhi - mlo) as f32;
         let peak = is_max && flux[i] > mean + ONSET_DELTA;
-        let new_note = payloads[i].num_pitches > 0
+        let new_note = !payloads[i].pitches.is_empty()
             && (i == 0
                 || payloads[i]
                     .pitches()

@@ -58,7 +58,7 @@ fn synthetic_corpus(n: usize, seed: u64) -> CorpusModel {
             percussive_token: Some(rng.random_range(0..vocab_size)),
             loudness_db: rng.random_range(-60.0..0.0),
             chroma,
-            pitches,
+            pitches: musichal::perception::FramePitches::from_slice(&pitches),
             onset: i % 4 == 0,
             consonance: consonance(&chroma),
             source_idx: (i >= n / 2) as u16,
@@ -354,7 +354,9 @@ fn invalid_contents_give_typed_errors() {
         "source idx",
     );
     check(
-        &|m| m.frames[9].pitches.push(200),
+        &|m| {
+            m.frames[9].pitches.push(200);
+        },
         &|e| {
             matches!(
                 e,

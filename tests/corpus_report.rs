@@ -13,7 +13,7 @@ fn frame(h: u16, p: u16, onset: bool) -> FrameRecord {
         percussive_token: Some(p),
         loudness_db: -20.0,
         chroma,
-        pitches: vec![60],
+        pitches: musichal::perception::FramePitches::from_slice(&[60]),
         onset,
         consonance: consonance(&chroma),
         source_idx: 0,

@@ -2,8 +2,9 @@
 
 use musichal::corpus::CorpusModel;
 use musichal::engine::{AnswerSettings, Answerer, ANSWER_MARGIN_S, EMBEDDED_CORPUS};
+use musichal::limits::segment_len;
 use musichal::perception::synth::render_music;
-use musichal::rt::{segment_len, NoteEvent};
+use musichal::rt::NoteEvent;
 use std::collections::BTreeSet;
 
 const RATE: u32 = 48_000;

@@ -321,7 +321,7 @@ fn early_answers_leave_the_full_segments_tokens_equal_to_the_trainers() {
     let make = || perception_for(&cfg.encoder, cfg.perception.clone()).unwrap();
     for rate_hz in [48_000u32, 44_100] {
         let (audio, onsets) = bursts(rate_hz, 6);
-        let l = musichal::rt::segment_len(rate_hz as f64);
+        let l = musichal::limits::segment_len(rate_hz as f64);
         assert_eq!(l, make().config().segment_samples(rate_hz));
         let n_segments = audio.len() / l;
         // The trainer's tokens.

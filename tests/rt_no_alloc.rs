@@ -225,7 +225,7 @@ mod handoff {
     /// transport stops.
     #[test]
     fn beat_clock_and_beat_timed_notes_do_not_allocate() {
-        use musichal::engine::timing::{HostTransport, MusicalClock};
+        use musichal::rt::clock::{HostTransport, MusicalClock};
         use musichal::rt::{BeatSpan, BeatTime};
         let (mut tx, mut sched) = midi_channel();
         let mut clock = MusicalClock::new(48_000.0);
@@ -303,8 +303,8 @@ mod handoff {
     #[test]
     fn audio_callback_components_do_not_allocate() {
         use musichal::dsp::{AutoGain, SUB_BLOCK_LEN};
-        use musichal::engine::timing::{HostTransport, MusicalClock};
         use musichal::eq_morph::{apply_intensity, MorphGrid};
+        use musichal::rt::clock::{HostTransport, MusicalClock};
         let fs = 48_000.0;
         let mut eq = Eq5::new(fs).unwrap();
         let mut auto_gain = AutoGain::new(fs);

@@ -8,7 +8,8 @@
 //! the ring holds, so every stall overflows it), and the end waits until the worker has found
 //! the ring empty instead of sleeping.
 
-use musichal::rt::{midi_channel, segment_channel, segment_len, MidiOut, NoteEvent, MAX_ACTIVE};
+use musichal::limits::segment_len;
+use musichal::rt::{midi_channel, segment_channel, MidiOut, NoteEvent, MAX_ACTIVE};
 use rand::{RngExt, SeedableRng};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -11,15 +11,12 @@ use super::args;
 use super::files::{self, FileError};
 use anyhow::{anyhow, Context, Result};
 use musichal::corpus::CorpusModel;
-use musichal::engine::timing::TEMPO_RANGE_BPM;
+use musichal::rt::clock::TEMPO_RANGE_BPM;
 use musichal_host::{BlockSizes, TestHost};
 use std::path::{Path, PathBuf};
 
 /// MIDI file resolution: ticks per quarter note.
 pub const TICKS_PER_QUARTER: u16 = 480;
-/// Tempo of the render (and of its MIDI file) without `--tempo`, quarter notes per minute:
-/// the plugin's `Tempo` parameter default.
-pub const DEFAULT_TEMPO_BPM: f64 = 120.0;
 /// Silence appended to the input so every answer ends inside the render, seconds.
 pub const TAIL_S: f64 = 1.5;
 
@@ -415,8 +412,10 @@ pub fn smf_bytes(
     rate: u32,
     transport: Option<RenderTransport>,
 ) -> Vec<u8> {
-    let (tempo, (num, den)) =
-        transport.map_or((DEFAULT_TEMPO_BPM, (4, 4)), |t| (t.tempo_bpm, t.time_sig));
+    let (tempo, (num, den)) = transport
+        .map_or((musichal::rt::clock::DEFAULT_TEMPO_BPM, (4, 4)), |t| {
+            (t.tempo_bpm, t.time_sig)
+        });
     let mut track = Vec::new();
     // Tempo (microseconds per quarter note) and time signature (denominator as a power of 2,
     // 24 clocks per metronome click, 8 thirty-seconds per quarter).

@@ -113,7 +113,7 @@ fn listen(input: &Path, corpus: Option<&Path>) -> Result<Listening> {
         for (i, p) in seg.payload.iter().enumerate() {
             hist[0][t.harmonic[i] as usize] += 1;
             hist[1][t.percussive[i] as usize] += 1;
-            if p.num_pitches > 0 {
+            if !p.pitches.is_empty() {
                 let time = (seg.first_frame_idx + i as u64) as f64 / fps;
                 pitches.push((time, p.pitches().to_vec()));
             }
@@ -127,7 +127,7 @@ fn listen(input: &Path, corpus: Option<&Path>) -> Result<Listening> {
 }
 
 fn entropy(h: &[u64]) -> f64 {
-    musichal::engine::EngineStatus::entropy_bits(h)
+    musichal::perception::entropy_bits(h.iter().copied())
 }
 
 fn histogram_svg(h: &[u64], colour: &str) -> String {

@@ -33,8 +33,6 @@ use crate::oracle::{DriveStream, Oracle, OracleData, OracleError, OracleKind};
 pub const FORMAT_VERSION: u32 = 1;
 /// Vocabulary sizes (number of gesture tokens per stream) the quantiser supports.
 pub const SUPPORTED_VOCAB_SIZES: [u16; 3] = [16, 64, 256];
-/// Default segment length of the perception front end, seconds.
-pub const DEFAULT_SEGMENT_LEN_S: f32 = 0.35;
 /// Highest MIDI note number.
 pub const MAX_MIDI_NOTE: u8 = 127;
 
@@ -67,7 +65,7 @@ pub struct FrameRecord {
     /// 12-bin chroma (C first), non-negative.
     pub chroma: [f32; 12],
     /// MIDI notes sounding in the frame (may be empty).
-    pub pitches: Vec<u8>,
+    pub pitches: crate::perception::FramePitches,
     /// True when a note/event starts in this frame.
     pub onset: bool,
     /// Consonance of `chroma` in 0..=1 ([`consonance`]).
@@ -287,7 +285,7 @@ impl CorpusModel {
             encoder_id: encoder_id.into(),
             encoder_config: encoder_config.into(),
             sample_rate_hz,
-            segment_len_s: DEFAULT_SEGMENT_LEN_S,
+            segment_len_s: crate::limits::SEGMENT_MS as f32 / 1000.0,
             frames_per_s,
             vocab_size,
             dim,

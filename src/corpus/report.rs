@@ -59,24 +59,12 @@ pub struct CorpusReport {
 
 fn stream_stats(tokens: impl Iterator<Item = Option<u16>>, vocab_size: u16) -> StreamStats {
     let mut hist = vec![0usize; vocab_size.max(1) as usize];
-    let mut total = 0usize;
     for t in tokens.flatten() {
         if let Some(h) = hist.get_mut(t as usize) {
             *h += 1;
-            total += 1;
         }
     }
-    let entropy_bits = if total == 0 {
-        0.0
-    } else {
-        hist.iter()
-            .filter(|&&c| c > 0)
-            .map(|&c| {
-                let p = c as f64 / total as f64;
-                -p * p.log2()
-            })
-            .sum::<f64>() as f32
-    };
+    let entropy_bits = crate::perception::entropy_bits(hist.iter().copied()) as f32;
     StreamStats {
         active_tokens: hist.iter().filter(|&&c| c > 0).count(),
         entropy_bits,

@@ -11,15 +11,19 @@
 //! Automation and morph changes arrive as a new target [`EqParams`]. The engine glides its
 //! *parameters* (not coefficients) from where they are to the target over the ramp time
 //! (default [`DEFAULT_RAMP_MS`]): gains linearly in dB, frequencies and Qs linearly in log
-//! space, and recomputes the five bands' coefficients every [`SUB_BLOCK_LEN`] samples. Within a
-//! sub-block the six processing coefficients slide linearly, sample by sample, from the last
-//! computed set to the new one, so the output has no steps at sub-block edges (a staircase of
-//! coefficient sets gives audible zipper noise on a loud, strongly boosted tone; the
-//! `step_change_does_not_click` test measures it). The exact trigonometric parameter to
-//! coefficient map is used at the sub-block points, linear interpolation only in between. The
-//! sub-block grid carries over block boundaries, so host block size (even 1 sample) does not
-//! change the update rate. When nothing glides the per-sample slide is skipped. Frequencies are clamped to [`MAX_FREQ_FRACTION`] of the sample rate
-//! when coefficients are computed, so 20 kHz at 22.05 kHz is still stable.
+//! space, and recomputes the coefficients of the bands that moved every [`SUB_BLOCK_LEN`]
+//! samples. The parameter to coefficient map ([`coefficients_for`], module `coeffs`) computes
+//! four bands per vector with fast `exp`/`tan` approximations, within a tested bound of the
+//! exact map; a band whose parameters did not move keeps its coefficients, which is
+//! bit-identical to recomputing them. Within a sub-block the six processing coefficients slide
+//! linearly, sample by sample, from the last computed set to the new one, so the output has no
+//! steps at sub-block edges (a staircase of coefficient sets gives audible zipper noise on a
+//! loud, strongly boosted tone; the `step_change_does_not_click` test measures it). The map is
+//! used at the sub-block points, linear interpolation only in between. The sub-block grid
+//! carries over block boundaries, so host block size (even 1 sample) does not change the update
+//! rate. When nothing glides the per-sample slide is skipped. Frequencies are clamped to
+//! [`MAX_FREQ_FRACTION`] of the sample rate when coefficients are computed, so 20 kHz at
+//! 22.05 kHz is still stable.
 //!
 //! # Bad input and denormals
 //! Non-finite input (NaN, ±inf) or state is detected once per block by checking every
@@ -34,9 +38,13 @@
 //! [`Eq5::set_bypass`] glides all gains to 0 dB with the same ramp (0 dB makes every band the
 //! exact identity), then stops processing altogether; un-bypassing glides back.
 
-use super::params::{EqParams, NUM_EQ_PARAMS, SHELF_Q};
+use super::params::EqParams;
 use super::simd::F32x4;
 use super::svf::{BandKind, SvfCoefficients, SvfDelta, SvfState};
+use coeffs::BandDomain;
+
+mod coeffs;
+pub use coeffs::coefficients_for;
 
 /// Most channels processed (stereo); extra channels passed to `process_block` are left as is.
 pub const MAX_CHANNELS: usize = 2;
@@ -48,10 +56,10 @@ pub const SUB_BLOCK_LEN: usize = 16;
 pub const MAX_FREQ_FRACTION: f32 = 0.45;
 /// Default glide time from one target to the next, ms.
 pub const DEFAULT_RAMP_MS: f32 = 20.0;
-/// Lowest sample rate accepted, Hz.
-pub const MIN_SAMPLE_RATE_HZ: f32 = 8_000.0;
-/// Highest sample rate accepted, Hz.
-pub const MAX_SAMPLE_RATE_HZ: f32 = 768_000.0;
+/// Lowest sample rate accepted, Hz ([`crate::limits::MIN_SAMPLE_RATE_HZ`]).
+pub const MIN_SAMPLE_RATE_HZ: f32 = crate::limits::MIN_SAMPLE_RATE_HZ as f32;
+/// Highest sample rate accepted, Hz ([`crate::limits::MAX_SAMPLE_RATE_HZ`]).
+pub const MAX_SAMPLE_RATE_HZ: f32 = crate::limits::MAX_SAMPLE_RATE_HZ as f32;
 /// Longest glide accepted, ms.
 pub const MAX_RAMP_MS: f32 = 10_000.0;
 /// Longest run processed without a sub-block stop while nothing glides: bounds how long a
@@ -94,16 +102,25 @@ pub struct Eq5 {
     /// Glide progress in sub-blocks; gliding while `< ramp_steps`.
     ramp_pos: u32,
     /// Glide start and end, in interpolation domain (dB, ln Hz, ln Q).
-    from: [f32; NUM_EQ_PARAMS],
-    to: [f32; NUM_EQ_PARAMS],
+    from: BandDomain,
+    to: BandDomain,
     /// Last target given by `set_target`, clamped (before bypass flattening).
     user_target: EqParams,
     bypass: bool,
-    /// Parameters the current coefficients were computed from.
+    /// The point of the glide the coefficients were computed from, in interpolation domain
+    /// (where a new glide starts from).
+    current_domain: BandDomain,
+    /// The parameters of the last jump or of the last glide's end, exactly as given.
     current: EqParams,
+    /// True while `current` is the point the engine is at (no glide step since it was set);
+    /// otherwise [`Eq5::current_params`] converts `current_domain` back.
+    current_exact: bool,
+    /// The domain each band's entry of `next_coeffs` was computed from (lanes of bands that
+    /// did not move are unchanged, so one copy serves all bands).
+    coeff_domain: BandDomain,
     /// Coefficients applied to the next sample (slid by `delta` while `sliding`).
     coeffs: [SvfCoefficients; NUM_BANDS],
-    /// Coefficients at the end of the current sub-block (exactly computed from `current`).
+    /// Coefficients at the end of the current sub-block (computed from `current_domain`).
     next_coeffs: [SvfCoefficients; NUM_BANDS],
     delta: [SvfDelta; NUM_BANDS],
     sliding: bool,
@@ -113,6 +130,13 @@ pub struct Eq5 {
     /// True when all gains are 0 dB and nothing glides: processing is skipped.
     idle: bool,
     bad_blocks: u64,
+    /// Test switch: recompute every band at every update, moved or not (the reference the
+    /// skipping path is compared with).
+    #[cfg(test)]
+    recompute_all: bool,
+    /// Vectors of bands computed by glide updates (see [`coeffs::update`]).
+    #[cfg(test)]
+    vectors_computed: u64,
 }
 
 impl Eq5 {
@@ -124,11 +148,14 @@ impl Eq5 {
             ramp_ms: DEFAULT_RAMP_MS,
             ramp_steps: 1,
             ramp_pos: 0,
-            from: to_domain(&EqParams::FLAT),
-            to: to_domain(&EqParams::FLAT),
+            from: BandDomain::of(&EqParams::FLAT),
+            to: BandDomain::of(&EqParams::FLAT),
             user_target: EqParams::FLAT,
             bypass: false,
+            current_domain: BandDomain::of(&EqParams::FLAT),
             current: EqParams::FLAT,
+            current_exact: true,
+            coeff_domain: BandDomain::of(&EqParams::FLAT),
             coeffs: [SvfCoefficients::default(); NUM_BANDS],
             next_coeffs: [SvfCoefficients::default(); NUM_BANDS],
             delta: [SvfDelta::default(); NUM_BANDS],
@@ -137,6 +164,10 @@ impl Eq5 {
             until_update: 0,
             idle: true,
             bad_blocks: 0,
+            #[cfg(test)]
+            recompute_all: false,
+            #[cfg(test)]
+            vectors_computed: 0,
         };
         eq.update_ramp_steps();
         eq.jump_to(EqParams::FLAT);
@@ -179,9 +210,14 @@ impl Eq5 {
         self.bad_blocks
     }
 
-    /// The parameters the coefficients currently follow (mid-glide values while gliding).
+    /// The parameters the coefficients currently follow (mid-glide values while gliding, then
+    /// exactly the target). Real-time safe: no alloc, no locks.
     pub fn current_params(&self) -> EqParams {
-        self.current
+        if self.current_exact {
+            self.current
+        } else {
+            self.current_domain.params()
+        }
     }
 
     /// True while a glide is in progress.
@@ -350,25 +386,35 @@ impl Eq5 {
     }
 
     fn start_glide(&mut self) {
-        self.from = to_domain(&self.current);
-        self.to = to_domain(&self.effective_target());
+        self.from = self.current_domain;
+        self.to = BandDomain::of(&self.effective_target());
         self.ramp_pos = 0;
         self.idle = false;
     }
 
     fn jump_to(&mut self, p: EqParams) {
-        self.from = to_domain(&p);
+        self.from = BandDomain::of(&p);
         self.to = self.from;
         self.ramp_pos = self.ramp_steps;
         self.current = p;
-        self.next_coeffs = coefficients_for(&self.current, self.sample_rate_hz);
+        self.current_exact = true;
+        self.current_domain = self.from;
+        self.coeff_domain = self.from;
+        coeffs::update(
+            &self.current_domain,
+            self.sample_rate_hz,
+            [true; NUM_BANDS],
+            &mut self.next_coeffs,
+        );
         self.coeffs = self.next_coeffs;
         self.sliding = false;
         self.update_idle();
     }
 
     /// At a sub-block start: land exactly on the last computed coefficients, then, if gliding,
-    /// compute the next point and the per-sample slide towards it.
+    /// compute the next point and the per-sample slide towards it. Only bands whose parameters
+    /// moved are recomputed and slid; the others keep their coefficients (recomputing them
+    /// would give the same bits, see [`BandDomain::moved`]).
     fn advance_glide(&mut self) {
         if self.sliding {
             self.coeffs = self.next_coeffs;
@@ -381,23 +427,40 @@ impl Eq5 {
         self.ramp_pos += 1;
         if self.ramp_pos >= self.ramp_steps {
             self.current = self.effective_target();
+            self.current_exact = true;
+            self.current_domain = self.to;
         } else {
             let t = self.ramp_pos as f32 / self.ramp_steps as f32;
-            let a: [f32; NUM_EQ_PARAMS] = std::array::from_fn(|i| {
-                let v = self.from[i] + (self.to[i] - self.from[i]) * t;
-                if EqParams::KINDS[i].is_log() {
-                    v.exp()
+            self.current_domain = BandDomain::lerp(&self.from, &self.to, t);
+            self.current_exact = false;
+        }
+        #[allow(unused_mut)]
+        let mut moved = self.current_domain.moved(&self.coeff_domain);
+        #[cfg(test)]
+        if self.recompute_all {
+            moved = [true; NUM_BANDS];
+        }
+        if moved.contains(&true) {
+            let _vectors = coeffs::update(
+                &self.current_domain,
+                self.sample_rate_hz,
+                moved,
+                &mut self.next_coeffs,
+            );
+            #[cfg(test)]
+            {
+                self.vectors_computed += u64::from(_vectors);
+            }
+            self.coeff_domain = self.current_domain;
+            for (b, delta) in self.delta.iter_mut().enumerate() {
+                *delta = if moved[b] {
+                    SvfDelta::between(&self.coeffs[b], &self.next_coeffs[b], SUB_BLOCK_LEN)
                 } else {
-                    v
-                }
-            });
-            self.current = EqParams::from_array(a);
+                    SvfDelta::default()
+                };
+            }
+            self.sliding = true;
         }
-        self.next_coeffs = coefficients_for(&self.current, self.sample_rate_hz);
-        for b in 0..NUM_BANDS {
-            self.delta[b] = SvfDelta::between(&self.coeffs[b], &self.next_coeffs[b], SUB_BLOCK_LEN);
-        }
-        self.sliding = true;
         self.update_idle();
     }
 
@@ -468,14 +531,18 @@ fn stereo_kernel<const SLIDE: bool>(
 ) {
     // Broadcast coefficients: [2 a1, 2 a2, 2 a3, d, c1, c2] per band (see
     // `SvfState::process_sample` for why the doubled form).
-    let mut k: [[F32x4; 6]; NUM_BANDS] = std::array::from_fn(|b| {
+    let k: [[F32x4; 6]; NUM_BANDS] = std::array::from_fn(|b| {
         let cb = &c[b];
         [2.0 * cb.a1, 2.0 * cb.a2, 2.0 * cb.a3, cb.d, cb.c1, cb.c2].map(F32x4::splat)
     });
-    let dk: [[F32x4; 3]; NUM_BANDS] = std::array::from_fn(|b| {
-        let db = &d[b];
-        [db.d, db.c1, db.c2].map(F32x4::splat)
-    });
+    // While sliding, each band's output weights travel together as `[d, c1, c2, 0]`: one add
+    // per band and frame moves all three (fifteen separate broadcasts did not fit in the
+    // sixteen SSE registers, so each step was a load, an add and a store), and each weight is
+    // broadcast from its lane where it is used.
+    let mut slide: [F32x4; NUM_BANDS] =
+        std::array::from_fn(|b| F32x4::from_array([c[b].d, c[b].c1, c[b].c2, 0.0]));
+    let step: [F32x4; NUM_BANDS] =
+        std::array::from_fn(|b| F32x4::from_array([d[b].d, d[b].c1, d[b].c2, 0.0]));
     let mut ic1: [F32x4; NUM_BANDS] =
         std::array::from_fn(|b| F32x4::pair(st[0][b].ic1eq, st[1][b].ic1eq));
     let mut ic2: [F32x4; NUM_BANDS] =
@@ -483,7 +550,11 @@ fn stereo_kernel<const SLIDE: bool>(
     for (xl, xr) in left.iter_mut().zip(right.iter_mut()) {
         let mut v0 = F32x4::pair(*xl, *xr);
         for b in 0..NUM_BANDS {
-            let [a1x2, a2x2, a3x2, dd, c1, c2] = k[b];
+            let [a1x2, a2x2, a3x2, mut dd, mut c1, mut c2] = k[b];
+            if SLIDE {
+                (dd, c1, c2) = (slide[b].lane0(), slide[b].lane1(), slide[b].lane2());
+                slide[b] = slide[b].add(step[b]);
+            }
             // Same operations, same order as `SvfState::process_sample`.
             let (s1, s2) = (ic1[b], ic2[b]);
             let from_state = c1.mul(s1).add(c2.mul(s2));
@@ -491,11 +562,6 @@ fn stereo_kernel<const SLIDE: bool>(
             ic1[b] = a1x2.mul(s1).add(a2x2.mul(v3)).sub(s1);
             ic2[b] = s2.add(a2x2.mul(s1).add(a3x2.mul(v3)));
             v0 = dd.mul(v0).add(from_state);
-            if SLIDE {
-                for (kk, dd) in k[b][3..].iter_mut().zip(&dk[b]) {
-                    *kk = kk.add(*dd);
-                }
-            }
         }
         let out = v0.lanes();
         *xl = out[0];
@@ -512,9 +578,8 @@ fn stereo_kernel<const SLIDE: bool>(
             ic2eq: i2[1],
         };
         if SLIDE {
-            c[b].d = k[b][3].lanes()[0];
-            c[b].c1 = k[b][4].lanes()[0];
-            c[b].c2 = k[b][5].lanes()[0];
+            let [d, c1, c2, _] = slide[b].lanes();
+            (c[b].d, c[b].c1, c[b].c2) = (d, c1, c2);
         }
     }
 }
@@ -529,63 +594,6 @@ fn check_rate(sample_rate_hz: f32) -> Result<(), EqError> {
             max_hz: MAX_SAMPLE_RATE_HZ,
         })
     }
-}
-
-/// Parameters in interpolation domain: dB stay, Hz and Q become natural logs.
-fn to_domain(p: &EqParams) -> [f32; NUM_EQ_PARAMS] {
-    let mut a = p.to_array();
-    for (v, kind) in a.iter_mut().zip(EqParams::KINDS) {
-        if kind.is_log() {
-            *v = v.ln();
-        }
-    }
-    a
-}
-
-/// Coefficients of the five bands for `p` (assumed clamped) at `fs`, band frequencies
-/// clamped to [`MAX_FREQ_FRACTION`] of `fs`.
-pub fn coefficients_for(p: &EqParams, sample_rate_hz: f32) -> [SvfCoefficients; NUM_BANDS] {
-    let fs = sample_rate_hz as f64;
-    let f_max = (MAX_FREQ_FRACTION * sample_rate_hz) as f64;
-    let f = |hz: f32| (hz as f64).min(f_max);
-    let shelf_q = SHELF_Q as f64;
-    [
-        SvfCoefficients::new(
-            BandKind::LowShelf,
-            fs,
-            f(p.ls_freq_hz),
-            p.ls_gain_db as f64,
-            shelf_q,
-        ),
-        SvfCoefficients::new(
-            BandKind::Peaking,
-            fs,
-            f(p.p1_freq_hz),
-            p.p1_gain_db as f64,
-            p.p1_q as f64,
-        ),
-        SvfCoefficients::new(
-            BandKind::Peaking,
-            fs,
-            f(p.p2_freq_hz),
-            p.p2_gain_db as f64,
-            p.p2_q as f64,
-        ),
-        SvfCoefficients::new(
-            BandKind::Peaking,
-            fs,
-            f(p.p3_freq_hz),
-            p.p3_gain_db as f64,
-            p.p3_q as f64,
-        ),
-        SvfCoefficients::new(
-            BandKind::HighShelf,
-            fs,
-            f(p.hs_freq_hz),
-            p.hs_gain_db as f64,
-            shelf_q,
-        ),
-    ]
 }
 
 fn cascade_db(coeffs: &[SvfCoefficients; NUM_BANDS], sample_rate_hz: f32, freq_hz: f32) -> f32 {

@@ -7,6 +7,8 @@
 //! - [`eq`]: [`Eq5`], the per-channel cascade with parameter gliding, bad-input protection and a
 //!   click-free bypass.
 //! - [`loudness`]: BS.1770 K-weighted loudness and the auto-gain that level-matches the EQ.
+//! - `fastmath` and `simd` (private): four-lane `exp`/`ln`/`tan` and the SSE vector type the
+//!   stereo kernel and the coefficient update use.
 //!
 //! Why a trapezoidal SVF rather than direct-form biquads: its frequency response is *identical*
 //! to the cookbook's bilinear-transform biquads (same analog prototype, same `tan(w0/2)`
@@ -16,6 +18,7 @@
 //! in `f32`, where direct form I/II loses several bits. See `eq.rs` for the smoothing policy.
 
 pub mod eq;
+mod fastmath;
 pub mod loudness;
 pub mod params;
 mod simd;

@@ -72,9 +72,10 @@ impl SvfCoefficients {
 
     /// Coefficients of a band. `freq_hz` must be inside `(0, sample_rate / 2)` and `q > 0`;
     /// the caller ([`crate::dsp::Eq5`]) clamps. For shelves `q` is the cookbook shelf Q
-    /// ([`crate::dsp::params::SHELF_Q`]). Computed in `f32` (they are stored as `f32` anyway;
-    /// the tests hold the result to 0.01 dB of the `f64` cookbook) because the engine calls
-    /// this for five bands every 16 samples while gliding. Real-time safe: no alloc, no locks.
+    /// ([`crate::dsp::params::SHELF_Q`]). Computed in `f32` with the C library's `expf` and
+    /// `tanf`. The engine itself uses [`crate::dsp::eq::coefficients_for`], the same map four
+    /// bands at a time with faster approximations; this scalar form is the reference it is
+    /// measured against. Real-time safe: no alloc, no locks.
     pub fn new(kind: BandKind, sample_rate: f64, freq_hz: f64, gain_db: f64, q: f64) -> Self {
         debug_assert!(freq_hz > 0.0 && freq_hz < sample_rate * 0.5);
         debug_assert!(q > 0.0);

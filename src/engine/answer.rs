@@ -26,7 +26,7 @@ use rand_pcg::Pcg32;
 
 use crate::corpus::CorpusModel;
 use crate::oracle::{DriveStream, Improviser, Oracle, Symbol, MAX_QUERY_LEN};
-use crate::perception::{FramePayload, Perception, Vocabulary};
+use crate::perception::{FramePayload, FramePitches, Perception, Vocabulary};
 use crate::rt::NoteEvent;
 use crate::trainer::EncoderConfig;
 
@@ -139,15 +139,14 @@ struct Phrase {
 /// Per-frame payload of a state: a corpus frame or a live-learned one.
 #[derive(Clone, Copy)]
 struct Played {
-    pitches: [u8; 4],
-    num_pitches: u8,
+    pitches: FramePitches,
     loudness_db: f32,
     onset: bool,
 }
 
 impl Played {
     fn pitches(&self) -> &[u8] {
-        &self.pitches[..self.num_pitches as usize]
+        self.pitches.as_slice()
     }
 }
 
@@ -199,16 +198,10 @@ impl Answerer {
         let corpus_frames = corpus
             .frames
             .iter()
-            .map(|f| {
-                let mut pitches = [0u8; 4];
-                let n = f.pitches.len().min(4);
-                pitches[..n].copy_from_slice(&f.pitches[..n]);
-                Played {
-                    pitches,
-                    num_pitches: n as u8,
-                    loudness_db: f.loudness_db,
-                    onset: f.onset,
-                }
+            .map(|f| Played {
+                pitches: f.pitches,
+                loudness_db: f.loudness_db,
+                onset: f.onset,
             })
             .collect();
         let drive = corpus.oracle.drive;
@@ -563,8 +556,7 @@ impl Answerer {
             self.corpus_frames[index]
         } else {
             self.live_frames.get(index - n).copied().unwrap_or(Played {
-                pitches: [0; 4],
-                num_pitches: 0,
+                pitches: FramePitches::EMPTY,
                 loudness_db: crate::perception::payload::SILENCE_DB,
                 onset: false,
             })
@@ -577,12 +569,9 @@ impl Answerer {
             if self.last_played.len() <= state {
                 self.last_played.resize(state + 1, NEVER_PLAYED);
             }
-            let mut pitches = [0u8; 4];
-            let k = payload.pitches().len().min(4);
-            pitches[..k].copy_from_slice(&payload.pitches()[..k]);
+
             self.live_frames.push(Played {
-                pitches,
-                num_pitches: k as u8,
+                pitches: payload.pitches,
                 loudness_db: payload.loudness_db,
                 onset: payload.onset_strength > 0.5,
             });
@@ -673,11 +662,8 @@ mod tests {
     use super::*;
 
     fn frame(pitches: &[u8], onset: bool) -> Played {
-        let mut p = [0u8; 4];
-        p[..pitches.len()].copy_from_slice(pitches);
         Played {
-            pitches: p,
-            num_pitches: pitches.len() as u8,
+            pitches: FramePitches::from_slice(pitches),
             loudness_db: -20.0,
             onset,
         }

@@ -8,15 +8,77 @@
 //! - [`EngineStatus`]: what the worker reports (corpus, tokens, latency, drops), for the GUI.
 
 pub mod answer;
-pub mod timing;
+pub mod listener;
+pub mod quantise;
 pub mod transpose;
 
 pub use answer::{
     AnswerError, AnswerSettings, Answerer, SegmentAnswer, ANSWER_MARGIN_S, EARLY_LISTEN_S,
 };
+pub use listener::{EngineIo, Listener};
 
 use crate::oracle::DriveStream;
+use parking_lot::Mutex;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+/// What the plugin (audio and main threads, the editor) and the worker share about answering:
+/// the answer parameters (atomics the audio thread writes each block), which corpus to use,
+/// and what the worker reports (status behind a mutex only the worker and the GUI take,
+/// counters as relaxed atomics).
+#[derive(Debug, Default)]
+pub struct EngineShared {
+    /// Answer parameters (audio thread writes, worker reads).
+    pub controls: AnswerControls,
+    /// Bumped when the corpus path changes.
+    pub corpus_generation: AtomicU64,
+    /// The user corpus (`.mhc`), `None` for the embedded one.
+    pub corpus_path: Mutex<Option<PathBuf>>,
+    /// Set after the worker's first corpus load attempt.
+    pub corpus_attempt_done: AtomicBool,
+    /// What the engine reports to the GUI.
+    pub status: Mutex<EngineStatus>,
+    /// Engine counters.
+    pub counters: EngineCounters,
+}
+
+impl EngineShared {
+    /// Point the worker at a user corpus (`None`: the embedded one). GUI/main thread; the
+    /// worker loads it before it answers the next segment.
+    pub fn set_corpus_path(&self, path: Option<PathBuf>) {
+        *self.corpus_path.lock() = path;
+        self.corpus_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Offline rendering: waits until the worker has handled every segment ending at or
+    /// before `sample`, so their notes are queued before their time comes. `false` if `limit`
+    /// passed first (a worker that stopped working). Not real-time: the audio thread calls it
+    /// only in an offline render, where the host waits for it.
+    pub fn wait_until_handled(&self, sample: u64, limit: Duration) -> bool {
+        let done = &self.counters.handled_until_sample;
+        wait_until(|| done.load(Ordering::Acquire) >= sample, limit)
+    }
+
+    /// Offline rendering: waits until the worker has decided on its early answer to the onset
+    /// at `onset` (answered or not). `false` if `limit` passed first.
+    pub fn wait_for_early_decision(&self, onset: u64, limit: Duration) -> bool {
+        let decided = &self.counters.early_decided;
+        wait_until(|| decided.load(Ordering::Acquire) > onset, limit)
+    }
+}
+
+/// Spins (yielding) until `done`, at most `limit`.
+fn wait_until(done: impl Fn() -> bool, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+    true
+}
 
 /// The embedded default corpus: trained by `musichal train` on 60 s of the project's synthetic
 /// music (`musichal synth --seconds 60 --seed 1`); see `assets/README.md`.
@@ -59,7 +121,7 @@ pub struct AnswerControls {
     pub taboo_s: AtomicF32,
     /// Timing: 0 free, 1 beat, 2 bar.
     pub mode: AtomicU8,
-    /// [`timing::Grid::index`].
+    /// [`quantise::Grid::index`].
     pub grid: AtomicU8,
     pub swing: AtomicF32,
     pub transpose_search: AtomicU8,
@@ -83,7 +145,7 @@ impl Default for AnswerControls {
             live_learning: AtomicBool::new(false),
             taboo_s: AtomicF32::new(0.0),
             mode: AtomicU8::new(0),
-            grid: AtomicU8::new(timing::Grid::default().index()),
+            grid: AtomicU8::new(quantise::Grid::default().index()),
             swing: AtomicF32::new(0.0),
             transpose_search: AtomicU8::new(0),
             novelty: AtomicF32::new(-1.0),
@@ -121,11 +183,11 @@ impl AnswerControls {
     }
 
     /// Publishes the timing settings. Real-time safe.
-    pub fn store_timing(&self, t: &timing::TimingSettings) {
+    pub fn store_timing(&self, t: &quantise::TimingSettings) {
         let mode = match t.mode {
-            timing::AnswerMode::Free => 0,
-            timing::AnswerMode::Beat => 1,
-            timing::AnswerMode::Bar => 2,
+            quantise::AnswerMode::Free => 0,
+            quantise::AnswerMode::Beat => 1,
+            quantise::AnswerMode::Bar => 2,
         };
         self.mode.store(mode, Ordering::Relaxed);
         self.grid.store(t.grid.index(), Ordering::Relaxed);
@@ -133,14 +195,14 @@ impl AnswerControls {
     }
 
     /// The current timing settings.
-    pub fn load_timing(&self) -> timing::TimingSettings {
-        timing::TimingSettings {
+    pub fn load_timing(&self) -> quantise::TimingSettings {
+        quantise::TimingSettings {
             mode: match self.mode.load(Ordering::Relaxed) {
-                1 => timing::AnswerMode::Beat,
-                2 => timing::AnswerMode::Bar,
-                _ => timing::AnswerMode::Free,
+                1 => quantise::AnswerMode::Beat,
+                2 => quantise::AnswerMode::Bar,
+                _ => quantise::AnswerMode::Free,
             },
-            grid: timing::Grid::from_index(self.grid.load(Ordering::Relaxed)),
+            grid: quantise::Grid::from_index(self.grid.load(Ordering::Relaxed)),
             swing: self.swing.get().clamp(0.0, 1.0),
         }
     }
@@ -191,23 +253,6 @@ pub struct EngineStatus {
     pub peak_db: f32,
     /// Interval the transposition search applied to the last answer, semitones.
     pub interval: i8,
-}
-
-impl EngineStatus {
-    /// Entropy in bits of a histogram.
-    pub fn entropy_bits(hist: &[u64]) -> f64 {
-        let total: u64 = hist.iter().sum();
-        if total == 0 {
-            return 0.0;
-        }
-        hist.iter()
-            .filter(|&&c| c > 0)
-            .map(|&c| {
-                let p = c as f64 / total as f64;
-                -p * p.log2()
-            })
-            .sum()
-    }
 }
 
 /// Worker counters (relaxed atomics) for the GUI, tests and the offline render.

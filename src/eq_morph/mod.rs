@@ -13,6 +13,7 @@
 //! the current term pair, and the audio thread interpolates it per sub-block
 //! ([`MorphGrid::params_at`], real-time safe) and applies intensity there.
 
+pub mod decoder;
 mod grid;
 mod meta;
 

@@ -28,7 +28,7 @@ use super::encoder::{
     SPECTRAL_N_FFT, SPECTRAL_RATE_HZ,
 };
 use super::error::{PerceptionError, Result};
-use super::payload::MAX_VOICES;
+use super::pitch::{FramePitches, MAX_VOICES};
 use super::resample::StreamResampler;
 
 /// Encoder id.
@@ -146,12 +146,10 @@ impl BasicPitchEncoder {
                 }
             }
             let found = pitches_from_notes(&notes, DEFAULT_PITCH_THRESHOLD, MAX_VOICES);
-            let mut pitches = [0u8; MAX_VOICES];
-            pitches[..found.len()].copy_from_slice(&found);
+            let pitches = FramePitches::from_slice(&found);
             self.pitch.push(PitchPayload {
                 chroma: chroma_from_notes(&notes),
                 pitches,
-                num_pitches: found.len() as u8,
             });
         }
         Ok(())

@@ -11,7 +11,8 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use super::error::{PerceptionError, Result};
-use super::pipeline::{validate_rate, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
+use super::pipeline::validate_rate;
+use crate::limits::{MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 
 /// Most channels downmixed (7.1.4 = 12; more is rejected as unsupported).
 pub const MAX_CHANNELS: usize = 32;

@@ -52,9 +52,7 @@ pub struct PitchPayload {
     /// Pitch-class weights, C first, summing to 1 (or all 0).
     pub chroma: [f32; 12],
     /// Notes, strongest first; `0` pads unused voices.
-    pub pitches: [u8; super::payload::MAX_VOICES],
-    /// Valid entries in `pitches`.
-    pub num_pitches: u8,
+    pub pitches: super::pitch::FramePitches,
 }
 
 /// A frame encoder. It declares the audio rate and STFT it wants; perception resamples to
@@ -123,10 +121,6 @@ pub const SPECTRAL_DIM: usize = NUM_MELS + NUM_CHROMA + NUM_SHAPE;
 pub const MEL_FMIN_HZ: f32 = 30.0;
 /// Highest mel band edge.
 pub const MEL_FMAX_HZ: f32 = 11_000.0;
-/// Chroma is computed on bins in this range (C1..~C8).
-pub const CHROMA_FMIN_HZ: f32 = 50.0;
-/// Upper chroma limit.
-pub const CHROMA_FMAX_HZ: f32 = 5_000.0;
 /// Dynamic range kept per frame for log-mel (librosa `top_db`).
 pub const TOP_DB: f32 = 80.0;
 
@@ -217,18 +211,7 @@ impl SpectralEncoder {
         }
         let chroma_map = bin_hz
             .iter()
-            .map(|&f| {
-                if !(CHROMA_FMIN_HZ..=CHROMA_FMAX_HZ).contains(&f) {
-                    return [(0, 0.0), (0, 0.0)];
-                }
-                // Fractional pitch class (C = 0); split linearly between the two nearest.
-                let midi = 69.0 + 12.0 * (f / 440.0).log2();
-                let pc = midi.rem_euclid(12.0);
-                let lo = pc.floor();
-                let frac = pc - lo;
-                let a = lo as usize % 12;
-                [(a, 1.0 - frac), ((a + 1) % 12, frac)]
-            })
+            .map(|&f| super::pitch::pitch_class_split(f))
             .collect();
         let contrast_bins = CONTRAST_EDGES_HZ
             .windows(2)

@@ -218,16 +218,23 @@ fn validate(data: &[f32], dim: usize) -> Result<usize> {
     Ok(data.len() / dim)
 }
 
-/// Entropy in bits of a histogram.
-pub fn entropy_bits(sizes: &[usize]) -> f64 {
-    let total: usize = sizes.iter().sum();
+/// Entropy in bits of a histogram of token counts (0 for an empty one): the one definition the
+/// quantiser's report, the corpus report and the editor's live histograms use.
+pub fn entropy_bits<I>(counts: I) -> f64
+where
+    I: IntoIterator + Clone,
+    I::Item: TryInto<u64>,
+{
+    let count = |c: I::Item| c.try_into().unwrap_or(u64::MAX);
+    let total: u64 = counts.clone().into_iter().map(count).sum();
     if total == 0 {
         return 0.0;
     }
-    sizes
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
+    counts
+        .into_iter()
+        .map(count)
+        .filter(|&c| c > 0)
+        .map(|c| {
             let p = c as f64 / total as f64;
             -p * p.log2()
         })
@@ -538,7 +545,7 @@ impl SphericalKMeans {
             k: self.k,
             n_samples: assign.len(),
             active_tokens: sizes.iter().filter(|&&c| c > 0).count(),
-            entropy_bits: entropy_bits(&sizes),
+            entropy_bits: entropy_bits(sizes.iter().copied()),
             inertia: best_sim.iter().map(|&s| (1.0 - s as f64).max(0.0)).sum(),
             cluster_sizes: sizes,
             iterations,
@@ -1060,7 +1067,7 @@ mod tests {
             }
         }
         let euclid_sizes = euclidean_kmeans_sizes(&z, dim, 64, 7);
-        let euclid_bits = entropy_bits(&euclid_sizes);
+        let euclid_bits = entropy_bits(euclid_sizes.iter().copied());
         // --- L2 + spherical (the product path) ---
         let cfg = KMeansConfig {
             k: 64,

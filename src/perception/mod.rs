@@ -28,6 +28,7 @@ pub mod npy;
 pub mod onnx_encoder;
 pub mod payload;
 pub mod pipeline;
+pub mod pitch;
 pub mod resample;
 pub mod synth;
 
@@ -35,11 +36,12 @@ pub use bp_encoder::BasicPitchEncoder;
 pub use decode::{decode_file, DecodedAudio};
 pub use encoder::{Encoder, EncoderInput, PitchPayload, SpectralEncoder, Stream};
 pub use error::{PerceptionError, Result};
-pub use kmeans::{KMeansConfig, KMeansReport, SphericalKMeans, Token, SUPPORTED_K};
+pub use kmeans::{entropy_bits, KMeansConfig, KMeansReport, SphericalKMeans, Token, SUPPORTED_K};
 pub use npy::write_npy_f32;
 pub use onnx_encoder::{OnnxEncoder, OnnxEncoderSidecar};
 pub use payload::{FramePayload, PayloadAnalyser};
 pub use pipeline::{FrameRecord, Perception, PerceptionConfig, SegmentFrames};
+pub use pitch::FramePitches;
 
 /// Token sequences of one segment, both streams, aligned with [`SegmentFrames`] rows.
 #[derive(Debug, Clone, PartialEq, Eq)]

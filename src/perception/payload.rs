@@ -22,12 +22,10 @@
 //!   (`ln(1 + 100 |X|)`) from the previous frame of the same stream run (spectral flux,
 //!   Dixon 2006). The trainer peak-picks it into onsets.
 
-use super::encoder::{CHROMA_FMAX_HZ, CHROMA_FMIN_HZ};
+use super::pitch::{midi_hz, pitch_class_split, FramePitches, CHROMA_FMAX_HZ, MAX_VOICES};
 
 /// Loudness floor, dB.
 pub const SILENCE_DB: f32 = -120.0;
-/// Most simultaneous pitches reported per frame.
-pub const MAX_VOICES: usize = 4;
 /// Lowest candidate note (C2).
 pub const LOWEST_NOTE: u8 = 36;
 /// Highest candidate note (C7).
@@ -57,10 +55,8 @@ pub struct FramePayload {
     pub loudness_db: f32,
     /// Pitch-class energies of the harmonic stream, C first, summing to 1 (or all 0).
     pub chroma: [f32; 12],
-    /// Detected notes, strongest first; `0` pads unused voices.
-    pub pitches: [u8; MAX_VOICES],
-    /// Number of valid entries in `pitches`.
-    pub num_pitches: u8,
+    /// Detected notes, strongest first.
+    pub pitches: FramePitches,
     /// Spectral flux onset strength (>= 0).
     pub onset_strength: f32,
 }
@@ -70,8 +66,7 @@ impl Default for FramePayload {
         Self {
             loudness_db: SILENCE_DB,
             chroma: [0.0; 12],
-            pitches: [0; MAX_VOICES],
-            num_pitches: 0,
+            pitches: FramePitches::EMPTY,
             onset_strength: 0.0,
         }
     }
@@ -80,7 +75,7 @@ impl Default for FramePayload {
 impl FramePayload {
     /// The detected notes, strongest first.
     pub fn pitches(&self) -> &[u8] {
-        &self.pitches[..self.num_pitches as usize]
+        self.pitches.as_slice()
     }
 }
 
@@ -99,26 +94,13 @@ pub struct PayloadAnalyser {
     log_mag: Vec<f32>,
 }
 
-fn midi_hz(note: f32) -> f32 {
-    440.0 * 2f32.powf((note - 69.0) / 12.0)
-}
-
 impl PayloadAnalyser {
     /// Allocating. For STFT frames of `n_fft` at `rate_hz`.
     pub fn new(rate_hz: u32, n_fft: usize) -> Self {
         let n_bins = n_fft / 2 + 1;
         let bin_hz = rate_hz as f32 / n_fft as f32;
         let chroma_map = (0..n_bins)
-            .map(|b| {
-                let f = b as f32 * bin_hz;
-                if !(CHROMA_FMIN_HZ..=CHROMA_FMAX_HZ).contains(&f) {
-                    return [(0, 0.0), (0, 0.0)];
-                }
-                let pc = (69.0 + 12.0 * (f / 440.0).log2()).rem_euclid(12.0);
-                let lo = pc.floor();
-                let a = lo as usize % 12;
-                [(a, 1.0 - (pc - lo)), ((a + 1) % 12, pc - lo)]
-            })
+            .map(|b| pitch_class_split(b as f32 * bin_hz))
             .collect();
         let nyquist_bin = n_bins - 1;
         let partial_bins = (LOWEST_NOTE..=HIGHEST_NOTE)
@@ -235,15 +217,14 @@ impl PayloadAnalyser {
                 }
             }
             let Some((c, salience)) = best else { break };
-            if out.num_pitches == 0 {
+            if out.pitches.is_empty() {
                 first_salience = salience;
             } else if salience < RELATIVE_THRESHOLD * first_salience {
                 break;
             }
             let note = LOWEST_NOTE + c as u8;
             if !out.pitches().contains(&note) {
-                out.pitches[out.num_pitches as usize] = note;
-                out.num_pitches += 1;
+                out.pitches.push(note);
             }
             // Remove the chosen note's partials so its harmonics cannot elect another note.
             for &(lo, hi) in &self.partial_bins[c] {
@@ -310,7 +291,7 @@ mod tests {
         assert_eq!(top, Some(6));
         let silent = a.analyse(&zeros, &zeros);
         assert_eq!(silent.loudness_db, SILENCE_DB);
-        assert_eq!(silent.num_pitches, 0);
+        assert!(silent.pitches.is_empty());
         assert_eq!(silent.chroma, [0.0; 12]);
     }
 
@@ -346,7 +327,8 @@ mod tests {
         assert_eq!(quiet.onset_strength, 0.0, "the first frame has no history");
         let hit = a.analyse(&zeros, &noise);
         assert_eq!(
-            hit.num_pitches, 0,
+            hit.pitches.len(),
+            0,
             "a noise burst in the percussive stream has no pitch"
         );
         let held = a.analyse(&zeros, &noise);

@@ -28,12 +28,8 @@ use super::frontend::{StreamingHpss, StreamingIstft, StreamingStft};
 use super::payload::{FramePayload, PayloadAnalyser};
 use super::resample::StreamResampler;
 
-/// Lowest accepted host / file sample rate.
-pub const MIN_SAMPLE_RATE_HZ: u32 = 8_000;
-/// Highest accepted host / file sample rate.
-pub const MAX_SAMPLE_RATE_HZ: u32 = 384_000;
-/// Segment length of the audio -> worker hand-off.
-pub const SEGMENT_MS: u32 = 350;
+use crate::limits::{MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, SEGMENT_MS};
+
 /// Longest segment accepted by `process_segment` (10 s at the highest rate).
 pub const MAX_SEGMENT_SAMPLES: usize = MAX_SAMPLE_RATE_HZ as usize * 10;
 
@@ -69,13 +65,13 @@ impl Default for PerceptionConfig {
 impl PerceptionConfig {
     /// Segment length in samples at `rate_hz` (rounded): 15435 at 44.1 kHz, 16800 at 48 kHz.
     pub fn segment_samples(&self, rate_hz: u32) -> usize {
-        ((rate_hz as u64 * self.segment_ms as u64 + 500) / 1000) as usize
+        crate::limits::segment_samples(rate_hz as f64, self.segment_ms)
     }
 }
 
 /// Checks a host / file sample rate.
 pub fn validate_rate(rate_hz: u32) -> Result<()> {
-    if (MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&rate_hz) {
+    if crate::limits::sample_rate_ok(rate_hz as f64) {
         Ok(())
     } else {
         Err(PerceptionError::UnsupportedSampleRate {
@@ -455,7 +451,6 @@ impl Perception {
             for (p, d) in payload.iter_mut().zip(deep) {
                 p.chroma = d.chroma;
                 p.pitches = d.pitches;
-                p.num_pitches = d.num_pitches;
             }
         }
         let out = SegmentFrames {

@@ -7,9 +7,7 @@ use rand_pcg::Pcg64;
 
 use std::f32::consts::TAU;
 
-fn midi_hz(m: f32) -> f32 {
-    440.0 * 2f32.powf((m - 69.0) / 12.0)
-}
+use super::pitch::midi_hz;
 
 /// Adds a harmonic tone to `out` from `start` for `len` samples: `n_harm` partials with
 /// amplitude `1/k^tilt`, attack `attack_s`, exponential decay time `decay_s` (or sustained when

@@ -64,7 +64,7 @@ pub struct BeatTime {
     /// Grid step the start sits on (beats), 0 for none: after a jump or a late arrival the note
     /// goes back onto this grid.
     pub grid: f32,
-    /// Swing of that grid (see [`crate::engine::timing::next_grid_point`]).
+    /// Swing of that grid (see [`crate::rt::clock::next_grid_point`]).
     pub swing: f32,
     /// *bar* mode: beats from the first note of the note's phrase, which sits on a bar line.
     /// After a jump the phrase moves as one so that its first note is on the next bar line.
@@ -297,7 +297,7 @@ impl MidiScheduler {
                     let bars = ((first - bar_start) / beats_per_bar - 1e-9).ceil();
                     b.start = bar_start + bars * beats_per_bar + offset;
                 } else if b.grid > 0.0 {
-                    b.start = crate::engine::timing::next_grid_point(
+                    b.start = crate::rt::clock::next_grid_point(
                         b.start,
                         bar_start,
                         beats_per_bar,
@@ -334,7 +334,7 @@ impl MidiScheduler {
                 self.counters.late_started.fetch_add(1, Ordering::Relaxed);
                 if b.grid > 0.0 {
                     // Late: the next point of its grid, not off the grid.
-                    b.start = crate::engine::timing::next_grid_point(
+                    b.start = crate::rt::clock::next_grid_point(
                         span.beats,
                         span.bar_start,
                         span.beats_per_bar,

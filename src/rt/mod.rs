@@ -12,6 +12,7 @@
 //! the worker can answer "at sample N" in the same units its segments were stamped with.
 //! Every audio-thread method is bounded and never waits; overflows drop and count.
 
+pub mod clock;
 pub mod midi;
 pub mod segment;
 
@@ -20,6 +21,6 @@ pub use midi::{
     NoteSender, MAX_ACTIVE, MAX_PENDING,
 };
 pub use segment::{
-    segment_channel, segment_len, Segment, SegmentAssembler, SegmentCounters, SegmentError,
-    SegmentStats, SegmentWriter, CHUNK_LEN,
+    segment_channel, Segment, SegmentAssembler, SegmentCounters, SegmentError, SegmentStats,
+    SegmentWriter, CHUNK_LEN,
 };

@@ -26,23 +26,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::limits::{sample_rate_ok, segment_len, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
+
 /// Samples per ring message. 64 keeps the per-message overhead small while adding at most
 /// 1.3 ms (at 48 kHz) of latency to a 350 ms segment.
 pub const CHUNK_LEN: usize = 64;
-/// Segment duration, seconds (DESIGN.md: 350 ms).
-pub const SEGMENT_SECONDS: f64 = 0.35;
-/// Highest sample rate accepted, Hz.
-pub const MAX_SAMPLE_RATE_HZ: f64 = 768_000.0;
-/// Lowest sample rate accepted, Hz.
-pub const MIN_SAMPLE_RATE_HZ: f64 = 8_000.0;
 /// Largest ring accepted, seconds of audio.
 pub const MAX_RING_SECONDS: f64 = 60.0;
-
-/// Segment length in samples at `sample_rate_hz`: `round(0.35 fs)`.
-pub fn segment_len(sample_rate_hz: f64) -> usize {
-    // 35/100 rather than 0.35: 0.35 is not exact in binary and would round 7717.5 down.
-    (sample_rate_hz * 35.0 / 100.0).round() as usize
-}
 
 /// Errors of [`segment_channel`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -50,8 +40,8 @@ pub enum SegmentError {
     #[error("sample rate {sample_rate_hz} Hz is outside {min_hz}..={max_hz} Hz")]
     InvalidSampleRate {
         sample_rate_hz: f64,
-        min_hz: f64,
-        max_hz: f64,
+        min_hz: u32,
+        max_hz: u32,
     },
     #[error("ring of {ring_seconds} s is not in (0, {max_seconds}] s")]
     InvalidRingSize { ring_seconds: f64, max_seconds: f64 },
@@ -176,7 +166,7 @@ pub fn segment_channel(
     sample_rate_hz: f64,
     ring_seconds: f64,
 ) -> Result<(SegmentWriter, SegmentAssembler), SegmentError> {
-    if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
+    if !sample_rate_ok(sample_rate_hz) {
         return Err(SegmentError::InvalidSampleRate {
             sample_rate_hz,
             min_hz: MIN_SAMPLE_RATE_HZ,

@@ -2,6 +2,7 @@
 //! impulse response, modulation stability, clicks, sample rates and bad input.
 
 use super::*;
+use crate::dsp::params::{NUM_EQ_PARAMS, SHELF_Q};
 use rand::{RngExt, SeedableRng};
 use std::f64::consts::PI;
 
@@ -606,5 +607,468 @@ mod send {
         assert_send::<Eq5>();
         assert_send::<EqParams>();
         assert_send::<SvfCoefficients>();
+    }
+}
+
+/// The engine's coefficient map (four-lane `exp`/`tan` approximations) against the exact map,
+/// and the band-skipping glide update against recomputing every band.
+mod fast_coefficients {
+    use super::*;
+    use realfft::num_complex::Complex64;
+
+    const EPS: f64 = f32::EPSILON as f64;
+    /// Largest relative error allowed in a band's `g` (pre-warped frequency) and `k` (damping).
+    const PARAM_BOUND_REL: f64 = 8.0 * EPS;
+    /// Largest error allowed in each processing coefficient (`a1`, `a2`, `a3`, `d`, `c1`,
+    /// `c2`), in units of `f32::EPSILON` times the coefficient's scale: the magnitude it is
+    /// computed from before any cancellation (see [`scales`]).
+    const PROCESSING_BOUND_EPS: f64 = 16.0;
+    /// Largest deviation allowed between the response of the band the coefficients describe
+    /// (`g`, `k`, `m0..m2`) and the exact map's, dB, anywhere from 20 Hz to 0.45 fs: the
+    /// steepest skirt in range (Q 10, 12 dB: about 154 dB per unit of ln f) times
+    /// `PARAM_BOUND_REL` is 1.5e-4 dB, doubled for `k`. A thirtieth of the cookbook tests'
+    /// 0.01 dB.
+    const DESCRIBED_BOUND_DB: f64 = 3e-4;
+    /// Largest deviation allowed between the response the kernel runs (from the processing
+    /// coefficients) and the exact map's, dB. Storing the coefficients in `f32` alone costs up
+    /// to ~0.023 dB here (narrow low peaks at 192 kHz, where `2 a1 - 1` is within 1e-5 of 1;
+    /// the C library path measures the same), so this bound is about that, plus:
+    const PROCESSED_BOUND_DB: f64 = 0.03;
+    /// ... at every point, at most this much further from exact than the C library path's
+    /// coefficients (what the engine used before), dB.
+    const PROCESSED_EXCESS_DB: f64 = 2e-3;
+
+    /// The exact (`f64`) map: the cookbook parameterisation of `SvfCoefficients::new` without
+    /// any rounding to `f32`. Returns `[g, k, m0, m1, m2, a1, a2, a3, d, c1, c2]` and the
+    /// scales of the last six (see [`scales`]).
+    fn exact(kind: BandKind, fs: f64, f_hz: f64, gain_db: f64, q: f64) -> ([f64; 11], [f64; 6]) {
+        let f0 = f_hz.min((MAX_FREQ_FRACTION as f64) * fs);
+        let a = 10f64.powf(gain_db / 40.0);
+        let g = (PI * f0 / fs).tan();
+        let (g, k, m0, m1, m2) = match kind {
+            BandKind::Peaking => {
+                let k = 1.0 / (q * a);
+                (g, k, 1.0, k * (a * a - 1.0), 0.0)
+            }
+            BandKind::LowShelf => {
+                let k = 1.0 / q;
+                (g / a.sqrt(), k, 1.0, k * (a - 1.0), a * a - 1.0)
+            }
+            BandKind::HighShelf => {
+                let k = 1.0 / q;
+                (g * a.sqrt(), k, a * a, k * (1.0 - a) * a, 1.0 - a * a)
+            }
+        };
+        let a1 = 1.0 / (1.0 + g * (g + k));
+        let a2 = g * a1;
+        let a3 = g * a2;
+        let scales = scales(kind, a, k, [m0, a1, a2, a3]);
+        let c = [
+            g,
+            k,
+            m0,
+            m1,
+            m2,
+            a1,
+            a2,
+            a3,
+            m0 + m1 * a2 + m2 * a3,
+            m1 * a1 + m2 * a2,
+            m2 * (1.0 - a3) - m1 * a2,
+        ];
+        (c, scales)
+    }
+
+    /// Scales of the processing coefficients `a1, a2, a3, d, c1, c2` for forward error
+    /// bounds: each is what the coefficient is summed from, in magnitude, before cancellation.
+    /// `m1` and `m2` are differences such as `A^2 - 1`, which nearly cancel at small gains
+    /// (and so have no useful relative error bound in any `f32` arithmetic); their scales are
+    /// `k (A^2 + 1)` and `A^2 + 1` instead of their values.
+    fn scales(kind: BandKind, a: f64, k: f64, [m0, a1, a2, a3]: [f64; 4]) -> [f64; 6] {
+        let (s1, s2) = match kind {
+            BandKind::Peaking => (k * (a * a + 1.0), 0.0),
+            BandKind::LowShelf => (k * (a + 1.0), a * a + 1.0),
+            BandKind::HighShelf => (k * (a + a * a), a * a + 1.0),
+        };
+        [
+            a1,
+            a2,
+            a3,
+            m0.abs() + s1 * a2 + s2 * a3,
+            s1 * a1 + s2 * a2,
+            s2 * (1.0 + a3) + s1 * a2,
+        ]
+    }
+
+    fn as_f64(c: &SvfCoefficients) -> [f64; 11] {
+        [
+            c.g, c.k, c.m0, c.m1, c.m2, c.a1, c.a2, c.a3, c.d, c.c1, c.c2,
+        ]
+        .map(f64::from)
+    }
+
+    /// Error of each processing coefficient of `got` against `want` in units of `EPS` times
+    /// its scale; the largest of the six.
+    fn processing_error_eps(got: &[f64; 11], want: &[f64; 11], scales: [f64; 6]) -> f64 {
+        (5..11)
+            .zip(scales)
+            .map(|(i, scale)| (got[i] - want[i]).abs() / (scale * EPS))
+            .fold(0.0, f64::max)
+    }
+
+    /// `|H|` in dB at `w` (radians per sample) of the filter the kernel runs with processing
+    /// coefficients `[.., a1, a2, a3, d, c1, c2]`, from its state-space form
+    /// `s' = A s + B x, y = C s + D x` (see `SvfState::process_sample`), in `f64`: the
+    /// response of exactly those numbers, not of the band they describe.
+    fn processed_db(c: &[f64; 11], w: f64) -> f64 {
+        let [.., a1, a2, a3, d, c1, c2] = *c;
+        let (m11, m12, m21, m22) = (2.0 * a1 - 1.0, -2.0 * a2, 2.0 * a2, 1.0 - 2.0 * a3);
+        let (b1, b2) = (2.0 * a2, 2.0 * a3);
+        let z = Complex64::from_polar(1.0, w);
+        // (zI - A)^-1 B by Cramer's rule.
+        let (p11, p22) = (z - m11, z - m22);
+        let det = p11 * p22 - m12 * m21;
+        let s1 = (p22 * b1 + m12 * b2) / det;
+        let s2 = (p11 * b2 + m21 * b1) / det;
+        20.0 * (s1 * c1 + s2 * c2 + d).norm().log10()
+    }
+
+    /// `|H|` in dB at `w` of the band `[g, k, m0, m1, m2, ..]` describes (its bilinear biquad).
+    fn described_db(c: &[f64; 11], w: f64) -> f64 {
+        let [g, k, m0, m1, m2, ..] = *c;
+        let a0 = 1.0 + k * g + g * g;
+        let biquad = [
+            (m0 * a0 + m1 * g + m2 * g * g) / a0,
+            (m0 * (2.0 * g * g - 2.0) + 2.0 * m2 * g * g) / a0,
+            (m0 * (1.0 - k * g + g * g) - m1 * g + m2 * g * g) / a0,
+            (2.0 * g * g - 2.0) / a0,
+            (1.0 - k * g + g * g) / a0,
+        ];
+        10.0 * crate::dsp::svf::biquad_magnitude_sq(&biquad, w).log10()
+    }
+
+    /// Worst case of one measure, with where it happened.
+    #[derive(Default)]
+    struct Worst {
+        value: f64,
+        at: String,
+    }
+
+    impl Worst {
+        fn see(&mut self, value: f64, at: impl FnOnce() -> String) {
+            if value > self.value {
+                self.value = value;
+                self.at = at();
+            }
+        }
+    }
+
+    /// Over the whole parameter range (band frequency 20 Hz..20 kHz clamped to 0.45 fs, gain
+    /// +-12 dB, Q 0.1..10 for the peaks, rates 44.1..192 kHz), every band of
+    /// `coefficients_for` (what the engine runs) is within the bounds above of the exact map:
+    /// `g` and `k`, each processing coefficient, and the described and processed responses at
+    /// 49 frequencies from 20 Hz to 0.45 fs and at the band frequency. The C library path
+    /// (`SvfCoefficients::new`) is measured alongside.
+    #[test]
+    fn within_bound_of_exact_map() {
+        let rates = [
+            44_100.0f32,
+            48_000.0,
+            88_200.0,
+            96_000.0,
+            176_400.0,
+            192_000.0,
+        ];
+        let freqs = log_grid(20.0, 20_000.0, 41);
+        // Every half dB, and gains near 0 dB where `A^2 - 1` cancels.
+        let mut gains: Vec<f32> = (0..=48).map(|i| -12.0 + 0.5 * i as f32).collect();
+        gains.extend([-0.1, -0.01, -0.001, 0.001, 0.01, 0.1]);
+        let qs = log_grid(0.1, 10.0, 9);
+        let mut param = Worst::default();
+        let mut processing = [Worst::default(), Worst::default()];
+        let mut described = [Worst::default(), Worst::default()];
+        let mut processed = [Worst::default(), Worst::default()];
+        let mut excess = Worst::default();
+        let mut points = 0usize;
+        for fs in rates {
+            let fs64 = fs as f64;
+            let mut eval_hz = log_grid(20.0, 0.45 * fs64, 49);
+            eval_hz.push(0.0); // the band frequency, set below
+            for (band, kind) in BAND_KINDS.iter().enumerate() {
+                let band_qs: &[f32] = if *kind == BandKind::Peaking {
+                    &qs
+                } else {
+                    &[SHELF_Q]
+                };
+                for &f0 in &freqs {
+                    let f_used = f0.min(MAX_FREQ_FRACTION * fs);
+                    *eval_hz.last_mut().unwrap() = f_used;
+                    for &gain in &gains {
+                        for &q in band_qs {
+                            let at = || format!("{kind:?} fs={fs} f={f0} gain={gain} q={q}");
+                            let p = single_band(band, f0, gain, q);
+                            let fast = as_f64(&coefficients_for(&p, fs)[band]);
+                            let libm = as_f64(&SvfCoefficients::new(
+                                *kind,
+                                fs64,
+                                f_used as f64,
+                                gain as f64,
+                                q as f64,
+                            ));
+                            let (want, scales) =
+                                exact(*kind, fs64, f0 as f64, gain as f64, q as f64);
+                            for i in 0..2 {
+                                param.see(((fast[i] - want[i]) / want[i]).abs(), at);
+                            }
+                            for (w, got) in processing.iter_mut().zip([&fast, &libm]) {
+                                w.see(processing_error_eps(got, &want, scales), at);
+                            }
+                            for &f in &eval_hz {
+                                let w = 2.0 * PI * f as f64 / fs64;
+                                let at_f = || format!("{} at {f} Hz", at());
+                                let exact_db = processed_db(&want, w);
+                                let mut err = [0.0; 2];
+                                for (k, got) in [&fast, &libm].into_iter().enumerate() {
+                                    let d = (described_db(got, w) - exact_db).abs();
+                                    described[k].see(d, at_f);
+                                    err[k] = (processed_db(got, w) - exact_db).abs();
+                                    processed[k].see(err[k], at_f);
+                                }
+                                excess.see(err[0] - err[1], at_f);
+                                points += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!("{points} points; worst cases (fast path | C library path):");
+        eprintln!("  g, k relative error {:.2e} ({})", param.value, param.at);
+        for (name, w, unit) in [
+            ("processing coefficients", &processing, "eps x scale"),
+            ("described response", &described, "dB"),
+            ("processed response", &processed, "dB"),
+        ] {
+            eprintln!(
+                "  {name}: {:.2e} | {:.2e} {unit} ({} | {})",
+                w[0].value, w[1].value, w[0].at, w[1].at
+            );
+        }
+        eprintln!(
+            "  processed response beyond the C library path's: {:.2e} dB ({})",
+            excess.value, excess.at
+        );
+        assert!(
+            param.value <= PARAM_BOUND_REL,
+            "g/k: {:.2e} at {}",
+            param.value,
+            param.at
+        );
+        assert!(
+            processing[0].value <= PROCESSING_BOUND_EPS,
+            "processing coefficients: {:.1} eps at {}",
+            processing[0].value,
+            processing[0].at
+        );
+        assert!(
+            described[0].value <= DESCRIBED_BOUND_DB,
+            "described response: {:.2e} dB at {}",
+            described[0].value,
+            described[0].at
+        );
+        assert!(
+            processed[0].value <= PROCESSED_BOUND_DB,
+            "processed response: {:.2e} dB at {}",
+            processed[0].value,
+            processed[0].at
+        );
+        assert!(
+            excess.value <= PROCESSED_EXCESS_DB,
+            "processed response {:.2e} dB further from exact than the C library path's at {}",
+            excess.value,
+            excess.at
+        );
+    }
+
+    /// A 0 dB band is the exact identity and a whole flat EQ gives the identity coefficients
+    /// at every rate, frequency and Q (bypass relies on it).
+    #[test]
+    fn zero_gain_is_exact_identity() {
+        for fs in RATES {
+            for f0 in log_grid(20.0, 20_000.0, 13) {
+                for q in log_grid(0.1, 10.0, 5) {
+                    let mut p = EqParams::FLAT;
+                    (p.ls_freq_hz, p.p1_freq_hz, p.p2_freq_hz) = (f0, f0, f0);
+                    (p.p3_freq_hz, p.hs_freq_hz) = (f0, f0);
+                    (p.p1_q, p.p2_q, p.p3_q) = (q, q, q);
+                    for c in coefficients_for(&p, fs) {
+                        assert_eq!((c.m0, c.m1, c.m2), (1.0, 0.0, 0.0), "fs={fs} f={f0} q={q}");
+                        assert_eq!((c.d, c.c1, c.c2), (1.0, 0.0, 0.0), "fs={fs} f={f0} q={q}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The interpolation domain holds each parameter where `BandDomain::params` finds it
+    /// again (within the `exp`/`ln` round trip's few ulps), and the shelves' fixed ln Q is
+    /// `ln SHELF_Q`.
+    #[test]
+    fn band_domain_round_trip() {
+        assert_eq!(coeffs::LN_SHELF_Q, (SHELF_Q as f64).ln() as f32);
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(17);
+        for _ in 0..1000 {
+            let p = random_params(&mut rng);
+            let back = coeffs::BandDomain::of(&p).params().to_array();
+            for (i, (got, want)) in back.iter().zip(p.to_array()).enumerate() {
+                let rel = ((got - want) / want).abs();
+                assert!(
+                    rel < 4.0 * f32::EPSILON,
+                    "entry {i}: {want} came back as {got}"
+                );
+            }
+        }
+    }
+
+    /// A 1 s stereo test signal: two detuned sines and a little noise.
+    fn signal(fs: f32) -> (Vec<f32>, Vec<f32>) {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(5);
+        let n = fs as usize;
+        let l = (0..n)
+            .map(|i| {
+                let t = i as f32 / fs;
+                0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin()
+                    + 0.1 * rng.random_range(-1.0f32..1.0)
+            })
+            .collect();
+        let r = (0..n)
+            .map(|i| {
+                let t = i as f32 / fs;
+                0.3 * (2.0 * std::f32::consts::PI * 3_010.0 * t).sin()
+                    + 0.1 * rng.random_range(-1.0f32..1.0)
+            })
+            .collect();
+        (l, r)
+    }
+
+    /// Drive two engines through the same targets and input, one skipping unmoved bands and
+    /// one recomputing all five at every update; their outputs must be the same bits. Each
+    /// step is `(target, frames)`; frames go in uneven blocks. Returns the vectors each
+    /// computed.
+    fn run_pair(fs: f32, start: EqParams, steps: &[(EqParams, usize)], stereo: bool) -> (u64, u64) {
+        let (l0, r0) = signal(fs);
+        let mut skip = Eq5::new(fs).unwrap();
+        let mut all = Eq5::new(fs).unwrap();
+        all.recompute_all = true;
+        for eq in [&mut skip, &mut all] {
+            eq.set_ramp_ms(5.0).unwrap();
+            eq.set_params_immediate(start);
+        }
+        let mut pos = 0;
+        let mut block = 7;
+        for &(target, frames) in steps {
+            skip.set_target(target);
+            all.set_target(target);
+            let end = pos + frames;
+            while pos < end {
+                let e = (pos + block).min(end);
+                let (mut ls, mut rs) = (l0[pos..e].to_vec(), r0[pos..e].to_vec());
+                let (mut la, mut ra) = (ls.clone(), rs.clone());
+                if stereo {
+                    skip.process_block(&mut [&mut ls, &mut rs]);
+                    all.process_block(&mut [&mut la, &mut ra]);
+                } else {
+                    skip.process_block(&mut [&mut ls]);
+                    all.process_block(&mut [&mut la]);
+                }
+                for (x, y) in ls.iter().zip(&la).chain(rs.iter().zip(&ra)) {
+                    assert_eq!(
+                        x.to_bits(),
+                        y.to_bits(),
+                        "frame {pos}..{e}: skipping gives {x}, recomputing {y}"
+                    );
+                }
+                pos = e;
+                block = block * 5 % 97 + 1;
+            }
+            assert_eq!(skip.coefficients(), all.coefficients());
+        }
+        (skip.vectors_computed, all.vectors_computed)
+    }
+
+    fn active() -> EqParams {
+        EqParams {
+            ls_gain_db: 5.0,
+            ls_freq_hz: 90.0,
+            p1_gain_db: -7.0,
+            p1_freq_hz: 350.0,
+            p1_q: 1.4,
+            p2_gain_db: 4.5,
+            p2_freq_hz: 1_800.0,
+            p2_q: 0.6,
+            p3_gain_db: -3.0,
+            p3_freq_hz: 6_500.0,
+            p3_q: 3.0,
+            hs_gain_db: 6.0,
+            hs_freq_hz: 11_000.0,
+        }
+    }
+
+    /// Skipping the bands whose parameters do not move gives bit-identical output to
+    /// recomputing every band, in glides where one band moves, where only the high shelf
+    /// moves, where a band stops moving from one glide to the next (its slide must stop
+    /// too), and where a glide moves nothing; and it does skip work.
+    #[test]
+    fn skipping_unmoved_bands_is_bit_identical_to_recomputing() {
+        for fs in [44_100.0f32, 96_000.0] {
+            let a = active();
+            let only_p2 = EqParams {
+                p2_gain_db: -9.0,
+                p2_freq_hz: 700.0,
+                p2_q: 4.0,
+                ..a
+            };
+            let p2_and_hs = EqParams {
+                hs_gain_db: -4.0,
+                hs_freq_hz: 4_000.0,
+                ..only_p2
+            };
+            let only_hs = EqParams {
+                hs_gain_db: 10.0,
+                ..p2_and_hs
+            };
+            let back_p2 = EqParams {
+                p2_gain_db: 2.0,
+                ..only_hs
+            };
+            let glide = (0.01 * fs) as usize; // 5 ms ramp, with room to land
+            let steps = [
+                (only_p2, glide),
+                (p2_and_hs, glide),
+                (only_hs, glide),
+                (back_p2, glide / 3), // interrupted ...
+                (only_hs, glide),     // ... and back: a glide from mid-way
+                (only_hs, glide),
+            ];
+            for stereo in [true, false] {
+                let (skipped, all) = run_pair(fs, a, &steps, stereo);
+                eprintln!("fs={fs} stereo={stereo}: {skipped} vectors computed vs {all}");
+                assert!(
+                    skipped < all * 3 / 4,
+                    "skipping computed {skipped} vectors, recomputing {all}"
+                );
+            }
+            // A glide that moves nothing: target changed and changed back before any update.
+            let mut skip = Eq5::new(fs).unwrap();
+            skip.set_params_immediate(a);
+            skip.set_target(only_p2);
+            skip.set_target(a);
+            let (l0, _) = signal(fs);
+            let mut x = l0[..4 * glide].to_vec();
+            skip.process_block(&mut [&mut x]);
+            assert_eq!(skip.vectors_computed, 0);
+            let (_, all) = run_pair(fs, a, &[(only_p2, 0), (a, 4 * glide)], true);
+            assert!(all > 0);
+        }
     }
 }

@@ -1,0 +1,536 @@
+//! The answering loop on the worker thread: take each complete 350 ms segment from the audio
+//! thread's ring, let the corpus' [`Answerer`] hear it and answer it, place the phrase in
+//! musical time ([`Quantiser`]) and hand its notes to the audio thread's scheduler; answer a
+//! transient after silence early, from the part of its segment that has arrived; publish what
+//! was heard and the answer delay for the GUI ([`EngineShared`]).
+//!
+//! ```text
+//! SegmentAssembler::next_segment -> Answerer::answer -> Quantiser::place -> NoteSender::send
+//! ```
+//!
+//! [`Listener`] owns the worker's ends of the hand-offs ([`EngineIo`]), the corpus it answers
+//! from and the answering state; the worker thread (`crate::worker`) owns the thread and calls
+//! [`Listener::poll_corpus`] and [`Listener::step`] on each pass.
+//!
+//! The corpus (a user `.mhc` or the embedded one) is loaded when its path changes; a bad file
+//! keeps the previous corpus and the status says why.
+
+use std::sync::atomic::Ordering;
+
+use super::answer::Answerer;
+use super::quantise::Quantiser;
+use super::{EngineCounters, EngineShared, EARLY_LISTEN_S, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME};
+use crate::corpus::CorpusModel;
+use crate::rt::clock::ClockSnapshot;
+use crate::rt::{NoteEvent, NoteSender, SegmentAssembler};
+
+/// Seed of the answer's random choices: the same session answers the same way every time.
+const ANSWER_SEED: u64 = 0x4d75_7369_6348_616c;
+
+/// Shortest early phrase worth playing before the segment's own answer, seconds; an onset
+/// later in its segment gets an early phrase that also covers that answer's time.
+const MIN_EARLY_PHRASE_S: f64 = 0.15;
+
+/// The worker's ends of the audio-thread hand-offs, made in `activate` for the host's sample
+/// rate.
+pub struct EngineIo {
+    /// Segments of the live input.
+    pub assembler: SegmentAssembler,
+    /// Notes to play.
+    pub notes: NoteSender,
+    /// Host sample rate, Hz.
+    pub host_rate_hz: u32,
+    /// The audio thread's beat clock, as of its latest block.
+    pub clock: triple_buffer::Output<ClockSnapshot>,
+}
+
+/// The answering state of one worker run: the hand-offs, the corpus' answerer (once loaded),
+/// the quantiser and what the early answer remembers.
+pub struct Listener {
+    io: Option<EngineIo>,
+    answerer: Option<Answerer>,
+    /// `EngineShared::corpus_generation` of the last corpus request handled.
+    corpus_generation: u64,
+    notes: Vec<NoteEvent>,
+    quantiser: Quantiser,
+    early: EarlyState,
+}
+
+impl Listener {
+    /// A listener on `io` (`None`: no audio hand-offs, e.g. a sample rate the ring refuses;
+    /// corpora still load and report).
+    pub fn new(io: Option<EngineIo>) -> Self {
+        Self {
+            io,
+            answerer: None,
+            corpus_generation: u64::MAX,
+            notes: Vec::with_capacity(256),
+            quantiser: Quantiser::new(),
+            early: EarlyState::default(),
+        }
+    }
+
+    /// Whether a corpus is loaded.
+    pub fn has_answerer(&self) -> bool {
+        self.answerer.is_some()
+    }
+
+    /// Loads the corpus if its path changed since the last call (the first call loads it):
+    /// from the next segment on the new corpus answers; a bad file keeps the previous one, and
+    /// with none the embedded corpus stands in (see [`load_corpus`]). A panic while loading is
+    /// contained and reported in the status. Marks the attempt done for an offline `activate`.
+    pub fn poll_corpus(&mut self, shared: &EngineShared) {
+        let generation = shared.corpus_generation.load(Ordering::Acquire);
+        if generation == self.corpus_generation {
+            return;
+        }
+        self.corpus_generation = generation;
+        let has_previous = self.has_answerer();
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            load_corpus(shared, has_previous)
+        }));
+        match loaded {
+            Ok(Some(a)) => self.answerer = Some(a),
+            Ok(None) => {}
+            Err(_) => {
+                shared.status.lock().corpus_message =
+                    "corpus loading failed with an internal error".into();
+            }
+        }
+        shared.corpus_attempt_done.store(true, Ordering::Release);
+    }
+
+    /// Unloads the corpus (after an internal error): nothing is answered until one loads.
+    pub fn drop_answerer(&mut self) {
+        self.answerer = None;
+    }
+
+    /// Handles the oldest complete segment waiting in the ring and returns `true`; with none
+    /// waiting, considers an early answer and returns `false` (see [`answer_next_segment`]).
+    pub fn step(&mut self, shared: &EngineShared) -> bool {
+        let Some(io) = self.io.as_mut() else {
+            return false;
+        };
+        answer_next_segment(
+            shared,
+            io,
+            self.answerer.as_mut(),
+            &mut self.notes,
+            &mut self.quantiser,
+            &mut self.early,
+        )
+    }
+}
+
+/// Loads the requested corpus. On failure the previous one stays (the caller keeps it) and
+/// the status says why; with no previous one (`has_previous` false: a session opened with a
+/// user corpus that is gone or broken) the embedded corpus stands in, so the plugin still
+/// answers, and the status says that too.
+fn load_corpus(shared: &EngineShared, has_previous: bool) -> Option<Answerer> {
+    let path = shared.corpus_path.lock().clone();
+    let what = path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the embedded corpus".into());
+    // Every message names the corpus once: `load` errors name the file themselves, the others
+    // get `what` in front.
+    let (name, model) = match &path {
+        Some(p) => (
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string()),
+            CorpusModel::load(p).map_err(|e| e.to_string()),
+        ),
+        None => (
+            EMBEDDED_CORPUS_NAME.to_owned(),
+            CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| format!("{what}: {e}")),
+        ),
+    };
+    let error = match install_corpus(shared, name, &what, model) {
+        Ok(answerer) => return Some(answerer),
+        Err(e) => e,
+    };
+    let mut fallback = None;
+    let keep = if has_previous {
+        " (keeping the previous corpus)"
+    } else if path.is_some() {
+        fallback = install_corpus(
+            shared,
+            EMBEDDED_CORPUS_NAME.to_owned(),
+            "the embedded corpus",
+            CorpusModel::from_bytes(EMBEDDED_CORPUS).map_err(|e| e.to_string()),
+        )
+        .ok();
+        if fallback.is_some() {
+            " (using the embedded corpus)"
+        } else {
+            ""
+        }
+    } else {
+        ""
+    };
+    let mut status = shared.status.lock();
+    status.corpus_message = format!("{error}{keep}");
+    nice_plug::nice_warn!("{}", status.corpus_message);
+    fallback
+}
+
+/// Builds the answerer for a loaded model and shows it in the status; the error as text (an
+/// answerer error gets `what`, the corpus, in front).
+fn install_corpus(
+    shared: &EngineShared,
+    name: String,
+    what: &str,
+    model: std::result::Result<CorpusModel, String>,
+) -> std::result::Result<Answerer, String> {
+    let (model, answerer) = model.and_then(|m| {
+        Answerer::new(&m, ANSWER_SEED)
+            .map(|a| (m, a))
+            .map_err(|e| format!("{what}: {e}"))
+    })?;
+    let mut status = shared.status.lock();
+    status.corpus_name = name;
+    status.corpus_frames = answerer.corpus_frames();
+    status.oracle_states = answerer.oracle_states();
+    status.vocab_size = model.vocab_size as usize;
+    status.harmonic_hist = vec![0; model.vocab_size as usize];
+    status.percussive_hist = vec![0; model.vocab_size as usize];
+    status.corpus_message.clear();
+    Ok(answerer)
+}
+
+/// Answers the oldest complete segment waiting in the ring and returns `true`; with none
+/// waiting, considers an early answer to an onset in the segment still arriving and returns
+/// `false`. A segment the audio thread did not mark for analysis (Listen and Live Learning
+/// were off for some of it) is skipped: not analysed, not answered, and the answerer forgets
+/// its live context; it still counts as handled, so an offline render that waits later does
+/// not wait for it.
+fn answer_next_segment(
+    shared: &EngineShared,
+    io: &mut EngineIo,
+    mut answerer: Option<&mut Answerer>,
+    notes: &mut Vec<NoteEvent>,
+    quantiser: &mut Quantiser,
+    early: &mut EarlyState,
+) -> bool {
+    let counters = &shared.counters;
+    if let Some(segment) = io.assembler.next_segment() {
+        let started = std::time::Instant::now();
+        let end = segment.start_sample + segment.samples.len() as u64;
+        let analyse = segment.analyse;
+        if let (Some(a), false) = (answerer.as_deref_mut(), analyse) {
+            a.pause();
+            early.silent_before = true;
+        }
+        if let (Some(a), true) = (answerer.as_deref_mut(), analyse) {
+            counters.segments_analysed.fetch_add(1, Ordering::Relaxed);
+            crate::diagnostics::count_segment_analysed();
+            let settings = shared.controls.load();
+            notes.clear();
+            // A segment an early answer already answered in full is only heard.
+            let heard = if early.replaced_segment == Some(segment.start_sample) {
+                a.listen(
+                    &segment.samples,
+                    segment.start_sample,
+                    io.host_rate_hz,
+                    &settings,
+                )
+            } else {
+                a.answer(
+                    &segment.samples,
+                    segment.start_sample,
+                    io.host_rate_hz,
+                    &settings,
+                    notes,
+                )
+            };
+            match heard {
+                Ok(heard) => {
+                    // The first answer after silence: its delay from the segment it answers
+                    // (an early answer already reported its own).
+                    let report = (early.silent_before
+                        && early.answered_segment != Some(segment.start_sample))
+                    .then_some(segment.start_sample);
+                    send_notes(
+                        shared,
+                        io.host_rate_hz,
+                        &mut io.notes,
+                        &mut io.clock,
+                        quantiser,
+                        notes,
+                        report,
+                    );
+                    early.silent_before =
+                        heard.peak_db < super::answer::SILENCE_GATE_DB || !settings.listen;
+                    if heard.notes > 0 {
+                        counters.segments_answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let mut guard = shared.status.lock();
+                    let status = &mut *guard;
+                    for (hist, tokens) in [
+                        (&mut status.harmonic_hist, &heard.harmonic),
+                        (&mut status.percussive_hist, &heard.percussive),
+                    ] {
+                        for &t in tokens.iter() {
+                            if let Some(c) = hist.get_mut(t as usize) {
+                                *c += 1;
+                            }
+                        }
+                    }
+                    status.harmonic = heard.harmonic;
+                    status.percussive = heard.percussive;
+                    status.peak_db = heard.peak_db;
+                    status.interval = heard.interval;
+                }
+                Err(e) => {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    shared.status.lock().corpus_message = format!("analysis failed: {e}");
+                }
+            }
+        }
+        early.context.clear();
+        early.context.extend_from_slice(&segment.samples);
+        early.context_end = end;
+        if analyse {
+            let us = started.elapsed().as_micros() as u64;
+            counters.last_latency_us.store(us, Ordering::Relaxed);
+            counters.max_latency_us.fetch_max(us, Ordering::Relaxed);
+            let seg_us = segment.samples.len() as u64 * 1_000_000 / io.host_rate_hz.max(1) as u64;
+            if us > seg_us {
+                counters.deadline_misses.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        counters.segments_handled.fetch_add(1, Ordering::Relaxed);
+        counters
+            .handled_until_sample
+            .fetch_max(end, Ordering::Release);
+        return true;
+    }
+    counters.segments_dropped.store(
+        io.assembler.counters().snapshot().segments_dropped,
+        Ordering::Relaxed,
+    );
+    if let Some(a) = answerer {
+        answer_onset_early(shared, io, a, notes, quantiser, early);
+    }
+    false
+}
+
+/// What the early answer remembers between segments.
+#[derive(Debug)]
+struct EarlyState {
+    /// The previous segment was silent (or not answered): an onset now starts a new answer.
+    silent_before: bool,
+    /// The previous segment's samples (the early encode's look-back) and its end.
+    context: Vec<f32>,
+    context_end: u64,
+    /// Start of the segment that got an early answer (one per segment).
+    answered_segment: Option<u64>,
+    /// Start of the segment whose own answer the early one replaced.
+    replaced_segment: Option<u64>,
+}
+
+impl Default for EarlyState {
+    fn default() -> Self {
+        Self {
+            silent_before: true,
+            context: Vec::new(),
+            context_end: 0,
+            answered_segment: None,
+            replaced_segment: None,
+        }
+    }
+}
+
+/// Places `notes` in musical time and hands them to the audio thread. With `heard` (the onset
+/// or segment start answered after silence) and at least one note, publishes the answer delay:
+/// from `heard` to where the first note is placed (after the quantiser's wait for the grid or
+/// the bar line, converted to samples at the current tempo), i.e. when it will sound.
+fn send_notes(
+    shared: &EngineShared,
+    rate_hz: u32,
+    sender: &mut NoteSender,
+    clock: &mut triple_buffer::Output<ClockSnapshot>,
+    quantiser: &mut Quantiser,
+    notes: &[NoteEvent],
+    heard: Option<u64>,
+) {
+    let counters = &shared.counters;
+    // Musical time: the latest clock of the audio thread places the notes on the grid or the
+    // next bar (free mode leaves them as decoded).
+    let timing = shared.controls.load_timing();
+    let clock = *clock.read();
+    quantiser.follow(&clock, timing.mode);
+    let mut first: Option<u64> = None;
+    for &n in notes {
+        let n = quantiser.place(n, &clock, &timing);
+        let at = n.beat.map_or(n.start_sample, |b| clock.sample_at(b.start));
+        first = Some(first.map_or(at, |f| f.min(at)));
+        if sender.send(n).is_ok() {
+            counters.notes_sent.fetch_add(1, Ordering::Relaxed);
+        } else {
+            counters.notes_refused.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if let (Some(first), Some(heard)) = (first, heard) {
+        report_delay(rate_hz, counters, first, heard);
+    }
+}
+
+/// Publishes the delay from `heard` (onset or segment start) to the first answering note.
+fn report_delay(rate_hz: u32, counters: &EngineCounters, first_note: u64, heard: u64) {
+    let us = first_note.saturating_sub(heard) * 1_000_000 / rate_hz.max(1) as u64;
+    counters.answer_delay_us.store(us, Ordering::Relaxed);
+}
+
+/// A transient after silence, in the segment still arriving: answer it from the samples that
+/// have arrived, [`EARLY_LISTEN_S`] after the onset, rather than a segment later. Decides once
+/// per onset (answered or not) and says so in `early_decided`, which offline renders wait for.
+fn answer_onset_early(
+    shared: &EngineShared,
+    io: &mut EngineIo,
+    answerer: &mut Answerer,
+    notes: &mut Vec<NoteEvent>,
+    quantiser: &mut Quantiser,
+    early: &mut EarlyState,
+) {
+    let counters = &shared.counters;
+    let Some(onset) = io.assembler.last_onset() else {
+        return;
+    };
+    if counters.early_decided.load(Ordering::Acquire) == onset + 1 {
+        return;
+    }
+    let Some((start, partial)) = io.assembler.partial() else {
+        return;
+    };
+    let rate = io.host_rate_hz as u64;
+    let listen = (EARLY_LISTEN_S * rate as f64).round() as u64;
+    if onset < start || (partial.len() as u64) < onset - start + listen {
+        // Not in this segment (the full segment answers it), or not enough heard yet.
+        return;
+    }
+    let settings = shared.controls.load();
+    // The audio thread's flag, not only the settings now: whether this onset may be answered
+    // must not depend on when the worker gets to it.
+    let wanted = io.assembler.partial_wants_analysis()
+        && settings.early
+        && settings.listen
+        && early.silent_before
+        && early.answered_segment != Some(start);
+    if wanted {
+        let margin = (super::ANSWER_MARGIN_S * rate as f64).round() as u64;
+        let heard = &partial[..(onset - start + listen) as usize];
+        let context: &[f32] = if early.context_end == start {
+            &early.context
+        } else {
+            &[]
+        };
+        let from = onset + listen + margin;
+        let seg_len = io.assembler.segment_len() as u64;
+        let mut until = start + seg_len + margin;
+        // Too little time before the segment's own answer: the early phrase takes that answer's
+        // place too.
+        let replaces = until < from + (MIN_EARLY_PHRASE_S * rate as f64) as u64;
+        if replaces {
+            until += seg_len;
+        }
+        notes.clear();
+        counters.early_analyses.fetch_add(1, Ordering::Relaxed);
+        crate::diagnostics::count_early_analysis();
+        let result = answerer.answer_early(
+            context,
+            heard,
+            io.host_rate_hz,
+            &settings,
+            from,
+            until,
+            notes,
+        );
+        match result {
+            Ok(n) if n > 0 => {
+                early.answered_segment = Some(start);
+                early.replaced_segment = replaces.then_some(start);
+                counters.early_answers.fetch_add(1, Ordering::Relaxed);
+                send_notes(
+                    shared,
+                    io.host_rate_hz,
+                    &mut io.notes,
+                    &mut io.clock,
+                    quantiser,
+                    notes,
+                    Some(onset),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+                shared.status.lock().corpus_message = format!("early answer failed: {e}");
+            }
+        }
+    }
+    counters.early_decided.store(onset + 1, Ordering::Release);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The published answer delay runs to where the first note sounds: in beat and bar mode
+    /// it includes the wait for the grid point or bar line, not just the decoded start.
+    #[test]
+    fn answer_delay_includes_the_wait_for_the_grid_or_the_bar_line() {
+        use crate::engine::quantise::{AnswerMode, Grid, TimingSettings};
+        const RATE: u32 = 48_000;
+        // 120 bpm at 48 kHz: 24,000 samples a beat, bars of 4 beats from sample 0.
+        let clock = ClockSnapshot {
+            sample: 0,
+            beats: 0.0,
+            tempo_bpm: 120.0,
+            bar_start_beats: 0.0,
+            beats_per_bar: 4.0,
+            sample_rate: RATE as f64,
+            epoch: 1,
+        };
+        let heard = 24_000u64;
+        // Decoded at beat 1.25 (6,000 samples after what it answers) and beat 1.5.
+        let decoded = [30_000u64, 36_000].map(|start_sample| NoteEvent {
+            note: 60,
+            velocity: 0.8,
+            channel: 0,
+            start_sample,
+            duration_samples: 4_800,
+            beat: None,
+        });
+        let delay_ms = |mode: AnswerMode, grid: Grid| -> f64 {
+            let shared = EngineShared::default();
+            shared.controls.store_timing(&TimingSettings {
+                mode,
+                grid,
+                swing: 0.0,
+            });
+            let (mut sender, _scheduler) = crate::rt::midi_channel();
+            let (_clock_in, mut clock_out) = triple_buffer::triple_buffer(&clock);
+            let mut quantiser = Quantiser::new();
+            send_notes(
+                &shared,
+                RATE,
+                &mut sender,
+                &mut clock_out,
+                &mut quantiser,
+                &decoded,
+                Some(heard),
+            );
+            assert_eq!(shared.counters.notes_sent.load(Ordering::Relaxed), 2);
+            shared.counters.answer_delay_us.load(Ordering::Relaxed) as f64 / 1000.0
+        };
+        // Free: as decoded, 0.25 beat = 125 ms.
+        assert_eq!(delay_ms(AnswerMode::Free, Grid::Quarter), 125.0);
+        // Beat, 1/4 grid: the first note waits for beat 2, 1 beat = 500 ms after `heard`.
+        assert_eq!(delay_ms(AnswerMode::Beat, Grid::Quarter), 500.0);
+        // Beat, 1/8 grid: beat 1.5, 250 ms.
+        assert_eq!(delay_ms(AnswerMode::Beat, Grid::Eighth), 250.0);
+        // Bar: the phrase heard in bar 0 starts on the next bar line, beat 4: 1.5 s.
+        assert_eq!(delay_ms(AnswerMode::Bar, Grid::Quarter), 1500.0);
+    }
+}
