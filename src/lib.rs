@@ -10,7 +10,7 @@
 //!   [`onnx`] (ONNX Runtime loading, worker/CLI only), [`telemetry`] (atomics for the GUI);
 //! - tools around the plugin: [`trainer`] (corpus training). The CLAP host that loads the
 //!   built plugin (the tests' harness and `musichal render`) is its own crate,
-//!   `crates/musichal-host`.
+//!   `crates/musichal-clap-host`.
 
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;

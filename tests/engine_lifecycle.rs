@@ -22,9 +22,9 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn load() -> TestHost {
+fn load() -> ClapHost {
     let path = plugin_path();
-    TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
+    ClapHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
 }
 
 /// Whether this process still has the kernel thread `tid` (`/proc/self/task/<tid>`).
@@ -52,7 +52,7 @@ const THREAD_EXIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30
 
 /// The plugin's worker threads as the loaded binary counts them: exactly `expected` alive, and
 /// their kernel ids (each one a thread of this process).
-fn live_workers(host: &TestHost, expected: u32) -> Vec<u64> {
+fn live_workers(host: &ClapHost, expected: u32) -> Vec<u64> {
     let d = common::plugin_diagnostics(&host);
     assert_eq!(d.live_workers, expected, "live worker threads: {d:?}");
     let tids = d.tids();

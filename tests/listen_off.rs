@@ -42,7 +42,7 @@ struct Run {
 
 /// Renders `signal` offline with `params` (display texts), `events` at absolute samples.
 fn render(signal: &[Vec<f32>], params: &[(&str, &str)], events: &[(u64, InputEvent)]) -> Run {
-    let mut host = TestHost::load(plugin_path()).unwrap();
+    let mut host = ClapHost::load(plugin_path()).unwrap();
     host.set_offline_render(true).unwrap();
     for (name, text) in params {
         host.set_param_text(name, text).unwrap();
@@ -108,7 +108,7 @@ fn listen_switched_on_mid_render_answers_from_the_next_whole_segment() {
     let first_whole = switch_at.div_ceil(SEGMENT);
     assert_eq!(first_whole, 8);
     let listen = {
-        let host = TestHost::load(plugin_path()).unwrap();
+        let host = ClapHost::load(plugin_path()).unwrap();
         host.param_id("Listen").unwrap()
     };
     let events = [(

@@ -18,7 +18,7 @@ fn an_error_the_plugin_logs_is_written_and_counted() {
     std::env::set_var("NICE_LOG", &log);
     let path = plugin_path();
     let mut host =
-        TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
+        ClapHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
     let before = common::plugin_diagnostics(&host);
     assert_eq!(before.errors_logged, 0, "{before:?}");
     // 1 Hz: no EQ can run there; activate must say no, and say why.

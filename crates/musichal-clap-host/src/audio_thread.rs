@@ -12,7 +12,7 @@ use crate::events::{
     build_input_events, collect_output_events, MidiOrNoteEvent, OtherOutputEvent, TimedEvent,
     Transport,
 };
-use crate::handlers::{TestHostHandlers, AUDIO_THREAD_OF};
+use crate::handlers::{ClapHostHandlers, AUDIO_THREAD_OF};
 use crate::types::ActiveConfig;
 
 pub(crate) struct BlockJob {
@@ -53,11 +53,11 @@ pub(crate) enum AudioReply {
 pub(crate) struct AudioThread {
     pub(crate) tx: Sender<AudioCmd>,
     pub(crate) rx: Receiver<AudioReply>,
-    pub(crate) join: Option<JoinHandle<StoppedPluginAudioProcessor<TestHostHandlers>>>,
+    pub(crate) join: Option<JoinHandle<StoppedPluginAudioProcessor<ClapHostHandlers>>>,
 }
 
 pub(crate) fn run_block(
-    proc_: &mut StartedPluginAudioProcessor<TestHostHandlers>,
+    proc_: &mut StartedPluginAudioProcessor<ClapHostHandlers>,
     config: &ActiveConfig,
     in_ports: &mut AudioPorts,
     out_ports: &mut AudioPorts,
@@ -118,13 +118,13 @@ pub(crate) fn run_block(
 }
 
 pub(crate) fn audio_thread_main(
-    stopped: StoppedPluginAudioProcessor<TestHostHandlers>,
+    stopped: StoppedPluginAudioProcessor<ClapHostHandlers>,
     host_key: u64,
     params: Option<PluginParams>,
     config: ActiveConfig,
     rx: Receiver<AudioCmd>,
     tx: Sender<AudioReply>,
-) -> StoppedPluginAudioProcessor<TestHostHandlers> {
+) -> StoppedPluginAudioProcessor<ClapHostHandlers> {
     AUDIO_THREAD_OF.with(|k| k.set(host_key));
     let mut started = match stopped.start_processing() {
         Ok(s) => s,

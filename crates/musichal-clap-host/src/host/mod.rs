@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use crate::audio_thread::AudioThread;
 use crate::error::{HostError, Result};
 use crate::events::{TimedEvent, Transport};
-use crate::handlers::{lock, HostMain, HostShared, LogEntry, TestHostHandlers};
+use crate::handlers::{lock, ClapHostHandlers, HostMain, HostShared, LogEntry};
 use crate::locate::plugin_path;
 use crate::ports_config::PluginAudioPortsConfig;
 use crate::types::{ActiveConfig, ParamInfo, PluginDescriptorInfo};
@@ -42,11 +42,11 @@ struct PluginExts {
 }
 
 /// A CLAP host for one plugin instance. See the module docs for the thread rules.
-pub struct TestHost {
+pub struct ClapHost {
     // Declared first so that, should `Drop` be skipped, the audio thread handle goes first.
     audio: Option<AudioThread>,
     active: Option<ActiveConfig>,
-    instance: PluginInstance<TestHostHandlers>,
+    instance: PluginInstance<ClapHostHandlers>,
     exts: PluginExts,
     params: Vec<ParamInfo>,
     /// Events queued for the next `process()` call.
@@ -63,7 +63,7 @@ pub struct TestHost {
     _entry: PluginEntry,
 }
 
-impl TestHost {
+impl ClapHost {
     /// Loads the CLAP binary at `path` and instantiates its first plugin.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         Self::load_plugin(path, None)
@@ -80,7 +80,7 @@ impl TestHost {
         // SAFETY: loading a dynamic library runs its initialisers. The file is the plugin under
         // test, built by this workspace (or named explicitly via MUSICHAL_CLAP_PATH); trusting its
         // code is the point of the test. clack keeps the library loaded while `PluginEntry`
-        // (held by `TestHost` and by the instance) lives.
+        // (held by `ClapHost` and by the instance) lives.
         let entry = unsafe { PluginEntry::load(&path) }.map_err(|e| HostError::LoadFailed {
             path: path.clone(),
             reason: e.to_string(),
@@ -135,7 +135,7 @@ impl TestHost {
         .map_err(|e| HostError::HostInfo {
             reason: e.to_string(),
         })?;
-        let mut instance = PluginInstance::<TestHostHandlers>::new(
+        let mut instance = PluginInstance::<ClapHostHandlers>::new(
             |_| HostShared::new(),
             |shared| HostMain { shared },
             &entry,
@@ -291,7 +291,7 @@ impl TestHost {
     }
 }
 
-impl Drop for TestHost {
+impl Drop for ClapHost {
     fn drop(&mut self) {
         // Stop and deactivate on the main thread before the instance is destroyed; clack would
         // otherwise leak an instance whose processor is still alive. An editor still open is

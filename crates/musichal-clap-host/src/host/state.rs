@@ -1,9 +1,9 @@
 //! State save and load (`clap.state`).
 
-use super::TestHost;
+use super::ClapHost;
 use crate::error::{HostError, Result};
 
-impl TestHost {
+impl ClapHost {
     /// `clap_plugin_state.save` into a byte vector.
     pub fn save_state(&mut self) -> Result<Vec<u8>> {
         let state = self

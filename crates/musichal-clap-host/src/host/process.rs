@@ -6,7 +6,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::TestHost;
+use super::ClapHost;
 use crate::audio_thread::{audio_thread_main, AudioCmd, AudioReply, AudioThread, BlockJob};
 use crate::error::{HostError, Result};
 use crate::events::{InputEvent, TimedEvent, Transport};
@@ -16,7 +16,7 @@ use crate::types::{ActiveConfig, BlockSizes, ProcessOutput};
 /// blocks) before it gives up on a hung `process()`.
 const AUDIO_THREAD_TIMEOUT: Duration = Duration::from_secs(600);
 
-impl TestHost {
+impl ClapHost {
     /// The current activation, if active.
     pub fn active_config(&self) -> Option<&ActiveConfig> {
         self.active.as_ref()

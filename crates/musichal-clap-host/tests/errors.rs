@@ -1,12 +1,12 @@
 //! Failures that need no plugin give the typed error naming what failed.
 
-use musichal_host::{block_plan, BlockSizes, HostError, TestHost};
+use musichal_clap_host::{block_plan, BlockSizes, ClapHost, HostError};
 
 #[test]
 fn loading_a_file_that_is_not_a_plugin_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.clap");
-    match TestHost::load(&missing) {
+    match ClapHost::load(&missing) {
         Err(HostError::LoadFailed { path, reason }) => {
             assert_eq!(path, missing);
             assert!(!reason.is_empty());
@@ -16,7 +16,7 @@ fn loading_a_file_that_is_not_a_plugin_names_the_file() {
     }
     let text = dir.path().join("text.clap");
     std::fs::write(&text, "not a shared library").unwrap();
-    match TestHost::load(&text) {
+    match ClapHost::load(&text) {
         Err(HostError::LoadFailed { path, .. }) => assert_eq!(path, text),
         Err(other) => panic!("expected LoadFailed, got {other:?}"),
         Ok(_) => panic!("a text file loaded"),

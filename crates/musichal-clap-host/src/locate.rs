@@ -49,7 +49,7 @@ pub fn plugin_path() -> PathBuf {
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|p| !p.is_empty()) {
         candidates.push(PathBuf::from(dir).join("debug").join(&name));
     }
-    // This crate sits in `crates/musichal-host/` of the workspace, whose target dir is `target/`.
+    // This crate sits in `crates/musichal-clap-host/` of the workspace, whose target dir is `target/`.
     candidates.push(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../target")

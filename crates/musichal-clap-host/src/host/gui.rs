@@ -7,11 +7,11 @@ use std::ffi::CString;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::TestHost;
+use super::ClapHost;
 use crate::error::{HostError, Result};
 use crate::handlers::{lock, GuiRequest};
 
-impl TestHost {
+impl ClapHost {
     /// Answers the plugin's main-thread requests for `duration`, polling every 2 ms, as a host's
     /// idle main loop would (an open editor asks for `on_main_thread` to run its host callbacks).
     pub fn pump_main_thread(&mut self, duration: Duration) {

@@ -5,12 +5,12 @@ use clack_extensions::note_ports::{NoteDialect, NoteDialects, NotePortInfoBuffer
 use clack_host::prelude::*;
 use std::ffi::c_void;
 
-use super::TestHost;
+use super::ClapHost;
 use crate::error::{HostError, Result};
 use crate::ports_config::{AudioPortsConfig, RawAudioPortsConfig};
 use crate::types::{AudioPortInfo, NotePortInfo};
 
-impl TestHost {
+impl ClapHost {
     /// The plugin's current audio ports.
     pub fn audio_ports(&mut self, is_input: bool) -> Vec<AudioPortInfo> {
         let Some(ext) = self.exts.audio_ports else {

@@ -21,7 +21,7 @@ use std::thread::{self, ThreadId};
 static NEXT_HOST_KEY: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// Key of the [`TestHost`](crate::TestHost) whose audio thread this is (0: none). `const` init: reading it
+    /// Key of the [`ClapHost`](crate::ClapHost) whose audio thread this is (0: none). `const` init: reading it
     /// never allocates, so `is_audio_thread()` is safe to call from `process()`.
     pub(crate) static AUDIO_THREAD_OF: Cell<u64> = const { Cell::new(0) };
 }
@@ -134,7 +134,7 @@ impl HostThreadCheckImpl for HostShared {
     }
 }
 
-/// What the plugin asked of the host through `clap_host_gui` (see [`TestHost::gui_requests`](crate::TestHost::gui_requests)).
+/// What the plugin asked of the host through `clap_host_gui` (see [`ClapHost::gui_requests`](crate::ClapHost::gui_requests)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuiRequest {
     ResizeHintsChanged,
@@ -247,10 +247,10 @@ impl HostLatencyImpl for HostMain<'_> {
     }
 }
 
-/// The [`HostHandlers`] of the test host.
-pub struct TestHostHandlers;
+/// The [`HostHandlers`] of [`ClapHost`](crate::ClapHost).
+pub struct ClapHostHandlers;
 
-impl HostHandlers for TestHostHandlers {
+impl HostHandlers for ClapHostHandlers {
     type Shared<'a> = HostShared;
     type MainThread<'a> = HostMain<'a>;
     type AudioProcessor<'a> = ();

@@ -62,8 +62,8 @@ pub struct NotePortInfo {
 }
 
 /// What `process()` produced. Sample offsets are relative to the block for
-/// [`TestHost::process`](crate::TestHost::process) and absolute (from the start of the signal) for
-/// [`TestHost::process_signal`](crate::TestHost::process_signal).
+/// [`ClapHost::process`](crate::ClapHost::process) and absolute (from the start of the signal) for
+/// [`ClapHost::process_signal`](crate::ClapHost::process_signal).
 #[derive(Debug, Clone, Default)]
 pub struct ProcessOutput {
     /// The main output port, one `Vec` per channel.
@@ -79,7 +79,7 @@ pub struct ProcessOutput {
     pub plugin_time: Duration,
 }
 
-/// Block sizes for [`TestHost::process_signal`](crate::TestHost::process_signal).
+/// Block sizes for [`ClapHost::process_signal`](crate::ClapHost::process_signal).
 #[derive(Debug, Clone)]
 pub enum BlockSizes {
     /// Every block has this size (the last one may be shorter).

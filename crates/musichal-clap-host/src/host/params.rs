@@ -4,13 +4,13 @@ use clack_extensions::params::ParamInfoBuffer;
 use clack_host::prelude::*;
 use std::ffi::CString;
 
-use super::TestHost;
+use super::ClapHost;
 use crate::audio_thread::{AudioCmd, AudioReply};
 use crate::error::{HostError, Result};
 use crate::events::{build_input_events, InputEvent, OtherOutputEvent, TimedEvent};
 use crate::types::ParamInfo;
 
-impl TestHost {
+impl ClapHost {
     /// Re-reads every parameter's info from the plugin.
     pub fn rescan_params(&mut self) -> Result<()> {
         let Some(params) = self.exts.params else {
