@@ -1,6 +1,7 @@
 //! What an offline render (bounce) costs per sample through the real plugin, loaded by the
-//! project's CLAP host (`src/host.rs`) in `clap.render` offline mode, at 48 kHz in blocks of
-//! 512 frames, stereo, on the project's synthetic music, with the EQ bypassed (the default):
+//! project's CLAP host (`crates/musichal-clap-host`) in `clap.render` offline mode, at 48 kHz in
+//! blocks of 512 frames, stereo, on the project's synthetic music, with the EQ bypassed (the
+//! default):
 //!
 //! - `listen_off`: Listen off (Live Learning off): nothing needs the input's analysis.
 //! - `listen_off_learning_on`: Listen off, Live Learning on: the worker must analyse every
@@ -23,8 +24,8 @@
 mod cpu_time;
 use cpu_time::process_cpu_secs;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use musichal::host::{plugin_path, BlockSizes, TestHost};
 use musichal::perception::synth::render_music;
+use musichal_clap_host::{plugin_path, BlockSizes, ClapHost};
 use std::time::{Duration, Instant};
 
 const RATE: u32 = 48_000;
@@ -40,8 +41,8 @@ const CASES: [(&str, &[(&str, &str)]); 3] = [
     ("listen_on", &[("Listen", "On"), ("Live Learning", "Off")]),
 ];
 
-fn host_for(params: &[(&str, &str)]) -> TestHost {
-    let mut host = TestHost::load(plugin_path()).expect("the built plugin");
+fn host_for(params: &[(&str, &str)]) -> ClapHost {
+    let mut host = ClapHost::load(plugin_path()).expect("the built plugin");
     host.set_offline_render(true).expect("offline mode");
     for (name, text) in params {
         host.set_param_text(name, text).expect(name);

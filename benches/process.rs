@@ -16,7 +16,7 @@
 //! as for the host tests).
 
 use criterion::{criterion_group, Criterion};
-use musichal::host::{plugin_path, BlockSizes, InputEvent, TestHost};
+use musichal_clap_host::{plugin_path, BlockSizes, ClapHost, InputEvent};
 use std::time::Duration;
 
 const RATE: f64 = 48_000.0;
@@ -24,10 +24,10 @@ const BLOCK: usize = 64;
 /// Blocks per measured batch: 1 s of audio, so the worker's 350 ms segments are in it.
 const BLOCKS_PER_BATCH: usize = 750;
 
-fn host(params: &[(&str, &str)]) -> TestHost {
+fn host(params: &[(&str, &str)]) -> ClapHost {
     let path = plugin_path();
     let mut host =
-        TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
+        ClapHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
     for (name, value) in params {
         host.set_param_text(name, value).unwrap();
     }
@@ -46,10 +46,10 @@ fn signal() -> Vec<Vec<f32>> {
 
 /// Time inside `process()` for `iters` blocks, run in batches of [`BLOCKS_PER_BATCH`].
 fn time_blocks(
-    host: &mut TestHost,
+    host: &mut ClapHost,
     signal: &[Vec<f32>],
     iters: u64,
-    events: &dyn Fn(&mut TestHost) -> Vec<(u64, InputEvent)>,
+    events: &dyn Fn(&mut ClapHost) -> Vec<(u64, InputEvent)>,
 ) -> Duration {
     let mut total = Duration::ZERO;
     let mut left = iters as usize;
@@ -86,7 +86,7 @@ fn bench_process(c: &mut Criterion) {
     ]);
     // A morph value at the start of every block, sweeping 0 -> 1 -> 0 over a batch.
     let morph_id = automated.param_id("Morph").unwrap();
-    let morph_events = |_: &mut TestHost| -> Vec<(u64, InputEvent)> {
+    let morph_events = |_: &mut ClapHost| -> Vec<(u64, InputEvent)> {
         (0..BLOCKS_PER_BATCH)
             .map(|i| {
                 let x = i as f64 / BLOCKS_PER_BATCH as f64;

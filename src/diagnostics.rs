@@ -11,8 +11,8 @@
 //!
 //! The counters are exported with C linkage ([`musichal_diagnostics`]) because a test that loads
 //! the built plugin links its own copy of this crate: reading `live_workers()` there would read
-//! the test binary's statics, not the plugin's. The CLAP host's `TestHost::plugin_diagnostics`
-//! looks the symbol up in the loaded library.
+//! the test binary's statics, not the plugin's. `tests/common`'s `plugin_diagnostics` finds it
+//! in the loaded library through the CLAP host's `plugin_function`.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 

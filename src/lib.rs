@@ -8,8 +8,9 @@
 //! - plain libraries, testable without a host: [`dsp`] (the 5-band EQ), [`rt`] (audio-thread
 //!   hand-offs: segment ring, MIDI scheduler), [`eq_morph`] (the semantic EQ decoder),
 //!   [`onnx`] (ONNX Runtime loading, worker/CLI only), [`telemetry`] (atomics for the GUI);
-//! - tools around the plugin: [`trainer`] (corpus training), [`host`] (a CLAP host that loads
-//!   the built plugin: the tests' harness and `musichal render`).
+//! - tools around the plugin: [`trainer`] (corpus training). The CLAP host that loads the
+//!   built plugin (the tests' harness and `musichal render`) is its own crate,
+//!   `crates/musichal-clap-host`.
 
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
@@ -23,7 +24,6 @@ pub mod dsp;
 pub mod editor;
 pub mod engine;
 pub mod eq_morph;
-pub mod host;
 pub mod limits;
 pub mod notes;
 pub mod onnx;

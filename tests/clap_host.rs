@@ -1,5 +1,5 @@
 //! Foundation host test: loads the built MusicHal CLAP binary through a real CLAP host
-//! (`tests/common/clap_host.rs`, on clack-host) and checks parameters, pass-through, output gain,
+//! (`crates/musichal-clap-host`, on clack-host) and checks parameters, pass-through, output gain,
 //! sample-accurate automation, state round trips, the mono layout and the note output port.
 //!
 //! The binary is `MUSICHAL_CLAP_PATH` if set, else the `libmusichal.so` that `cargo test` builds
@@ -9,6 +9,7 @@ mod common;
 
 use common::checks::*;
 use common::clap_host::*;
+use common::signals::*;
 
 const GAIN: &str = "Output Gain";
 const BYPASS: &str = "EQ Bypass";
@@ -17,9 +18,9 @@ const PASS_TOL: f32 = 1e-6;
 const BLOCK_SIZES: [usize; 4] = [1, 64, 1000, 4096];
 const SAMPLE_RATES: [f64; 2] = [44_100.0, 96_000.0];
 
-fn load() -> TestHost {
+fn load() -> ClapHost {
     let path = plugin_path();
-    TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
+    ClapHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
 }
 
 /// dB number in a display text like "6.00 dB", "+6 dB", "-24.00 dB"; `-inf` for "-inf dB".
@@ -110,7 +111,7 @@ fn parameters_are_enumerated_with_sane_ranges_and_defaults() {
         "{GAIN} must be automatable: {gain:?}"
     );
     assert!(!gain.is_stepped(), "{GAIN} must be continuous: {gain:?}");
-    let show = |host: &mut TestHost, v: f64| {
+    let show = |host: &mut ClapHost, v: f64| {
         let text = host.value_to_text(GAIN, v).unwrap();
         (
             db_in_text(&text).unwrap_or_else(|| panic!("{GAIN}: cannot read dB from {text:?}")),
@@ -245,7 +246,7 @@ fn neutral_settings_pass_audio_through_at_every_rate_and_block_size() {
 /// Sets the gain during processing, after 100 ms of neutral audio, and checks the audio before the
 /// change is untouched and the settled tail has the expected gain.
 fn check_gain_step(
-    host: &mut TestHost,
+    host: &mut ClapHost,
     sr: f64,
     bs: usize,
     clap_value: f64,
@@ -605,7 +606,7 @@ fn vst3_factory_info_has_no_made_up_url_or_email() {
 
     let path = plugin_path();
     let c_path = CString::new(path.as_os_str().as_encoded_bytes()).expect("path without NUL");
-    // SAFETY: the library is the plugin under test (see `TestHost::load_plugin`); it is never
+    // SAFETY: the library is the plugin under test (see `ClapHost::load_plugin`); it is never
     // closed, as the CLAP host does not close it either. The symbols are the VST3 entry points
     // with the signatures of nice-plug's `nice_export_vst3!`; the factory pointer is a COM
     // object whose first field is its vtable, and `PFactoryInfo` is the SDK's layout.

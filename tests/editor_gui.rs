@@ -2,7 +2,7 @@
 //! headless under a private Xvfb server.
 //!
 //! The test starts `Xvfb :N` on a free display, points `DISPLAY` at it, loads the built plugin
-//! through the CLAP test host (`tests/common/clap_host.rs`), sets the EQ parameters so that the
+//! through the CLAP host (`crates/musichal-clap-host`), sets the EQ parameters so that the
 //! curve is not flat, activates at 48 kHz and, with the editor embedded in an X11 parent window
 //! created here, keeps processing audio on the harness's audio thread and answering the plugin's
 //! main-thread callbacks while baseview draws (OpenGL through Mesa's software GLX). It then grabs
@@ -25,6 +25,7 @@ mod common;
 
 use common::checks::*;
 use common::clap_host::*;
+use common::signals::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -451,7 +452,7 @@ fn editor_opens_embedded_in_x11_and_draws() {
 
     let path = plugin_path();
     let mut host =
-        TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
+        ClapHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
     assert!(host.has_gui(), "the plugin has no CLAP gui extension");
     assert!(
         host.gui_is_api_supported("x11", false),

@@ -9,6 +9,7 @@ mod common;
 
 use common::checks::*;
 use common::clap_host::*;
+use common::signals::*;
 use musichal::engine::ANSWER_MARGIN_S;
 use musichal::perception::synth::render_music;
 use std::collections::HashMap;
@@ -17,9 +18,9 @@ const RATE: f64 = 48_000.0;
 /// Three rounds (three sample rates) of this many random-size blocks: 10,200 blocks.
 const BLOCKS_PER_ROUND: usize = 3400;
 
-fn load() -> TestHost {
+fn load() -> ClapHost {
     let path = plugin_path();
-    TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
+    ClapHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
 }
 
 fn stereo(mono: Vec<f32>) -> Vec<Vec<f32>> {

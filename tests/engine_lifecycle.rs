@@ -9,6 +9,7 @@ mod common;
 
 use common::checks::*;
 use common::clap_host::*;
+use common::signals::*;
 use musichal::perception::synth::render_music;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,9 +22,9 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn load() -> TestHost {
+fn load() -> ClapHost {
     let path = plugin_path();
-    TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
+    ClapHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
 }
 
 /// Whether this process still has the kernel thread `tid` (`/proc/self/task/<tid>`).
@@ -51,8 +52,8 @@ const THREAD_EXIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30
 
 /// The plugin's worker threads as the loaded binary counts them: exactly `expected` alive, and
 /// their kernel ids (each one a thread of this process).
-fn live_workers(host: &TestHost, expected: u32) -> Vec<u64> {
-    let d = host.plugin_diagnostics().expect("plugin diagnostics");
+fn live_workers(host: &ClapHost, expected: u32) -> Vec<u64> {
+    let d = common::plugin_diagnostics(&host);
     assert_eq!(d.live_workers, expected, "live worker threads: {d:?}");
     let tids = d.tids();
     assert_eq!(tids.len(), expected as usize, "worker thread ids: {d:?}");
@@ -113,12 +114,12 @@ fn the_worker_thread_lives_from_activate_to_deactivate() {
     host.activate(RATE, 1, 1024).unwrap();
     let tids = live_workers(&host, 1);
     assert_clean(&host);
-    let diagnostics = host.plugin_diagnostics().unwrap();
+    let diagnostics = common::plugin_diagnostics(&host);
     drop(host);
     // `host` is gone; read the library's count through a fresh instance of the same binary.
     let probe = load();
     assert_eq!(
-        probe.plugin_diagnostics().unwrap().live_workers,
+        common::plugin_diagnostics(&probe).live_workers,
         0,
         "the worker outlived the plugin (before the drop: {diagnostics:?})"
     );

@@ -39,9 +39,9 @@ struct Seen {
 
 /// The built plugin, offline (it waits for its worker), with `params`, active at [`RATE`]
 /// with blocks of up to 2048.
-fn offline_host(params: &[(&str, &str)]) -> TestHost {
+fn offline_host(params: &[(&str, &str)]) -> ClapHost {
     let path = plugin_path();
-    let mut host = TestHost::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut host = ClapHost::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     host.set_offline_render(true).unwrap();
     for (name, value) in params {
         host.set_param_text(name, value).unwrap();

@@ -5,7 +5,7 @@
 //! the switch, the same way every time.
 //!
 //! What the worker did is read from the plugin library's process-wide diagnostic totals
-//! (`TestHost::diagnostics`); the tests take turns (one lock for the file) so that no other
+//! (`common::plugin_diagnostics`); the tests take turns (one lock for the file) so that no other
 //! instance adds to them, and read them after `deactivate`, which joins the worker.
 
 mod common;
@@ -42,19 +42,19 @@ struct Run {
 
 /// Renders `signal` offline with `params` (display texts), `events` at absolute samples.
 fn render(signal: &[Vec<f32>], params: &[(&str, &str)], events: &[(u64, InputEvent)]) -> Run {
-    let mut host = TestHost::load(plugin_path()).unwrap();
+    let mut host = ClapHost::load(plugin_path()).unwrap();
     host.set_offline_render(true).unwrap();
     for (name, text) in params {
         host.set_param_text(name, text).unwrap();
     }
-    let before = host.plugin_diagnostics().expect("the diagnostics export");
+    let before = common::plugin_diagnostics(&host);
     host.activate(RATE as f64, 1, BLOCK as u32).unwrap();
     let out = host
         .process_signal(signal, &BlockSizes::Fixed(BLOCK), events)
         .unwrap();
     // Joins the worker: every count below is final.
     host.deactivate().unwrap();
-    let after = host.plugin_diagnostics().unwrap();
+    let after = common::plugin_diagnostics(&host);
     assert_clean(&host);
     Run {
         analysed: after.segments_analysed - before.segments_analysed,
@@ -108,7 +108,7 @@ fn listen_switched_on_mid_render_answers_from_the_next_whole_segment() {
     let first_whole = switch_at.div_ceil(SEGMENT);
     assert_eq!(first_whole, 8);
     let listen = {
-        let host = TestHost::load(plugin_path()).unwrap();
+        let host = ClapHost::load(plugin_path()).unwrap();
         host.param_id("Listen").unwrap()
     };
     let events = [(

@@ -2,9 +2,30 @@
 //! and uses what it needs; unused items in a given test binary are expected.
 #![allow(dead_code)]
 
-/// The CLAP host (`src/host.rs`): shared with `musichal render`.
+/// The CLAP host (`crates/musichal-clap-host`): shared with `musichal render`.
 #[allow(unused_imports)]
-pub use musichal::host as clap_host;
+pub use musichal_clap_host as clap_host;
+
+/// The loaded plugin binary's own diagnostics (live worker threads and their ids, errors and
+/// warnings logged), read through its exported `musichal_diagnostics`, from the library the
+/// host loaded rather than from this test binary's copy of the crate. Panics if the binary does
+/// not export it.
+pub fn plugin_diagnostics(
+    host: &musichal_clap_host::ClapHost,
+) -> musichal::diagnostics::Diagnostics {
+    // SAFETY: `musichal_diagnostics` is the plugin crate's `extern "C" fn() -> Diagnostics`
+    // (src/diagnostics.rs), and `Diagnostics` is `#[repr(C)]`, the same type as ours.
+    let f = unsafe {
+        host.plugin_function::<extern "C" fn() -> musichal::diagnostics::Diagnostics>(
+            c"musichal_diagnostics",
+        )
+    }
+    .unwrap_or_else(|e| panic!("the plugin binary exports its diagnostics: {e}"));
+    f()
+}
+
+/// Deterministic test signals (noise, sines) and sample comparisons for the host tests.
+pub mod signals;
 
 /// Four-voice chorales rendered by FluidSynth (perception tests).
 pub mod chorale;
@@ -30,13 +51,13 @@ pub fn basic_pitch_model() -> Option<musichal::perception::basic_pitch::BasicPit
 
 /// Checks every host test makes after running the plugin.
 pub mod checks {
-    use musichal::host::{ProcessOutput, TestHost};
+    use musichal_clap_host::{ClapHost, ProcessOutput};
 
     /// No CLAP thread-rule violations and nothing logged at error level or worse: neither
     /// through the CLAP log extension nor through the plugin's own log (counted in the loaded
     /// binary; process-wide, so an error logged by any instance in this test binary fails it —
     /// no test provokes one on purpose except `tests/plugin_log.rs`, alone in its binary).
-    pub fn assert_clean(host: &TestHost) {
+    pub fn assert_clean(host: &ClapHost) {
         let violations = host.thread_violations();
         assert!(
             violations.is_empty(),
@@ -53,9 +74,7 @@ pub mod checks {
             })
             .collect();
         assert!(bad.is_empty(), "plugin logged errors: {bad:?}");
-        let diagnostics = host
-            .plugin_diagnostics()
-            .expect("the plugin binary exports its diagnostics");
+        let diagnostics = super::plugin_diagnostics(host);
         assert_eq!(
             diagnostics.errors_logged, 0,
             "the plugin logged {} error(s) (see its log on stderr)",
@@ -65,7 +84,7 @@ pub mod checks {
 
     /// Sets the EQ to colour, not listen: EQ on, warm (A) to bright (B) at intensity 1, no
     /// MIDI answers. The morph is left to the caller.
-    pub fn set_warm_bright_eq(host: &mut TestHost) {
+    pub fn set_warm_bright_eq(host: &mut ClapHost) {
         for (name, value) in [
             ("EQ Bypass", "Off"),
             ("Term A", "warm"),

@@ -393,7 +393,14 @@ fn demo(root: &Path) -> Result<()> {
     let ort = fetch_ort(root)?;
     fetch_basic_pitch(root)?;
     bundle_release()?;
-    run(cargo().args(["build", "--release", "--bin", "musichal"]))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "musichal-cli",
+        "--bin",
+        "musichal",
+    ]))?;
     let cli = root.join("target/release/musichal");
     run(Command::new(&cli).arg("doctor").env("ORT_DYLIB_PATH", &ort))?;
     // The example: 20 s of the project's synthetic band, through the built plugin on the
@@ -428,19 +435,38 @@ fn demo(root: &Path) -> Result<()> {
 }
 
 /// The tests that load the built plugin through the CLAP host: run again under the allocation
-/// guard and against the release bundle.
+/// guard and against the release bundle. The plugin package's own host tests, then the command
+/// line's (`crates/musichal-cli/tests/`), which run `musichal render` on the same binary.
 const HOST_TESTS: &[&str] = &[
-    "demo",
     "clap_host",
     "engine_host",
     "engine_lifecycle",
     "engine_transport",
     "listen_off",
-    "render",
 ];
+const CLI_HOST_TESTS: &[&str] = &["demo", "render"];
 
-fn host_test_args() -> Vec<&'static str> {
-    HOST_TESTS.iter().flat_map(|t| ["--test", *t]).collect()
+/// `cargo test` arguments selecting [`HOST_TESTS`] and [`CLI_HOST_TESTS`] in their packages,
+/// with the plugin's `features` (the CLI tests load the plugin library built for that run).
+fn host_test_args(features: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = ["-p", "musichal", "-p", "musichal-cli"]
+        .map(String::from)
+        .to_vec();
+    if let Some(features) = features {
+        args.push("--features".into());
+        args.push(
+            features
+                .split(',')
+                .map(|f| format!("musichal/{f}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    for test in HOST_TESTS.iter().chain(CLI_HOST_TESTS) {
+        args.push("--test".into());
+        args.push((*test).into());
+    }
+    args
 }
 
 /// The host test run against the build with a planted allocation: it processes audio at every
@@ -561,8 +587,8 @@ fn test_stages(root: &Path, extra: &[String], times: &mut Vec<(&'static str, f64
     //    whose `process()` aborts on any allocation.
     stage(times, "3 allocation guard", || {
         run(cargo()
-            .args(["test", "--features", "assert_process_allocs"])
-            .args(host_test_args())
+            .arg("test")
+            .args(host_test_args(Some("assert_process_allocs")))
             .env("ORT_DYLIB_PATH", &ort))
     })?;
     disk_report(root, "after the allocation-guard tests");
@@ -580,7 +606,7 @@ fn test_stages(root: &Path, extra: &[String], times: &mut Vec<(&'static str, f64
             bundle_release()?;
             run(cargo()
                 .arg("test")
-                .args(host_test_args())
+                .args(host_test_args(None))
                 .env(
                     "MUSICHAL_CLAP_PATH",
                     root.join("target/bundled/MusicHal.clap"),

@@ -4,6 +4,7 @@
 //! audio, a MIDI file with the answer, and a report with EQ curves for several morph values,
 //! token histograms of both streams and a piano roll of input and answer.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::checks::assert_balanced;

@@ -4,6 +4,7 @@
 //! 1-sample WAV, corrupt and missing corpora, unwritable outputs) and every command that reads
 //! or writes such a file.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::clap_host::plugin_path;

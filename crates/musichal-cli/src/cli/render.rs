@@ -2,7 +2,7 @@
 //! processed audio and the MIDI answer.
 //!
 //! The plugin is not re-implemented here: the command loads the built CLAP binary with the
-//! project's CLAP host (`musichal::host`, the same one the integration tests use), switches
+//! project's CLAP host (`musichal_clap_host`, the same one the integration tests use), switches
 //! it to offline rendering (`clap.render`: the plugin then waits for its worker, so renders
 //! are reproducible), sets the parameters by name and display text, and processes the file
 //! block by block.
@@ -11,8 +11,8 @@ use super::args;
 use super::files::{self, FileError};
 use anyhow::{anyhow, Context, Result};
 use musichal::corpus::CorpusModel;
-use musichal::host::{BlockSizes, TestHost};
 use musichal::rt::clock::TEMPO_RANGE_BPM;
+use musichal_clap_host::{BlockSizes, ClapHost};
 use std::path::{Path, PathBuf};
 
 /// MIDI file resolution: ticks per quarter note.
@@ -135,7 +135,7 @@ fn display_number(text: &str) -> Option<(f64, &str)> {
 /// to set. Numbers are in the parameter's display unit (`Morph=30 %`, `Tempo=97`), must be
 /// finite and inside the displayed range, and whole for stepped parameters; words must be one
 /// of the parameter's values (any case; the plugin's own spelling is passed on).
-pub fn param_setting(host: &mut TestHost, arg: &str) -> Result<(String, String), ParamArgError> {
+pub fn param_setting(host: &mut ClapHost, arg: &str) -> Result<(String, String), ParamArgError> {
     let (name, value) = arg
         .split_once('=')
         .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
@@ -154,9 +154,9 @@ pub fn param_setting(host: &mut TestHost, arg: &str) -> Result<(String, String),
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
-    let host_error = |e: musichal::host::HostError| ParamArgError::Host {
+    let host_error = |e: musichal_clap_host::HostError| ParamArgError::Host {
         name: name.clone(),
-        reason: e.0,
+        reason: e.to_string(),
     };
     let lo_text = host.value_to_text(&name, info.min).map_err(host_error)?;
     let hi_text = host.value_to_text(&name, info.max).map_err(host_error)?;
@@ -311,7 +311,7 @@ pub fn render(
     for ch in audio.iter_mut() {
         ch.extend(std::iter::repeat_n(0.0, tail));
     }
-    let mut host = TestHost::load(plugin).map_err(|_| FileError::NotPlugin {
+    let mut host = ClapHost::load(plugin).map_err(|_| FileError::NotPlugin {
         path: plugin.to_owned(),
     })?;
     if audio.len() == 1 {
@@ -339,7 +339,7 @@ pub fn render(
     }
     host.activate(rate as f64, 1, block as u32)
         .map_err(|e| anyhow!("activating at {rate} Hz: {e}"))?;
-    host.set_transport(transport.map(|t| musichal::host::Transport {
+    host.set_transport(transport.map(|t| musichal_clap_host::Transport {
         playing: true,
         tempo_bpm: t.tempo_bpm,
         time_sig_num: t.time_sig.0,

@@ -1,46 +1,14 @@
-//! `musichal`: the command line. Subcommands grow with the issues (train, inspect, features,
-//! render); `eq` decodes the semantic EQ; `doctor` checks that this machine can run the
-//! plugin's worker side.
+//! `musichal eq`: decodes the semantic EQ, the 13 parameters for a point between two terms,
+//! and prints them with the response they give.
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use super::files::{self, FileError};
+use anyhow::Result;
 use musichal::dsp::{Eq5, EqParams};
 use musichal::eq_morph::{EqMorphError, EqMorphModel, PARAM_ORDER};
 use std::path::PathBuf;
 
-mod cli;
-
-#[derive(Parser)]
-#[command(
-    name = "musichal",
-    version,
-    about = "MusicHal: listen, answer in MIDI, colour with words"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Check the ONNX Runtime library and the embedded EQ model.
-    Doctor,
-    /// Decode the semantic EQ: the 13 parameters for a point between two terms.
-    Eq(EqArgs),
-    /// Learn a corpus from audio files: tokens, payload and oracle, saved as .mhc.
-    Train(cli::corpus::TrainArgs),
-    /// Print a corpus model's report, or dump everything with --json.
-    Inspect(cli::corpus::InspectArgs),
-    /// Write the project's synthetic example music as a WAV file.
-    Synth(cli::corpus::SynthArgs),
-    /// Run a WAV file through the built plugin offline: processed audio and the MIDI answer.
-    Render(cli::render::RenderArgs),
-    /// Write a file's frame vectors (harmonic, percussive or both) as .npy.
-    Features(cli::features::FeaturesArgs),
-}
-
 #[derive(clap::Args)]
-struct EqArgs {
+pub struct EqArgs {
     /// Term at morph 0.
     #[arg(long, default_value = "warm")]
     term_a: String,
@@ -49,11 +17,11 @@ struct EqArgs {
     term_b: String,
     /// 0 = term A, 1 = term B.
     #[arg(long, default_value_t = 0.5, allow_hyphen_values = true,
-          value_parser = cli::args::number_in_f32(0.0, 1.0))]
+          value_parser = super::args::number_in_f32(0.0, 1.0))]
     morph: f32,
     /// 0 = flat, 1 = as learned, up to 2 (gains clamped to ±12 dB).
     #[arg(long, default_value_t = 1.0, allow_hyphen_values = true,
-          value_parser = cli::args::number_in_f32(0.0, musichal::eq_morph::MAX_INTENSITY))]
+          value_parser = super::args::number_in_f32(0.0, musichal::eq_morph::MAX_INTENSITY))]
     intensity: f32,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -74,33 +42,14 @@ const REPORT_FREQS_HZ: [f32; 10] = [
 /// Sample rate used for the reported response (the response barely depends on it below 16 kHz).
 const REPORT_SAMPLE_RATE_HZ: f32 = 48_000.0;
 
-fn main() {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Doctor => doctor(),
-        Command::Eq(args) => eq(args),
-        Command::Train(args) => cli::corpus::train(args),
-        Command::Inspect(args) => cli::corpus::inspect(args),
-        Command::Synth(args) => cli::corpus::synth(args),
-        Command::Render(args) => cli::render::run(args),
-        Command::Features(args) => cli::features::run(args),
-    };
-    if let Err(e) = result {
-        // `{:#}` prints the whole cause chain on one line, without a backtrace: these are
-        // user-facing errors (unknown term, missing library), not bugs.
-        eprintln!("musichal: error: {e:#}");
-        std::process::exit(1);
-    }
-}
-
 fn load_model(path: Option<&PathBuf>) -> Result<EqMorphModel> {
     Ok(match path {
         Some(p) => {
-            cli::files::check_input(p, "an ONNX EQ model")?;
+            files::check_input(p, "an ONNX EQ model")?;
             EqMorphModel::from_files(p, None).map_err(|error| match error {
                 // Names its file (the model's or its metadata's) already.
                 EqMorphError::ModelMissing { .. } => anyhow::Error::from(error),
-                error => cli::files::FileError::EqModel {
+                error => FileError::EqModel {
                     path: p.clone(),
                     error,
                 }
@@ -111,7 +60,7 @@ fn load_model(path: Option<&PathBuf>) -> Result<EqMorphModel> {
     })
 }
 
-fn eq(args: EqArgs) -> Result<()> {
+pub fn run(args: EqArgs) -> Result<()> {
     let mut model = load_model(args.model.as_ref())?;
     if args.list_terms {
         let terms: Vec<_> = model
@@ -171,7 +120,7 @@ fn eq(args: EqArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_params(p: &EqParams) {
+pub(super) fn print_params(p: &EqParams) {
     println!(
         "  low shelf   {:+6.2} dB @ {:>7.1} Hz",
         p.ls_gain_db, p.ls_freq_hz
@@ -196,39 +145,4 @@ fn print_params(p: &EqParams) {
         "  high shelf  {:+6.2} dB @ {:>7.1} Hz",
         p.hs_gain_db, p.hs_freq_hz
     );
-}
-
-fn doctor() -> Result<()> {
-    println!("musichal {}", env!("CARGO_PKG_VERSION"));
-    musichal::onnx::environment().context("ONNX Runtime is not usable")?;
-    println!(
-        "ONNX Runtime {} loaded from {}",
-        musichal::onnx::ORT_VERSION,
-        musichal::onnx::loaded_library_path()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
-    );
-    let mut model = EqMorphModel::embedded().context("embedded EQ model")?;
-    let terms: Vec<String> = model.term_names().map(str::to_owned).collect();
-    println!(
-        "EQ morph model: {} terms ({})",
-        terms.len(),
-        terms.join(", ")
-    );
-    if terms.len() >= 2 {
-        let p = model.decode(&terms[0], &terms[1], 0.5, 1.0)?;
-        println!("{} <-> {} at 0.5:", terms[0], terms[1]);
-        print_params(&p);
-    }
-    // Optional: the `basicpitch` encoder's model. Its absence is not an error (the default
-    // `spectral` encoder and the DSP chroma need nothing), so say what it means.
-    match musichal::perception::basic_pitch::BasicPitch::load_default() {
-        Ok(_) => println!(
-            "Basic Pitch model: found (the basicpitch encoder and deep chroma are available)"
-        ),
-        Err(e) => println!(
-            "Basic Pitch model: not available ({e}); the spectral encoder and DSP chroma are used"
-        ),
-    }
-    Ok(())
 }

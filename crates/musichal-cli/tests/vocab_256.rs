@@ -15,10 +15,11 @@
 //! The plugin part loads the built `libmusichal.so` (`cargo build --lib` first, as for every
 //! host test).
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::checks::{assert_balanced, assert_clean, notes};
-use common::clap_host::{plugin_path, BlockSizes, TestHost};
+use common::clap_host::{plugin_path, BlockSizes, ClapHost};
 use musichal::corpus::CorpusModel;
 use musichal::engine::{AnswerSettings, Answerer};
 use musichal::limits::segment_len;
@@ -47,7 +48,7 @@ fn musichal(args: &[&str]) -> Vec<u8> {
 fn plugin_answer(music: &[f32], corpus: Option<&std::path::Path>) -> Vec<(u64, u8, u8, bool)> {
     let path = plugin_path();
     let mut host =
-        TestHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
+        ClapHost::load(&path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
     host.set_offline_render(true).unwrap();
     if let Some(c) = corpus {
         host.set_persisted_field("corpus-path", &Some(c.display().to_string()))

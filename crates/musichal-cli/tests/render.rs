@@ -2,9 +2,11 @@
 //! holds exactly, what the built plugin gives through the host harness for the same input,
 //! parameters and block size.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::clap_host::*;
+use common::signals::*;
 use common::smf::parse_smf;
 use musichal::perception::synth::render_music;
 use std::process::Command;
@@ -68,7 +70,7 @@ fn through_harness(
     params: &[&str],
     transport: Option<Transport>,
 ) -> (Vec<Vec<f32>>, ProcessOutput) {
-    let mut host = TestHost::load(plugin_path()).unwrap();
+    let mut host = ClapHost::load(plugin_path()).unwrap();
     host.set_offline_render(true).unwrap();
     for p in params {
         let (n, v) = p.split_once('=').unwrap();

@@ -3,6 +3,7 @@
 //! `render`'s `"Name=value"` parameter arguments (checked against the plugin's own ranges and
 //! values). Run through the real binary, as a user would.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::clap_host::plugin_path;
