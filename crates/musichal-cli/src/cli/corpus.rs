@@ -184,31 +184,17 @@ pub struct SynthArgs {
 pub fn synth(args: SynthArgs) -> Result<()> {
     // `--seconds` and `--rate` were checked by their parsers.
     let samples = render_music(args.seconds, args.rate, args.seed);
-    write_wav_mono(&args.output, &samples, args.rate)?;
+    files::write_wav(
+        &args.output,
+        &[&samples],
+        args.rate,
+        files::WavFormat::Pcm16,
+    )?;
     println!(
         "wrote {} ({:.1} s at {} Hz)",
         args.output.display(),
         args.seconds,
         args.rate
     );
-    Ok(())
-}
-
-/// Writes a 16-bit mono WAV.
-pub fn write_wav_mono(path: &std::path::Path, samples: &[f32], rate: u32) -> Result<()> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec)
-        .map_err(|e| files::wav_write_error(path, "create", e))?;
-    for &s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
-            .map_err(|e| files::wav_write_error(path, "write", e))?;
-    }
-    w.finalize()
-        .map_err(|e| files::wav_write_error(path, "write", e))?;
     Ok(())
 }

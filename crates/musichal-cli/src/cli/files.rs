@@ -119,3 +119,46 @@ pub fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_
         error: source,
     }
 }
+
+/// Sample format of a WAV file the command line writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WavFormat {
+    /// 16-bit integer PCM, samples clamped to [-1, 1] (`musichal synth`).
+    Pcm16,
+    /// 32-bit float, samples as they are (`musichal render`).
+    Float32,
+}
+
+/// Writes `channels` (equal lengths, interleaved in the file) at `rate` Hz: the command line's
+/// one WAV writer. Errors name the file and what failed.
+pub fn write_wav(
+    path: &Path,
+    channels: &[&[f32]],
+    rate: u32,
+    format: WavFormat,
+) -> Result<(), FileError> {
+    let (bits_per_sample, sample_format) = match format {
+        WavFormat::Pcm16 => (16, hound::SampleFormat::Int),
+        WavFormat::Float32 => (32, hound::SampleFormat::Float),
+    };
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: rate,
+        bits_per_sample,
+        sample_format,
+    };
+    let mut w =
+        hound::WavWriter::create(path, spec).map_err(|e| wav_write_error(path, "create", e))?;
+    let frames = channels.first().map_or(0, |c| c.len());
+    for i in 0..frames {
+        for ch in channels {
+            let x = ch[i];
+            let written = match format {
+                WavFormat::Pcm16 => w.write_sample((x.clamp(-1.0, 1.0) * 32767.0).round() as i16),
+                WavFormat::Float32 => w.write_sample(x),
+            };
+            written.map_err(|e| wav_write_error(path, "write", e))?;
+        }
+    }
+    w.finalize().map_err(|e| wav_write_error(path, "write", e))
+}

@@ -367,28 +367,6 @@ pub fn render(
     })
 }
 
-/// Writes 32-bit float WAV.
-pub fn write_wav_f32(path: &Path, audio: &[Vec<f32>], rate: u32) -> Result<()> {
-    let spec = hound::WavSpec {
-        channels: audio.len() as u16,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec)
-        .map_err(|e| files::wav_write_error(path, "create", e))?;
-    let frames = audio.first().map_or(0, Vec::len);
-    for i in 0..frames {
-        for ch in audio {
-            w.write_sample(ch[i])
-                .map_err(|e| files::wav_write_error(path, "write", e))?;
-        }
-    }
-    w.finalize()
-        .map_err(|e| files::wav_write_error(path, "write", e))?;
-    Ok(())
-}
-
 /// The MIDI tick of a sample position at `tempo_bpm` ([`TICKS_PER_QUARTER`] per beat).
 pub fn sample_to_tick(sample: u64, rate: u32, tempo_bpm: f64) -> u64 {
     let ticks_per_s = TICKS_PER_QUARTER as f64 * tempo_bpm / 60.0;
@@ -479,7 +457,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
         args.block,
         transport,
     )?;
-    write_wav_f32(&args.output, &r.audio, r.rate)?;
+    let channels: Vec<&[f32]> = r.audio.iter().map(Vec::as_slice).collect();
+    files::write_wav(&args.output, &channels, r.rate, files::WavFormat::Float32)?;
     let ons = r.notes.iter().filter(|n| n.3.is_some()).count();
     if let Some(midi) = &args.midi {
         std::fs::write(midi, smf_bytes(&r.notes, r.rate, transport))
