@@ -9,10 +9,11 @@
 //!       -> factor oracle over the driving stream's tokens
 //! ```
 //!
-//! Everything the live worker will see comes from the same [`Perception`] calls, with the
-//! same segment length (the prototype's lesson 3); the model keeps every per-frame field of
-//! both streams (lesson 2), and the perception configuration travels in
-//! `CorpusModel::encoder_config` so the worker rebuilds the identical front end.
+//! Everything the live worker will see comes from the same
+//! [`Perception`](crate::perception::Perception) calls, with the same segment length (the
+//! prototype's lesson 3); the model keeps every per-frame field of both streams (lesson 2), and
+//! the perception configuration travels in `CorpusModel::encoder_config`
+//! ([`EncoderConfig`]) so the engine rebuilds the identical front end.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,8 +22,8 @@ use crate::corpus::{consonance, CorpusModel, FrameRecord, SUPPORTED_VOCAB_SIZES}
 use crate::oracle::DriveStream;
 use crate::perception::parallel::{analysis_threads, encode_file_segments_parallel};
 use crate::perception::{
-    decode_file, FramePayload, KMeansConfig, KMeansReport, Perception, PerceptionConfig,
-    SegmentFrames, Vocabulary, SPECTRAL_ID,
+    decode_file, EncoderConfig, FramePayload, KMeansConfig, KMeansReport, PerceptionConfig,
+    PerceptionError, SegmentFrames, Vocabulary, SPECTRAL_ID,
 };
 
 /// Onset peak picking: a frame is an onset when its flux is the maximum of the
@@ -107,9 +108,6 @@ pub enum TrainError {
     /// A vocabulary size other than 16, 64 or 256.
     #[error("vocabulary size {0} is not one of 16, 64, 256")]
     VocabSize(u16),
-    /// An encoder this build does not have.
-    #[error("unknown encoder {0:?} (available: spectral, basicpitch, onnx:<model.onnx>)")]
-    UnknownEncoder(String),
     /// Source number `index` could not be analysed (too short, ...). `path` is its name, or
     /// the path it was read from (`train_files`). The message holds the perception error's
     /// text, so it is not also the `source()` (that would print it twice).
@@ -117,12 +115,13 @@ pub enum TrainError {
     Source {
         index: usize,
         path: String,
-        error: crate::perception::PerceptionError,
+        error: PerceptionError,
     },
-    /// Perception or quantiser failure on the whole corpus, or a file that cannot be decoded
-    /// (those errors name the file).
+    /// Perception or quantiser failure on the whole corpus, an encoder this build does not have
+    /// ([`PerceptionError::UnknownEncoder`]), or a file that cannot be decoded (those errors name
+    /// the file).
     #[error(transparent)]
-    Perception(#[from] crate::perception::PerceptionError),
+    Perception(#[from] PerceptionError),
     /// The model failed its own validation.
     #[error(transparent)]
     Corpus(#[from] crate::corpus::CorpusError),
@@ -154,63 +153,6 @@ impl Source {
             samples: audio.samples,
             rate_hz: audio.sample_rate_hz,
         })
-    }
-}
-
-/// Perception configuration as stored in `CorpusModel::encoder_config`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct EncoderConfig {
-    /// Encoder id.
-    pub encoder: String,
-    /// Encoder input rate, Hz.
-    pub sample_rate_hz: u32,
-    /// Hop, samples at the encoder rate.
-    pub hop: usize,
-    /// Feature dimension.
-    pub dim: usize,
-    /// The front end.
-    pub perception: PerceptionConfig,
-}
-
-impl EncoderConfig {
-    /// Parses a model's `encoder_config`.
-    pub fn from_model(model: &CorpusModel) -> Result<Self, String> {
-        serde_json::from_str(&model.encoder_config).map_err(|e| {
-            format!("the corpus' encoder configuration is not one this build understands: {e}")
-        })
-    }
-}
-
-/// The two per-stream vocabularies stored in a corpus model, ready to tokenise live frames.
-pub fn corpus_vocabulary(model: &CorpusModel) -> Vocabulary {
-    let stream = |centroids: &Vec<f32>| crate::perception::SphericalKMeans {
-        k: model.vocab_size as usize,
-        dim: model.dim as usize,
-        centroids: centroids.clone(),
-    };
-    Vocabulary {
-        encoder_id: model.encoder_id.clone(),
-        harmonic: stream(&model.centroids_harmonic),
-        percussive: stream(&model.centroids_percussive),
-    }
-}
-
-/// A perception front end for `encoder`: `"spectral"` (built in), `"basicpitch"` (spectral plus
-/// Basic Pitch posteriors and deep chroma, needs `nmp.onnx`, see
-/// [`crate::perception::bp_encoder`]) or `"onnx:<path>"` (a model of the waveform with its
-/// JSON sidecar, see [`crate::perception::onnx_encoder`]).
-pub fn perception_for(encoder: &str, config: PerceptionConfig) -> Result<Perception, TrainError> {
-    if let Some(path) = encoder.strip_prefix(crate::perception::onnx_encoder::ONNX_ID_PREFIX) {
-        let onnx = crate::perception::OnnxEncoder::load(std::path::Path::new(path))?;
-        return Ok(Perception::with_encoder(config, Box::new(onnx))?);
-    }
-    match encoder {
-        SPECTRAL_ID => Ok(Perception::new(config)?),
-        crate::perception::bp_encoder::BASICPITCH_ID => {
-            let bp = crate::perception::BasicPitchEncoder::load_default()?;
-            Ok(Perception::with_encoder(config, Box::new(bp))?)
-        }
-        other => Err(TrainError::UnknownEncoder(other.into())),
     }
 }
 
@@ -257,7 +199,7 @@ pub fn train_sources(
     if !SUPPORTED_VOCAB_SIZES.contains(&config.vocab_size) {
         return Err(TrainError::VocabSize(config.vocab_size));
     }
-    let mut perception = perception_for(&config.encoder, config.perception.clone())?;
+    let mut perception = crate::perception::build(&config.encoder, config.perception.clone())?;
     let total_s: f64 = sources
         .iter()
         .map(|s| s.samples.len() as f64 / s.rate_hz.max(1) as f64)
@@ -311,13 +253,7 @@ pub fn train_sources(
 
     // 3. Frames: tokens, payload, onsets, consonance.
     let fps = perception.frames_per_s();
-    let encoder_config = EncoderConfig {
-        encoder: perception.encoder_id().to_owned(),
-        sample_rate_hz: perception.encoder_rate_hz(),
-        hop: (perception.encoder_rate_hz() as f64 / fps).round() as usize,
-        dim: perception.dim(),
-        perception: config.perception.clone(),
-    };
+    let encoder_config = EncoderConfig::of(&perception);
     let mut model = CorpusModel::new(
         perception.encoder_id(),
         serde_json::to_string(&encoder_config).expect("config serialises"),

@@ -15,13 +15,15 @@
 //! The single entry point shared by training and live use is [`Perception`]:
 //! `encode_file` (trainer) is implemented as consecutive `process_segment` calls (worker), so
 //! both see the same resampler, STFT and HPSS state (see `pipeline.rs` for the frame/segment
-//! alignment rule). [`Vocabulary`] holds one quantiser per stream. `parallel.rs` analyses one
-//! file on all cores, bit for bit the sequential analysis.
+//! alignment rule). [`Vocabulary`] holds one quantiser per stream. [`build`] makes a
+//! perception from an encoder id (`encoders.rs`, with the [`EncoderConfig`] a corpus stores);
+//! `parallel.rs` analyses one file on all cores, bit for bit the sequential analysis.
 
 pub mod basic_pitch;
 pub mod bp_encoder;
 pub mod decode;
 pub mod encoder;
+pub mod encoders;
 pub mod error;
 pub mod frontend;
 pub mod kmeans;
@@ -37,6 +39,7 @@ pub mod synth;
 pub use bp_encoder::BasicPitchEncoder;
 pub use decode::{decode_file, DecodedAudio};
 pub use encoder::{Encoder, EncoderInput, PitchPayload, SpectralEncoder, Stream, SPECTRAL_ID};
+pub use encoders::{build, EncoderConfig};
 pub use error::{PerceptionError, Result};
 pub use kmeans::{entropy_bits, KMeansConfig, KMeansReport, SphericalKMeans, Token, SUPPORTED_K};
 pub use npy::write_npy_f32;
