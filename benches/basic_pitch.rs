@@ -147,7 +147,7 @@ fn per_segment_windows(model: &mut BasicPitch, at_22050: &[f32]) -> usize {
 }
 
 fn perception(encoder: &str) -> Option<Perception> {
-    match musichal::trainer::perception_for(encoder, PerceptionConfig::default()) {
+    match musichal::perception::build(encoder, PerceptionConfig::default()) {
         Ok(p) => Some(p),
         Err(e) => {
             eprintln!("{encoder} perception unavailable: {e}");

@@ -40,12 +40,12 @@ fn bench_segment(c: &mut Criterion) {
         "segment/44k1_350ms_frontend_encoder_tokens_both_streams",
         &spectral,
     );
-    match musichal::trainer::perception_for("basicpitch", PerceptionConfig::default()) {
+    match musichal::perception::build("basicpitch", PerceptionConfig::default()) {
         Ok(_) => bench_encoder(
             c,
             "segment/44k1_350ms_frontend_encoder_tokens_both_streams_basicpitch",
             &|| {
-                musichal::trainer::perception_for("basicpitch", PerceptionConfig::default())
+                musichal::perception::build("basicpitch", PerceptionConfig::default())
                     .expect("loaded above")
             },
         ),

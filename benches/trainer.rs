@@ -51,7 +51,7 @@ fn training(c: &mut Criterion) {
 /// `MUSICHAL_BASIC_PITCH_PATH` that does not load is a panic, as in `benches/perception.rs`.
 fn training_basicpitch(c: &mut Criterion) {
     use musichal::perception::PerceptionConfig;
-    match musichal::trainer::perception_for("basicpitch", PerceptionConfig::default()) {
+    match musichal::perception::build("basicpitch", PerceptionConfig::default()) {
         Ok(_) => {}
         Err(e) if std::env::var_os("MUSICHAL_BASIC_PITCH_PATH").is_some() => {
             panic!(

@@ -96,7 +96,7 @@ fn onnx() -> Perception {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/onnx_encoder/oscillator_bank.onnx"
     );
-    musichal::trainer::perception_for(&format!("onnx:{path}"), PerceptionConfig::default())
+    musichal::perception::build(&format!("onnx:{path}"), PerceptionConfig::default())
         .expect("the ONNX test encoder loads (needs ORT_DYLIB_PATH)")
 }
 
@@ -244,7 +244,7 @@ fn basicpitch_encoder_training_and_live_paths_agree() {
         return;
     }
     let make = || {
-        musichal::trainer::perception_for("basicpitch", PerceptionConfig::default())
+        musichal::perception::build("basicpitch", PerceptionConfig::default())
             .expect("the model loads, so the basicpitch encoder must")
     };
     let mut trainer = make();
@@ -313,12 +313,10 @@ fn early_answers_leave_the_full_segments_tokens_equal_to_the_trainers() {
     use musichal::engine::{
         AnswerSettings, Answerer, ANSWER_MARGIN_S, EARLY_LISTEN_S, EMBEDDED_CORPUS,
     };
-    use musichal::trainer::{corpus_vocabulary, perception_for, EncoderConfig};
-
     let corpus = CorpusModel::from_bytes(EMBEDDED_CORPUS).expect("the embedded corpus loads");
-    let cfg = EncoderConfig::from_model(&corpus).unwrap();
-    let vocab = corpus_vocabulary(&corpus);
-    let make = || perception_for(&cfg.encoder, cfg.perception.clone()).unwrap();
+    let cfg = corpus.encoder_config().unwrap();
+    let vocab = corpus.vocabulary();
+    let make = || cfg.build().unwrap();
     for rate_hz in [48_000u32, 44_100] {
         let (audio, onsets) = bursts(rate_hz, 6);
         let l = musichal::limits::segment_len(rate_hz as f64);

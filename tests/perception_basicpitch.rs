@@ -21,7 +21,6 @@ use musichal::perception::{
     DecodedAudio, FrameRecord, KMeansConfig, Perception, PerceptionConfig, SegmentFrames,
     Vocabulary,
 };
-use musichal::trainer::perception_for;
 
 mod common;
 use common::chorale::{classes_of, render_pieces, truth_at, unavailable, Piece, GUARD_S, PROGRAMS};
@@ -46,7 +45,7 @@ fn pieces() -> Option<Vec<(Piece, DecodedAudio)>> {
 fn basicpitch() -> Option<Perception> {
     common::basic_pitch_model()?;
     Some(
-        perception_for("basicpitch", PerceptionConfig::default())
+        musichal::perception::build("basicpitch", PerceptionConfig::default())
             .unwrap_or_else(|e| panic!("the model loads but the basicpitch encoder does not: {e}")),
     )
 }

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use musichal::perception::{
     Encoder, EncoderInput, OnnxEncoder, Perception, PerceptionConfig, PerceptionError, Stream,
 };
-use musichal::trainer::{perception_for, TrainError};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
 
@@ -127,7 +126,7 @@ fn perception_feeds_each_stream_its_own_waveform_at_the_documented_time() {
     let k_high = 15; // 3175 Hz: clicks only
     let clicks: Vec<usize> = (0..6).map(|i| 6_000 + i * 4_000).collect();
     let x = sine_and_clicks(16_000, 2.0, band_hz(k_sine) as f32, &clicks);
-    let mut p = perception_for(
+    let mut p = musichal::perception::build(
         &format!("onnx:{}", model_path().display()),
         PerceptionConfig::default(),
     )
@@ -270,12 +269,12 @@ fn bad_models_and_sidecars_give_typed_errors_that_say_what_is_wrong() {
     ));
     // Through the encoder factory the trainer, the CLI and the worker use.
     assert!(matches!(
-        perception_for("onnx:/nonexistent/enc.onnx", PerceptionConfig::default()),
-        Err(TrainError::Perception(PerceptionError::EncoderModel { .. }))
+        musichal::perception::build("onnx:/nonexistent/enc.onnx", PerceptionConfig::default()),
+        Err(PerceptionError::EncoderModel { .. })
     ));
     assert!(matches!(
-        perception_for("mert", PerceptionConfig::default()),
-        Err(TrainError::UnknownEncoder(_))
+        musichal::perception::build("mert", PerceptionConfig::default()),
+        Err(PerceptionError::UnknownEncoder { .. })
     ));
 }
 
@@ -308,6 +307,7 @@ fn a_corpus_trains_on_the_onnx_encoder() {
     assert_eq!(back.encoder_id, model.encoder_id);
     println!("{report:?}");
     // And perception for the stored id loads again (what the worker does with the corpus).
-    let p: Perception = perception_for(&back.encoder_id, PerceptionConfig::default()).unwrap();
+    let p: Perception =
+        musichal::perception::build(&back.encoder_id, PerceptionConfig::default()).unwrap();
     assert_eq!(p.dim(), DIM);
 }

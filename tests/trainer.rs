@@ -3,7 +3,7 @@
 use musichal::corpus::CorpusModel;
 use musichal::oracle::DriveStream;
 use musichal::perception::synth::{add_drum, add_tone, render_music, Drum};
-use musichal::perception::{Perception, PerceptionConfig};
+use musichal::perception::{Perception, PerceptionConfig, PerceptionError};
 use musichal::trainer::{train_sources, Source, TrainConfig, TrainError};
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
@@ -303,7 +303,9 @@ fn bad_inputs_give_typed_errors() {
     };
     assert!(matches!(
         train_sources(&[source("a.wav", vec![0.0; 44_100])], &onnx, &mut |_| {}),
-        Err(TrainError::UnknownEncoder(_))
+        Err(TrainError::Perception(
+            PerceptionError::UnknownEncoder { .. }
+        ))
     ));
     // 10 ms is shorter than one analysis window: the error names the file.
     let err =

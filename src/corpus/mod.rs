@@ -28,6 +28,7 @@ pub use report::{CorpusReport, StreamStats};
 use serde::{Deserialize, Serialize};
 
 use crate::oracle::{DriveStream, Oracle, OracleData, OracleError, OracleKind};
+use crate::perception::{EncoderConfig, SphericalKMeans, Vocabulary};
 
 /// Current (and highest readable) format version.
 pub const FORMAT_VERSION: u32 = 1;
@@ -86,9 +87,10 @@ impl FrameRecord {
 pub struct CorpusModel {
     /// Format version the model was written with; equals the file header's.
     pub format_version: u32,
-    /// Encoder id (`"spectral"`, `"onnx:<name>"`): the live path must use the same one.
+    /// Encoder id ([`crate::perception::SPECTRAL_ID`], `"onnx:<name>"`): the live path must use
+    /// the same one.
     pub encoder_id: String,
-    /// Encoder configuration, JSON text.
+    /// Encoder configuration, JSON text ([`CorpusModel::encoder_config`] reads it).
     pub encoder_config: String,
     /// Analysis sample rate, Hz (> 0).
     pub sample_rate_hz: u32,
@@ -219,6 +221,9 @@ pub enum CorpusError {
     /// The encoder configuration is not JSON.
     #[error("encoder config is not valid JSON: {message}")]
     InvalidEncoderConfig { message: String },
+    /// The encoder configuration is JSON but not an [`EncoderConfig`] this build reads.
+    #[error("the corpus' encoder configuration is not one this build understands: {0}")]
+    UnreadableEncoderConfig(serde_json::Error),
     /// The oracle's arrays are malformed.
     #[error("oracle: {0}")]
     Oracle(OracleError),
@@ -325,6 +330,27 @@ impl CorpusModel {
     /// The navigable oracle (validated, indices rebuilt). The worker calls this once per load.
     pub fn oracle(&self) -> Result<Oracle, CorpusError> {
         Ok(Oracle::from_data(&self.oracle)?)
+    }
+
+    /// The perception configuration the corpus was analysed with (its `encoder_config` JSON),
+    /// from which the live engine builds the same perception ([`EncoderConfig::build`]).
+    pub fn encoder_config(&self) -> Result<EncoderConfig, CorpusError> {
+        serde_json::from_str(&self.encoder_config).map_err(CorpusError::UnreadableEncoderConfig)
+    }
+
+    /// The two per-stream vocabularies of the corpus (its centroids), ready to tokenise live
+    /// frames.
+    pub fn vocabulary(&self) -> Vocabulary {
+        let stream = |centroids: &Vec<f32>| SphericalKMeans {
+            k: self.vocab_size as usize,
+            dim: self.dim as usize,
+            centroids: centroids.clone(),
+        };
+        Vocabulary {
+            encoder_id: self.encoder_id.clone(),
+            harmonic: stream(&self.centroids_harmonic),
+            percussive: stream(&self.centroids_percussive),
+        }
     }
 
     /// Checks every invariant of the model (the same checks `load` runs).

@@ -28,7 +28,6 @@ use crate::corpus::CorpusModel;
 use crate::oracle::{DriveStream, Improviser, Oracle, Symbol, MAX_QUERY_LEN};
 use crate::perception::{FramePayload, FramePitches, Perception, Vocabulary};
 use crate::rt::NoteEvent;
-use crate::trainer::EncoderConfig;
 
 use super::transpose::{ChromaIndex, WINDOW as TRANSPOSE_WINDOW};
 
@@ -112,10 +111,13 @@ impl Default for AnswerSettings {
 /// Why a corpus cannot be used for answering.
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
-    #[error("{0}")]
-    Config(String),
+    /// The corpus' vectors and the encoder its configuration names disagree in dimension.
+    #[error("the corpus' vectors have {corpus} dimensions, its encoder {encoder}")]
+    DimensionMismatch { corpus: u32, encoder: usize },
+    /// The corpus is invalid, or its encoder configuration is not one this build reads.
     #[error(transparent)]
     Corpus(#[from] crate::corpus::CorpusError),
+    /// Its encoder cannot be built (unknown id, model missing), or a segment's analysis failed.
     #[error(transparent)]
     Perception(#[from] crate::perception::PerceptionError),
 }
@@ -195,17 +197,15 @@ pub struct Answerer {
 impl Answerer {
     /// Prepares `corpus` for answering (validated model; its encoder must exist in this build).
     pub fn new(corpus: &CorpusModel, seed: u64) -> Result<Self, AnswerError> {
-        let cfg = EncoderConfig::from_model(corpus).map_err(AnswerError::Config)?;
-        let perception = crate::trainer::perception_for(&cfg.encoder, cfg.perception.clone())
-            .map_err(|e| AnswerError::Config(e.to_string()))?;
+        let cfg = corpus.encoder_config()?;
+        let perception = cfg.build()?;
         if perception.dim() != corpus.dim as usize {
-            return Err(AnswerError::Config(format!(
-                "the corpus' vectors have {} dimensions, its encoder {}",
-                corpus.dim,
-                perception.dim()
-            )));
+            return Err(AnswerError::DimensionMismatch {
+                corpus: corpus.dim,
+                encoder: perception.dim(),
+            });
         }
-        let vocab = crate::trainer::corpus_vocabulary(corpus);
+        let vocab = corpus.vocabulary();
         let (harmonic_tokens, percussive_tokens) = corpus.token_streams()?;
         let corpus_frames = corpus
             .frames
@@ -220,8 +220,7 @@ impl Answerer {
         let oracle = corpus.oracle()?;
         let typical_run = typical_run(&oracle);
         let last_played = vec![NEVER_PLAYED; oracle.num_states()];
-        let early_perception = crate::trainer::perception_for(&cfg.encoder, cfg.perception)
-            .map_err(|e| AnswerError::Config(e.to_string()))?;
+        let early_perception = cfg.build()?;
         Ok(Self {
             typical_run,
             played_log: Vec::with_capacity(256),

@@ -94,6 +94,8 @@ pub trait Encoder: Send {
     fn reset(&mut self);
 }
 
+/// Id of the built-in [`SpectralEncoder`], stored in corpus files; the default encoder.
+pub const SPECTRAL_ID: &str = "spectral";
 /// Default encoder rate: 24 kHz with hop 320 gives 75 frames/s, the frame rate of MERT-v1 and
 /// wav2vec 2.0 at 24 kHz, so corpora stay comparable across encoders.
 pub const SPECTRAL_RATE_HZ: u32 = 24_000;
@@ -336,7 +338,7 @@ fn normalise_block(block: &mut [f32], floor: f32, weight: f32) {
 
 impl Encoder for SpectralEncoder {
     fn id(&self) -> &str {
-        "spectral"
+        SPECTRAL_ID
     }
     fn sample_rate(&self) -> u32 {
         SPECTRAL_RATE_HZ

@@ -90,6 +90,9 @@ pub enum PerceptionError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// An encoder id this build does not have.
+    #[error("unknown encoder {id:?} (available: spectral, basicpitch, onnx:<model.onnx>)")]
+    UnknownEncoder { id: String },
     /// An `onnx:<path>` encoder's model is missing, not loadable, or misbehaves (ONNX Runtime
     /// missing included); `reason` says which.
     #[error("ONNX encoder {path}: {reason}")]

@@ -15,17 +15,21 @@
 //! The single entry point shared by training and live use is [`Perception`]:
 //! `encode_file` (trainer) is implemented as consecutive `process_segment` calls (worker), so
 //! both see the same resampler, STFT and HPSS state (see `pipeline.rs` for the frame/segment
-//! alignment rule). [`Vocabulary`] holds one quantiser per stream.
+//! alignment rule). [`Vocabulary`] holds one quantiser per stream. [`build`] makes a
+//! perception from an encoder id (`encoders.rs`, with the [`EncoderConfig`] a corpus stores);
+//! `parallel.rs` analyses one file on all cores, bit for bit the sequential analysis.
 
 pub mod basic_pitch;
 pub mod bp_encoder;
 pub mod decode;
 pub mod encoder;
+pub mod encoders;
 pub mod error;
 pub mod frontend;
 pub mod kmeans;
 pub mod npy;
 pub mod onnx_encoder;
+pub mod parallel;
 pub mod payload;
 pub mod pipeline;
 pub mod pitch;
@@ -34,7 +38,8 @@ pub mod synth;
 
 pub use bp_encoder::BasicPitchEncoder;
 pub use decode::{decode_file, DecodedAudio};
-pub use encoder::{Encoder, EncoderInput, PitchPayload, SpectralEncoder, Stream};
+pub use encoder::{Encoder, EncoderInput, PitchPayload, SpectralEncoder, Stream, SPECTRAL_ID};
+pub use encoders::{build, EncoderConfig};
 pub use error::{PerceptionError, Result};
 pub use kmeans::{entropy_bits, KMeansConfig, KMeansReport, SphericalKMeans, Token, SUPPORTED_K};
 pub use npy::write_npy_f32;
@@ -57,7 +62,7 @@ pub struct SegmentTokens {
 /// The two per-stream vocabularies of a corpus, with the encoder they were fitted on.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Vocabulary {
-    /// Encoder id the centroids belong to (`"spectral"`).
+    /// Encoder id the centroids belong to ([`SPECTRAL_ID`], ...).
     pub encoder_id: String,
     /// Harmonic-stream quantiser.
     pub harmonic: SphericalKMeans,

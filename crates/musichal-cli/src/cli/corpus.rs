@@ -41,7 +41,7 @@ pub struct TrainArgs {
     pub vocab: u16,
     /// Frame encoder: `spectral`, or `onnx:<model.onnx>` (a waveform model with its
     /// `<model.onnx>.json` sidecar; see training/export_mert.py).
-    #[arg(long, default_value = "spectral")]
+    #[arg(long, default_value = musichal::perception::SPECTRAL_ID)]
     pub encoder: String,
     /// Token stream(s) driving the oracle.
     #[arg(long, value_enum, default_value_t = DriveArg::Harmonic)]

@@ -23,7 +23,7 @@ pub struct FeaturesArgs {
     #[arg(long, value_enum, default_value_t = StreamArg::Both)]
     pub stream: StreamArg,
     /// Frame encoder: `spectral`, or `onnx:<model.onnx>` (with its `.onnx.json` sidecar).
-    #[arg(long, default_value = "spectral")]
+    #[arg(long, default_value = musichal::perception::SPECTRAL_ID)]
     pub encoder: String,
     /// Output `.npy` (float32, C order, `[frames, dim]`), vectors before normalisation.
     #[arg(short, long)]
@@ -38,7 +38,7 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
         error: source,
     };
     let config = PerceptionConfig::default();
-    let mut perception = musichal::trainer::perception_for(&args.encoder, config.clone())?;
+    let mut perception = musichal::perception::build(&args.encoder, config.clone())?;
     let rate = audio.sample_rate_hz;
     let min = perception.min_samples(rate);
     if audio.samples.len() < min {

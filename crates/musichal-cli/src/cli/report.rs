@@ -94,9 +94,8 @@ fn listen(input: &Path, corpus: Option<&Path>) -> Result<Listening> {
         Some(p) => CorpusModel::load(p)?,
         None => CorpusModel::from_bytes(EMBEDDED_CORPUS)?,
     };
-    let cfg = musichal::trainer::EncoderConfig::from_model(&model).map_err(anyhow::Error::msg)?;
-    let mut perception = musichal::trainer::perception_for(&cfg.encoder, cfg.perception)?;
-    let vocab = musichal::trainer::corpus_vocabulary(&model);
+    let mut perception = model.encoder_config()?.build()?;
+    let vocab = model.vocabulary();
     let audio = decode_file(input)?;
     let segments = perception
         .encode_file_segments(&audio.samples, audio.sample_rate_hz)
