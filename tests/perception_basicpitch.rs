@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use musichal::perception::{
-    DecodedAudio, FrameRecord, KMeansConfig, Perception, PerceptionConfig, SegmentFrames,
+    DecodedAudio, EncodedFrame, KMeansConfig, Perception, PerceptionConfig, SegmentFrames,
     Vocabulary,
 };
 
@@ -132,7 +132,7 @@ fn classes(chroma: &[f32; 12]) -> Vec<u8> {
 
 fn measure(make: &dyn Fn() -> Perception, pieces: &[(Piece, DecodedAudio)]) -> Measured {
     let mut segments: Vec<SegmentFrames> = Vec::new();
-    let mut records: Vec<(usize, Vec<FrameRecord>)> = Vec::new();
+    let mut records: Vec<(usize, Vec<EncodedFrame>)> = Vec::new();
     let mut id = String::new();
     for (i, (_, audio)) in pieces.iter().enumerate() {
         let mut p = make();

@@ -177,7 +177,7 @@ fn perception_feeds_each_stream_its_own_waveform_at_the_documented_time() {
     let n_fft = 1024usize;
     for &c in &clicks {
         let doc = (c + n_fft / 2 + WINDOW / 2) as f64 / HOP as f64 - 1.0;
-        let near: Vec<&musichal::perception::FrameRecord> = frames
+        let near: Vec<&musichal::perception::EncodedFrame> = frames
             .iter()
             .filter(|f| (f.frame_idx as f64 - doc).abs() <= 6.0)
             .collect();

@@ -45,7 +45,7 @@ pub use kmeans::{entropy_bits, KMeansConfig, KMeansReport, SphericalKMeans, Toke
 pub use npy::write_npy_f32;
 pub use onnx_encoder::{OnnxEncoder, OnnxEncoderSidecar};
 pub use payload::{FramePayload, PayloadAnalyser};
-pub use pipeline::{FrameRecord, Perception, PerceptionConfig, SegmentFrames};
+pub use pipeline::{EncodedFrame, Perception, PerceptionConfig, SegmentFrames};
 pub use pitch::FramePitches;
 
 /// Token sequences of one segment, both streams, aligned with [`SegmentFrames`] rows.

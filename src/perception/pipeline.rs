@@ -118,7 +118,7 @@ impl SegmentFrames {
 
 /// One frame of a file, for the trainer and the `features` command.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FrameRecord {
+pub struct EncodedFrame {
     /// Stream frame index.
     pub frame_idx: u64,
     /// Segment that emitted it.
@@ -476,7 +476,7 @@ impl Perception {
     /// only completes the frames whose samples it holds, as a live stream would).
     ///
     /// Errors: `Empty` for no samples, `TooShort` below one STFT window, rate out of range.
-    pub fn encode_file(&mut self, samples: &[f32], rate_hz: u32) -> Result<Vec<FrameRecord>> {
+    pub fn encode_file(&mut self, samples: &[f32], rate_hz: u32) -> Result<Vec<EncodedFrame>> {
         Ok(self
             .encode_file_segments(samples, rate_hz)?
             .iter()
@@ -512,12 +512,12 @@ impl Perception {
     }
 
     /// Splits a segment into per-frame records.
-    pub fn records(&self, seg: &SegmentFrames) -> Vec<FrameRecord> {
+    pub fn records(&self, seg: &SegmentFrames) -> Vec<EncodedFrame> {
         let hop_s = self.encoder.hop() as f64 / self.encoder.sample_rate() as f64;
         (0..seg.n_frames)
             .map(|i| {
                 let idx = seg.first_frame_idx + i as u64;
-                FrameRecord {
+                EncodedFrame {
                     frame_idx: idx,
                     segment_idx: seg.segment_idx,
                     time_s: idx as f64 * hop_s,
