@@ -491,9 +491,8 @@ impl Answerer {
         let prompt = from_sample + (EARLY_PROMPT_S * host_rate_hz as f64).round() as u64;
         // (first note's start, attempt, the generator before it)
         let mut best: Option<(u64, usize, Pcg32)> = None;
-        for attempt in 0..EARLY_ATTEMPTS {
-            let rng_before = self.rng.clone();
-            let phrase = self.early_attempt(
+        let run = |this: &mut Self, attempt: usize, out: &mut Vec<NoteEvent>| {
+            this.early_attempt(
                 attempt,
                 &query[keep..],
                 n_frames,
@@ -501,7 +500,11 @@ impl Answerer {
                 frame_len,
                 settings,
                 out,
-            );
+            )
+        };
+        for attempt in 0..EARLY_ATTEMPTS {
+            let rng_before = self.rng.clone();
+            let phrase = run(self, attempt, out);
             let first = out[before..].iter().map(|e| e.start_sample).min();
             if let Some(first) = first {
                 if first <= prompt {
@@ -523,15 +526,7 @@ impl Answerer {
             return Ok(0);
         };
         self.rng = rng;
-        Ok(self.early_attempt(
-            attempt,
-            &query[keep..],
-            n_frames,
-            from_sample,
-            frame_len,
-            settings,
-            out,
-        ))
+        Ok(run(self, attempt, out))
     }
 
     /// One navigation of an early phrase from the navigator's state before the first attempt:
