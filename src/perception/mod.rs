@@ -44,7 +44,7 @@ pub use error::{PerceptionError, Result};
 pub use kmeans::{entropy_bits, KMeansConfig, KMeansReport, SphericalKMeans, Token, SUPPORTED_K};
 pub use npy::write_npy_f32;
 pub use onnx_encoder::{OnnxEncoder, OnnxEncoderSidecar};
-pub use payload::{FramePayload, PayloadAnalyser};
+pub use payload::{FramePayload, PayloadAnalyser, PitchSalience};
 pub use pipeline::{EncodedFrame, Perception, PerceptionConfig, SegmentFrames};
 pub use pitch::FramePitches;
 

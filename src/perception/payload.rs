@@ -18,6 +18,12 @@
 //!   [`NUM_HARMONICS`] partials with weights `0.84^(h-1)`; the strongest candidate whose
 //!   fundamental is itself present is taken, its partials are removed, and the search repeats
 //!   while candidates stay above [`RELATIVE_THRESHOLD`] of the first.
+//! - **Pitch salience** (optional, [`PayloadAnalyser::analyse_with_salience`]): the same
+//!   search continued for up to [`SALIENCE_PICKS`] picks while a candidate keeps
+//!   [`SALIENCE_FLOOR`] of the first pick's salience; each picked candidate's salience (at its
+//!   pick) is reported in a [`PitchSalience`] row, every other candidate 0. The first
+//!   [`MAX_VOICES`] picks are the `pitches` above, so turning it on changes no other field.
+//!   It is the evidence of the DSP note tracker (`crate::notes::dsp`).
 //! - **Onset strength**: mean positive difference of log-compressed magnitudes
 //!   (`ln(1 + 100 |X|)`) from the previous frame of the same stream run (spectral flux,
 //!   Dixon 2006). The trainer peak-picks it into onsets.
@@ -47,6 +53,40 @@ const HARMONIC_DECAY: f32 = 0.84;
 const MIN_FUNDAMENTAL_SHARE: f32 = 0.1;
 /// Flux compression constant.
 const FLUX_GAMMA: f32 = 100.0;
+/// Candidate notes of the pitch search and of a [`PitchSalience`] row (C2..=C7).
+pub const NUM_CANDIDATES: usize = (HIGHEST_NOTE - LOWEST_NOTE + 1) as usize;
+/// Most picks of the salience search (the first [`MAX_VOICES`] are the frame's pitches).
+pub const SALIENCE_PICKS: usize = 8;
+/// The salience search stops at a candidate below this fraction of the first pick's
+/// salience (the pitches stop at [`RELATIVE_THRESHOLD`]).
+pub const SALIENCE_FLOOR: f32 = 0.1;
+
+/// Harmonic-sum salience of every candidate note in one frame (see the module docs): entry
+/// `i` is MIDI note `LOWEST_NOTE + i`, in the STFT's magnitude units (a bin-centred
+/// full-scale sine reads 1 per partial); 0 for candidates the search did not pick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PitchSalience {
+    /// Salience per candidate, lowest note first.
+    pub values: [f32; NUM_CANDIDATES],
+}
+
+impl Default for PitchSalience {
+    fn default() -> Self {
+        Self {
+            values: [0.0; NUM_CANDIDATES],
+        }
+    }
+}
+
+impl PitchSalience {
+    /// Salience of MIDI note `note` (0 outside [`LOWEST_NOTE`]..=[`HIGHEST_NOTE`]).
+    pub fn of(&self, note: u8) -> f32 {
+        note.checked_sub(LOWEST_NOTE)
+            .and_then(|i| self.values.get(i as usize))
+            .copied()
+            .unwrap_or(0.0)
+    }
+}
 
 /// What one frame carries besides its feature vectors.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -143,6 +183,21 @@ impl PayloadAnalyser {
 
     /// One frame from its harmonic and percussive magnitudes (`n_fft / 2 + 1` each).
     pub fn analyse(&mut self, harmonic: &[f32], percussive: &[f32]) -> FramePayload {
+        self.analyse_with_salience(harmonic, percussive, None)
+    }
+
+    /// As [`Self::analyse`] (the payload is the same bit for bit) and, when `salience` is
+    /// given, fills it with the frame's [`PitchSalience`] (all 0 in frames that carry no
+    /// pitches).
+    pub fn analyse_with_salience(
+        &mut self,
+        harmonic: &[f32],
+        percussive: &[f32],
+        mut salience: Option<&mut PitchSalience>,
+    ) -> FramePayload {
+        if let Some(s) = salience.as_deref_mut() {
+            *s = PitchSalience::default();
+        }
         debug_assert_eq!(harmonic.len(), self.n_bins);
         debug_assert_eq!(percussive.len(), self.n_bins);
         let mut out = FramePayload::default();
@@ -184,14 +239,23 @@ impl PayloadAnalyser {
 
         if out.loudness_db >= PITCH_GATE_DB && harm_energy >= MIN_HARMONIC_SHARE * total {
             self.work.copy_from_slice(harmonic);
-            self.detect_pitches(&mut out);
+            self.detect_pitches(&mut out, salience);
         }
         out
     }
 
-    fn detect_pitches(&mut self, out: &mut FramePayload) {
+    /// The iterative search. Its first [`MAX_VOICES`] picks, up to the first one below
+    /// [`RELATIVE_THRESHOLD`], are the pitches; with `salience`, the search goes on (same
+    /// picks, same subtraction) for [`SALIENCE_PICKS`] picks down to [`SALIENCE_FLOOR`].
+    fn detect_pitches(&mut self, out: &mut FramePayload, mut profile: Option<&mut PitchSalience>) {
         let mut first_salience = 0.0f32;
-        for _ in 0..MAX_VOICES {
+        let picks = if profile.is_some() {
+            SALIENCE_PICKS
+        } else {
+            MAX_VOICES
+        };
+        let mut pitches_open = true;
+        for pick in 0..picks {
             let mut best: Option<(usize, f32)> = None;
             for (c, ranges) in self.partial_bins.iter().enumerate() {
                 let mut salience = 0.0f32;
@@ -216,15 +280,25 @@ impl PayloadAnalyser {
                     best = Some((c, salience));
                 }
             }
-            let Some((c, salience)) = best else { break };
-            if out.pitches.is_empty() {
-                first_salience = salience;
-            } else if salience < RELATIVE_THRESHOLD * first_salience {
+            let Some((c, value)) = best else { break };
+            if pick == 0 {
+                first_salience = value;
+            } else if value < RELATIVE_THRESHOLD * first_salience || pick >= MAX_VOICES {
+                pitches_open = false;
+            }
+            if !pitches_open && value < SALIENCE_FLOOR * first_salience {
                 break;
             }
-            let note = LOWEST_NOTE + c as u8;
-            if !out.pitches().contains(&note) {
-                out.pitches.push(note);
+            if pitches_open {
+                let note = LOWEST_NOTE + c as u8;
+                if !out.pitches().contains(&note) {
+                    out.pitches.push(note);
+                }
+            }
+            if let Some(p) = profile.as_deref_mut() {
+                p.values[c] = p.values[c].max(value);
+            } else if !pitches_open {
+                break;
             }
             // Remove the chosen note's partials so its harmonics cannot elect another note.
             for &(lo, hi) in &self.partial_bins[c] {
@@ -313,6 +387,61 @@ mod tests {
         let mut top3 = order[..3].to_vec();
         top3.sort_unstable();
         assert_eq!(top3, vec![0, 4, 7]);
+    }
+
+    #[test]
+    fn salience_leaves_the_payload_unchanged_and_covers_its_pitches() {
+        let nb = N_FFT / 2 + 1;
+        let zeros = vec![0.0; nb];
+        // A five-note chord: more notes than pitches, so the salience search goes further.
+        for notes in [
+            &[57.0][..],
+            &[60.0, 64.0, 67.0],
+            &[48.0, 54.0, 63.0, 70.0, 77.0],
+        ] {
+            let mags = mags_of(notes, 0.15);
+            let mut plain = PayloadAnalyser::new(RATE, N_FFT);
+            let mut with = PayloadAnalyser::new(RATE, N_FFT);
+            let mut profile = PitchSalience::default();
+            profile.values[3] = 9.0; // stale values are cleared
+            let a = plain.analyse(&mags, &zeros);
+            let b = with.analyse_with_salience(&mags, &zeros, Some(&mut profile));
+            assert_eq!(
+                format!("{a:?}"),
+                format!("{b:?}"),
+                "payload changed for {notes:?}"
+            );
+            let picked: Vec<u8> = (LOWEST_NOTE..=HIGHEST_NOTE)
+                .filter(|&n| profile.of(n) > 0.0)
+                .collect();
+            for &p in a.pitches() {
+                assert!(
+                    picked.contains(&p),
+                    "{p} of {:?} not in {picked:?}",
+                    a.pitches()
+                );
+            }
+            let strongest = profile.values.iter().fold(0.0f32, |x, &y| x.max(y));
+            assert_eq!(profile.of(a.pitches()[0]), strongest);
+            assert!(picked.len() <= SALIENCE_PICKS);
+            let mut want: Vec<u8> = notes.iter().map(|&m| m as u8).collect();
+            want.sort_unstable();
+            if notes.len() <= 3 {
+                assert!(
+                    want.iter().all(|n| picked.contains(n)),
+                    "{want:?} not all in {picked:?}"
+                );
+            }
+            if notes.len() > MAX_VOICES {
+                assert!(picked.len() > MAX_VOICES, "{picked:?}");
+            }
+        }
+        let mut silent = PitchSalience::default();
+        silent.values[0] = 1.0;
+        PayloadAnalyser::new(RATE, N_FFT).analyse_with_salience(&zeros, &zeros, Some(&mut silent));
+        assert_eq!(silent, PitchSalience::default());
+        assert_eq!(silent.of(LOWEST_NOTE - 1), 0.0);
+        assert_eq!(silent.of(HIGHEST_NOTE + 1), 0.0);
     }
 
     #[test]

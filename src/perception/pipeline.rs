@@ -25,7 +25,7 @@ use realfft::num_complex::Complex;
 use super::encoder::{Encoder, EncoderInput, SpectralEncoder, Stream};
 use super::error::{PerceptionError, Result};
 use super::frontend::{StreamingHpss, StreamingIstft, StreamingStft};
-use super::payload::{FramePayload, PayloadAnalyser};
+use super::payload::{FramePayload, PayloadAnalyser, PitchSalience};
 use super::resample::StreamResampler;
 
 use crate::limits::{MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, SEGMENT_MS};
@@ -101,6 +101,9 @@ pub struct SegmentFrames {
     pub percussive: Vec<f32>,
     /// Loudness, chroma, pitches and onset strength of each frame (`n_frames` entries).
     pub payload: Vec<FramePayload>,
+    /// DSP pitch salience of each frame (`n_frames` entries) when
+    /// [`Perception::set_pitch_salience`] is on; empty otherwise.
+    pub salience: Vec<PitchSalience>,
     /// Non-finite input samples replaced by 0 in this segment.
     pub non_finite_replaced: usize,
 }
@@ -138,6 +141,8 @@ pub struct Perception {
     config: PerceptionConfig,
     encoder: Box<dyn Encoder>,
     payload: PayloadAnalyser,
+    /// Whether segments carry [`SegmentFrames::salience`].
+    pitch_salience: bool,
     state: Option<StreamState>,
     sanitised: Vec<f32>,
     resampled: Vec<f32>,
@@ -254,6 +259,7 @@ impl Perception {
             config,
             encoder,
             payload,
+            pitch_salience: false,
             state: None,
             sanitised: Vec::new(),
             resampled: Vec::new(),
@@ -262,6 +268,14 @@ impl Perception {
             perc_mags: Vec::new(),
             spectra: Vec::new(),
         })
+    }
+
+    /// Makes every segment carry the DSP [`PitchSalience`] of its frames (the DSP note
+    /// tracker's input, `crate::notes::dsp`), or not (the default). Computed in the same pass
+    /// from the same magnitudes; no other field of a segment changes. Not part of
+    /// [`PerceptionConfig`]: corpus files and tokens do not depend on it.
+    pub fn set_pitch_salience(&mut self, on: bool) {
+        self.pitch_salience = on;
     }
 
     /// The configuration.
@@ -412,11 +426,19 @@ impl Perception {
                 n_frames += 1;
             }
         }
+        let mut salience = if self.pitch_salience {
+            vec![PitchSalience::default(); n_frames]
+        } else {
+            Vec::new()
+        };
         let mut payload: Vec<FramePayload> = (0..n_frames)
             .map(|f| {
                 let bins = f * n_bins..(f + 1) * n_bins;
-                self.payload
-                    .analyse(&self.harm_mags[bins.clone()], &self.perc_mags[bins])
+                self.payload.analyse_with_salience(
+                    &self.harm_mags[bins.clone()],
+                    &self.perc_mags[bins],
+                    salience.get_mut(f),
+                )
             })
             .collect();
         let dim = self.encoder.dim();
@@ -462,6 +484,7 @@ impl Perception {
             harmonic,
             percussive,
             payload,
+            salience,
             non_finite_replaced: non_finite,
         };
         state.next_frame_idx += n_frames as u64;
