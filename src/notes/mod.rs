@@ -4,7 +4,8 @@
 //! of three [`NoteSource`]s:
 //! - [`NoteSource::BasicPitch`]: Spotify's Basic Pitch network over the whole recording, decoded
 //!   into notes as basic-pitch 0.4.0's own note creation does ([`basic_pitch`]);
-//! - [`NoteSource::Dsp`]: the built-in DSP pitch payload (when `nmp.onnx` is absent);
+//! - [`NoteSource::Dsp`]: the built-in DSP note tracker over the spectral path's pitch
+//!   salience ([`dsp`]; when `nmp.onnx` is absent);
 //! - [`NoteSource::Given`]: a MIDI file that comes with the recording ([`midi_file`]).
 //!
 //! [`metrics`] scores a set of notes against a reference the way mir_eval does (note onset F1
@@ -14,6 +15,7 @@
 //! never in `process()`.
 
 pub mod basic_pitch;
+pub mod dsp;
 pub mod metrics;
 pub mod midi_file;
 
