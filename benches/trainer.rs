@@ -32,6 +32,7 @@ fn training(c: &mut Criterion) {
         name: "five_minutes.wav".into(),
         samples: audio,
         rate_hz: rate,
+        notes: None,
     }];
     let config = TrainConfig::default();
     let mut g = c.benchmark_group("train");
@@ -69,6 +70,7 @@ fn training_basicpitch(c: &mut Criterion) {
         name: "twenty_seconds.wav".into(),
         samples: render_music(seconds, rate, 2026),
         rate_hz: rate,
+        notes: None,
     }];
     let config = TrainConfig {
         encoder: "basicpitch".into(),

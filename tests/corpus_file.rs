@@ -2,8 +2,10 @@
 //! over random mutations.
 
 use musichal::corpus::{
-    consonance, CorpusError, CorpusModel, FrameRecord, TokenStream, FORMAT_VERSION, HEADER_LEN,
+    consonance, CorpusError, CorpusModel, FrameRecord, RecordingNotes, TokenStream, FORMAT_VERSION,
+    HEADER_LEN,
 };
+use musichal::notes::{NoteError, NoteEvent, NoteSource};
 use musichal::oracle::{DriveStream, Oracle, OracleError};
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
@@ -62,6 +64,26 @@ fn synthetic_corpus(n: usize, seed: u64) -> CorpusModel {
             onset: i % 4 == 0,
             consonance: consonance(&chroma),
             source_idx: (i >= n / 2) as u16,
+        });
+    }
+    // Each recording's notes: a few random ones, sorted, as the trainer stores them.
+    for (k, source) in [NoteSource::Dsp, NoteSource::Given].into_iter().enumerate() {
+        let mut notes: Vec<NoteEvent> = (0..rng.random_range(1..20usize))
+            .map(|_| {
+                let onset_s = rng.random_range(0.0..3.0);
+                NoteEvent {
+                    onset_s,
+                    offset_s: onset_s + rng.random_range(0.01..2.0),
+                    pitch: rng.random_range(21..109u8),
+                    velocity: rng.random_range(1..128u8),
+                }
+            })
+            .collect();
+        musichal::notes::sort_notes(&mut notes);
+        model.recordings.push(RecordingNotes {
+            source,
+            duration_s: 4.0 + k as f64,
+            notes,
         });
     }
     model.build_factor_oracle(DriveStream::Harmonic).unwrap();
@@ -236,7 +258,88 @@ fn wrong_magic_and_versions() {
     b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     assert!(matches!(
         CorpusModel::from_bytes(&b),
-        Err(CorpusError::VersionMismatch { header: 1, body: 7 })
+        Err(CorpusError::VersionMismatch {
+            header: FORMAT_VERSION,
+            body: 7
+        })
+    ));
+}
+
+#[test]
+fn a_corpus_from_before_notes_gives_the_retrain_error() {
+    // A version 1 file (frames without notes): refused by its header, before the body is read,
+    // with a message that says to retrain. Checked on a file whose body is otherwise valid.
+    let mut b = synthetic_corpus(50, 6).to_bytes().unwrap();
+    b[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let err = CorpusModel::from_bytes(&b).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CorpusError::OldFormat {
+                found: 1,
+                supported: FORMAT_VERSION
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("retrain") && text.contains("musichal train"),
+        "{text}"
+    );
+    // Through load, the message names the file.
+    let dir = temp_dir();
+    let path = dir.path().join("old.mhc");
+    std::fs::write(&path, &b).unwrap();
+    let err = CorpusModel::load(&path).unwrap_err();
+    assert!(
+        matches!(err.root(), CorpusError::OldFormat { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("old.mhc"), "{err}");
+}
+
+#[test]
+fn notes_of_every_recording_round_trip_and_are_validated() {
+    let model = synthetic_corpus(120, 3);
+    assert_eq!(model.recordings.len(), 2);
+    let back = CorpusModel::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.recordings, model.recordings);
+    assert_eq!(back.recordings[1].source, NoteSource::Given);
+    // One note list per source file.
+    let mut m = model.clone();
+    m.recordings.pop();
+    assert!(matches!(
+        CorpusModel::from_bytes(&raw_file(&m)),
+        Err(CorpusError::RecordingCount {
+            recordings: 1,
+            sources: 2
+        })
+    ));
+    // A note that ends before it starts, a velocity 0, a NaN length.
+    let mut m = model.clone();
+    m.recordings[1].notes[0].offset_s = m.recordings[1].notes[0].onset_s - 0.1;
+    assert!(matches!(
+        CorpusModel::from_bytes(&raw_file(&m)),
+        Err(CorpusError::InvalidNote {
+            recording: 1,
+            error: NoteError::NotAfterOnset { index: 0, .. }
+        })
+    ));
+    let mut m = model.clone();
+    m.recordings[0].notes[0].velocity = 0;
+    assert!(matches!(
+        CorpusModel::from_bytes(&raw_file(&m)),
+        Err(CorpusError::InvalidNote {
+            recording: 0,
+            error: NoteError::VelocityOutOfRange { .. }
+        })
+    ));
+    let mut m = model;
+    m.recordings[0].duration_s = f64::NAN;
+    assert!(matches!(
+        CorpusModel::from_bytes(&raw_file(&m)),
+        Err(CorpusError::InvalidRecordingLength { recording: 0, .. })
     ));
 }
 

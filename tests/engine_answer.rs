@@ -328,6 +328,7 @@ fn progression_corpus() -> CorpusModel {
             name: "progression.wav".into(),
             samples: corpus_audio,
             rate_hz: RATE,
+            notes: None,
         }],
         &TrainConfig {
             vocab_size: 16,

@@ -17,21 +17,22 @@ const FLOORS: &[(&str, u8)] = &[
     ("dsp", 2),
     ("oracle", 2),
     ("perception", 2),
-    // What is built on those: the real-time hand-offs, corpora, note events, the EQ model,
-    // the GUI's telemetry.
+    // What is built on those: the real-time hand-offs, note events, the EQ model, the GUI's
+    // telemetry.
     ("rt", 3),
-    ("corpus", 3),
     ("notes", 3),
     ("eq_morph", 3),
     ("telemetry", 3),
+    // Corpora: frames, tokens, the oracle, and each recording's note events.
+    ("corpus", 4),
     // The two jobs that use a corpus: training one (offline) and answering with it (live).
-    ("trainer", 4),
-    ("engine", 4),
+    ("trainer", 5),
+    ("engine", 5),
     // The worker thread (runs the engine and the EQ decoder) and the parameters.
-    ("worker", 5),
-    ("params", 5),
+    ("worker", 6),
+    ("params", 6),
     // The editor.
-    ("editor", 6),
+    ("editor", 7),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -292,6 +292,7 @@ fn a_corpus_trains_on_the_onnx_encoder() {
         name: "music.wav".into(),
         samples: audio,
         rate_hz: 44_100,
+        notes: None,
     };
     let (model, report) = train_sources(&[source], &config, &mut |_| {}).unwrap();
     assert!(

@@ -15,6 +15,7 @@ fn source(name: &str, samples: Vec<f32>) -> Source {
         name: name.into(),
         samples,
         rate_hz: RATE,
+        notes: None,
     }
 }
 
@@ -311,4 +312,78 @@ fn bad_inputs_give_typed_errors() {
     let err =
         train_sources(&[source("short.wav", vec![0.1; 441])], &config, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("short.wav"), "{err}");
+}
+
+mod common;
+
+/// The trainer stores each recording's transcribed notes, and they are notes of the music:
+/// rendered chorales (piano, guitar: the cleanest transcriptions), scored against the score.
+/// DSP notes from the spectral pass, Basic Pitch notes when the model is installed.
+#[test]
+fn transcribed_notes_of_every_recording_reach_the_corpus() {
+    use common::chorale::{render_pieces, unavailable};
+    use musichal::notes::metrics::evaluate;
+    use musichal::notes::{NoteEvent, NoteSource};
+    use musichal::trainer::NoteChoice;
+    let pieces = match render_pieces(&[(0, "piano"), (24, "guitar")], 2026) {
+        Ok(p) => p,
+        Err(e) => return unavailable(&e),
+    };
+    let sources: Vec<Source> = pieces
+        .iter()
+        .map(|(piece, audio)| Source {
+            name: format!("{}.wav", piece.name),
+            samples: audio.samples.clone(),
+            rate_hz: audio.sample_rate_hz,
+            notes: None,
+        })
+        .collect();
+    let score = |i: usize| -> Vec<NoteEvent> {
+        let mut notes: Vec<NoteEvent> = pieces[i]
+            .0
+            .notes
+            .iter()
+            .map(|n| NoteEvent {
+                onset_s: n.on_s,
+                offset_s: n.off_s,
+                pitch: n.midi,
+                velocity: 100,
+            })
+            .collect();
+        musichal::notes::sort_notes(&mut notes);
+        notes
+    };
+    let mut choices = vec![(NoteChoice::Dsp, NoteSource::Dsp, 0.35)];
+    if common::basic_pitch_model().is_some() {
+        choices.push((NoteChoice::BasicPitch, NoteSource::BasicPitch, 0.5));
+    }
+    for (choice, source, min_f1) in choices {
+        let model = quiet_train(
+            &sources,
+            &TrainConfig {
+                notes: choice,
+                ..TrainConfig::default()
+            },
+        );
+        assert_eq!(model.recordings.len(), 2);
+        for (i, rec) in model.recordings.iter().enumerate() {
+            assert_eq!(rec.source, source);
+            let want_s = sources[i].samples.len() as f64 / f64::from(sources[i].rate_hz);
+            assert!((rec.duration_s - want_s).abs() < 1e-9);
+            let s = evaluate(&score(i), &rec.notes).unwrap();
+            eprintln!(
+                "{source} {}: note onset F1 {:.3}, {} notes (score {})",
+                sources[i].name,
+                s.note.f1,
+                rec.notes.len(),
+                s.reference_notes
+            );
+            assert!(
+                s.note.f1 >= min_f1,
+                "{source} notes of {}: onset F1 {:.3} < {min_f1}",
+                sources[i].name,
+                s.note.f1
+            );
+        }
+    }
 }

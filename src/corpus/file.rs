@@ -57,6 +57,12 @@ impl CorpusModel {
             u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
         };
         let version = u32_at(8);
+        if (1..super::FIRST_NOTES_VERSION).contains(&version) {
+            return Err(CorpusError::OldFormat {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
         if version == 0 || version > FORMAT_VERSION {
             return Err(CorpusError::UnsupportedVersion {
                 found: version,

@@ -16,6 +16,13 @@
 //! | 12..20 | body length in bytes `u64` |
 //! | 20..24 | CRC-32 (IEEE) of the body `u32` |
 //! | 24.. | body: the [`CorpusModel`], postcard-encoded |
+//!
+//! # Versions
+//!
+//! - 1: frames, centroids and oracle.
+//! - 2 (current): also each source recording's note events and where they came from
+//!   ([`RecordingNotes`]). A version 1 file gives [`CorpusError::OldFormat`], which says to
+//!   retrain: its frames hold pitch sets, not notes, and cannot be turned into notes.
 
 mod consonance;
 mod file;
@@ -23,15 +30,18 @@ mod report;
 
 pub use consonance::{consonance, interval_class_roughness, NUM_PARTIALS, REFERENCE_HZ};
 pub use file::{HEADER_LEN, MAGIC};
-pub use report::{CorpusReport, StreamStats};
+pub use report::{CorpusReport, RecordingReport, StreamStats};
 
 use serde::{Deserialize, Serialize};
 
+use crate::notes::{NoteError, NoteEvent, NoteSource};
 use crate::oracle::{DriveStream, Oracle, OracleData, OracleError, OracleKind};
 use crate::perception::{EncoderConfig, SphericalKMeans, Vocabulary};
 
 /// Current (and highest readable) format version.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The first format version with notes; older files must be retrained.
+pub const FIRST_NOTES_VERSION: u32 = 2;
 /// Vocabulary sizes (number of gesture tokens per stream) the quantiser supports.
 pub const SUPPORTED_VOCAB_SIZES: [u16; 3] = [16, 64, 256];
 /// Highest MIDI note number.
@@ -82,6 +92,21 @@ impl FrameRecord {
     }
 }
 
+/// The note events of one source recording and where they came from.
+///
+/// Notes are in seconds from the recording's first sample, sorted by onset then pitch
+/// ([`crate::notes::sort_notes`]). The frames of the same recording (`source_idx`) carry the
+/// tokens; the notes carry what the plugin plays.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordingNotes {
+    /// Basic Pitch, the DSP tracker, or given with the recording (its MIDI file).
+    pub source: NoteSource,
+    /// Length of the recording, seconds.
+    pub duration_s: f64,
+    /// The notes.
+    pub notes: Vec<NoteEvent>,
+}
+
 /// The whole corpus model (the body of a `.mhc` file).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CorpusModel {
@@ -112,6 +137,8 @@ pub struct CorpusModel {
     pub oracle: OracleData,
     /// Source recordings, file names only (no directories: the model must not leak paths).
     pub source_files: Vec<String>,
+    /// Notes of each source recording, in the order of `source_files` (format version 2).
+    pub recordings: Vec<RecordingNotes>,
     /// Tool and version that wrote the model, e.g. `"musichal 0.1.0"`.
     pub created_by: String,
 }
@@ -145,8 +172,11 @@ pub enum CorpusError {
         found.escape_ascii()
     )]
     BadMagic { found: Vec<u8> },
+    /// A format version from before corpora kept notes.
+    #[error("this corpus was written in format version {found}, before corpora kept notes; retrain it with `musichal train` (this build reads version {supported})")]
+    OldFormat { found: u32, supported: u32 },
     /// A format version this build cannot read (newer, or 0).
-    #[error("corpus format version {found} is not supported (this build reads 1..={supported}); retrain or update MusicHal")]
+    #[error("corpus format version {found} is not supported (this build reads version {supported}); retrain or update MusicHal")]
     UnsupportedVersion { found: u32, supported: u32 },
     /// The file is shorter than its header says.
     #[error("corpus file is truncated: {actual} bytes, expected {expected}")]
@@ -215,6 +245,15 @@ pub enum CorpusError {
         source_idx: u16,
         num_sources: usize,
     },
+    /// Not one notes entry per source file.
+    #[error("{recordings} note lists for {sources} source files; the corpus must be retrained")]
+    RecordingCount { recordings: usize, sources: usize },
+    /// A recording's note is invalid.
+    #[error("notes of source file {recording}: {error}")]
+    InvalidNote { recording: usize, error: NoteError },
+    /// A recording length that is negative or not finite.
+    #[error("source file {recording}: length {duration_s} s is not a finite time >= 0")]
+    InvalidRecordingLength { recording: usize, duration_s: f64 },
     /// A source entry that is a path rather than a file name.
     #[error("source file entry {index} ({name:?}) is a path; store file names only")]
     SourceIsPath { index: usize, name: String },
@@ -299,6 +338,7 @@ impl CorpusModel {
             frames: Vec::new(),
             oracle: Oracle::new_factor(drive).to_data(),
             source_files: Vec::new(),
+            recordings: Vec::new(),
             created_by: format!("musichal {}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -405,6 +445,22 @@ impl CorpusModel {
                     name: name.clone(),
                 });
             }
+        }
+        if self.recordings.len() != self.source_files.len() {
+            return Err(CorpusError::RecordingCount {
+                recordings: self.recordings.len(),
+                sources: self.source_files.len(),
+            });
+        }
+        for (recording, r) in self.recordings.iter().enumerate() {
+            if !r.duration_s.is_finite() || r.duration_s < 0.0 {
+                return Err(CorpusError::InvalidRecordingLength {
+                    recording,
+                    duration_s: r.duration_s,
+                });
+            }
+            crate::notes::validate(&r.notes)
+                .map_err(|error| CorpusError::InvalidNote { recording, error })?;
         }
         for (frame, f) in self.frames.iter().enumerate() {
             self.validate_frame(frame, f)?;

@@ -20,6 +20,23 @@ pub struct StreamStats {
     pub max_entropy_bits: f32,
 }
 
+/// Note figures of one source recording.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecordingReport {
+    /// File name.
+    pub file: String,
+    /// Where its notes came from.
+    pub note_source: crate::notes::NoteSource,
+    /// Number of notes.
+    pub notes: usize,
+    /// Length, seconds.
+    pub duration_s: f64,
+    /// Notes per second (onsets per second).
+    pub notes_per_s: f64,
+    /// Median note length, seconds (`None` without notes).
+    pub median_note_s: Option<f64>,
+}
+
 /// Summary of a corpus model.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CorpusReport {
@@ -55,6 +72,8 @@ pub struct CorpusReport {
     pub repeated_share: f32,
     /// Mean frame consonance.
     pub mean_consonance: f32,
+    /// Notes of each source recording.
+    pub recordings: Vec<RecordingReport>,
 }
 
 fn stream_stats(tokens: impl Iterator<Item = Option<u16>>, vocab_size: u16) -> StreamStats {
@@ -104,6 +123,19 @@ impl CorpusReport {
             mean_lrs: lrs.iter().map(|&l| l as f64).sum::<f64>() as f32 / states,
             max_lrs: lrs.iter().copied().max().unwrap_or(0),
             repeated_share: lrs.iter().filter(|&&l| l > 0).count() as f32 / states,
+            recordings: model
+                .recordings
+                .iter()
+                .zip(&model.source_files)
+                .map(|(r, file)| RecordingReport {
+                    file: file.clone(),
+                    note_source: r.source,
+                    notes: r.notes.len(),
+                    duration_s: r.duration_s,
+                    notes_per_s: crate::notes::metrics::notes_per_second(&r.notes, r.duration_s),
+                    median_note_s: crate::notes::metrics::median_note_length_s(&r.notes),
+                })
+                .collect(),
             mean_consonance: if n == 0 {
                 0.0
             } else {
@@ -152,7 +184,20 @@ impl fmt::Display for CorpusReport {
             self.max_lrs,
             100.0 * self.repeated_share
         )?;
-        write!(f, "consonance        mean {:.3}", self.mean_consonance)
+        write!(f, "consonance        mean {:.3}", self.mean_consonance)?;
+        for r in &self.recordings {
+            write!(
+                f,
+                "\nnotes             {}: {} notes from {}, {:.2} notes/s, median length {}",
+                r.file,
+                r.notes,
+                r.note_source,
+                r.notes_per_s,
+                r.median_note_s
+                    .map_or_else(|| "-".to_string(), |m| format!("{m:.3} s"))
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -195,6 +240,7 @@ impl CorpusModel {
             "centroids_harmonic": self.centroids_harmonic,
             "centroids_percussive": self.centroids_percussive,
             "frames": self.frames,
+            "recordings": self.recordings,
             "oracle": {
                 "kind": o.kind,
                 "drive": o.drive,

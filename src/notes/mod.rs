@@ -16,6 +16,7 @@
 
 pub mod basic_pitch;
 pub mod dsp;
+pub mod fluidsynth;
 pub mod metrics;
 pub mod midi_file;
 

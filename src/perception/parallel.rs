@@ -94,6 +94,7 @@ fn encode_split(
     }
     let check = SPLIT_CHECK_SEGMENTS * segment;
     let config = perception.config().clone();
+    let salience = perception.pitch_salience();
     // Part p analyses [from, to): from the warm-up start (0 for part 0) to its end plus the
     // check segments; it keeps the segments from `keep_from`.
     let mut bounds: Vec<(usize, usize, usize)> = Vec::with_capacity(splits.len() + 1);
@@ -128,6 +129,7 @@ fn encode_split(
                 let config = config.clone();
                 scope.spawn(move || {
                     let mut fresh = Perception::new(config)?;
+                    fresh.set_pitch_salience(salience);
                     run(&mut fresh, b)
                 })
             })

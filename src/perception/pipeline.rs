@@ -278,6 +278,11 @@ impl Perception {
         self.pitch_salience = on;
     }
 
+    /// Whether segments carry pitch salience ([`Perception::set_pitch_salience`]).
+    pub fn pitch_salience(&self) -> bool {
+        self.pitch_salience
+    }
+
     /// The configuration.
     pub fn config(&self) -> &PerceptionConfig {
         &self.config

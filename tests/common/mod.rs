@@ -139,6 +139,7 @@ pub mod checks {
                 name: "other.wav".into(),
                 samples: musichal::perception::synth::render_music(seconds, 44_100, seed),
                 rate_hz: 44_100,
+                notes: None,
             }],
             &musichal::trainer::TrainConfig {
                 vocab_size: 16,

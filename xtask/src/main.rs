@@ -629,12 +629,14 @@ fn test_stages(root: &Path, extra: &[String], times: &mut Vec<(&'static str, f64
             .env("ORT_DYLIB_PATH", &ort))
     })?;
     // 7. Our notes against the reference implementations: basic-pitch's note creation and
-    //    transcription, mir_eval's metrics, pretty_midi's MIDI reading.
+    //    transcription, mir_eval's metrics (also through `musichal evaluate`), pretty_midi's
+    //    MIDI reading.
     stage(
         times,
         "7 notes parity with basic-pitch, mir_eval, pretty_midi",
         || {
             run(cargo().args(["build", "--example", "notes_tool"]))?;
+            run(cargo().args(["build", "-p", "musichal-cli"]))?;
             run(Command::new(ensure_reference_venv(root)?)
                 .args(["-m", "pytest", "tests/python", "-q"])
                 .env("ORT_DYLIB_PATH", &ort)
@@ -642,7 +644,8 @@ fn test_stages(root: &Path, extra: &[String], times: &mut Vec<(&'static str, f64
                 .env(
                     "MUSICHAL_NOTES_TOOL",
                     root.join("target/debug/examples/notes_tool"),
-                ))
+                )
+                .env("MUSICHAL_BIN", root.join("target/debug/musichal")))
         },
     )?;
     println!("\nAll test suites passed.");

@@ -1,5 +1,5 @@
 //! `musichal`: the command line. This file parses the arguments and dispatches; each subcommand
-//! lives in its module under `cli/` (train, inspect, synth, features, render, eq, doctor).
+//! lives in its module under `cli/` (train, inspect, evaluate, synth, features, render, eq, doctor).
 
 use clap::{Parser, Subcommand};
 
@@ -22,8 +22,10 @@ enum Command {
     Doctor,
     /// Decode the semantic EQ: the 13 parameters for a point between two terms.
     Eq(cli::eq::EqArgs),
-    /// Learn a corpus from audio files: tokens, payload and oracle, saved as .mhc.
+    /// Learn a corpus from audio (or MIDI) files: tokens, notes and oracle, saved as .mhc.
     Train(cli::corpus::TrainArgs),
+    /// Score notes against their MIDI files: a corpus' stored notes, or recordings transcribed.
+    Evaluate(cli::evaluate::EvaluateArgs),
     /// Print a corpus model's report, or dump everything with --json.
     Inspect(cli::corpus::InspectArgs),
     /// Write the project's synthetic example music as a WAV file.
@@ -40,6 +42,7 @@ fn main() {
         Command::Doctor => cli::doctor::run(),
         Command::Eq(args) => cli::eq::run(args),
         Command::Train(args) => cli::corpus::train(args),
+        Command::Evaluate(args) => cli::evaluate::run(args),
         Command::Inspect(args) => cli::corpus::inspect(args),
         Command::Synth(args) => cli::corpus::synth(args),
         Command::Render(args) => cli::render::run(args),

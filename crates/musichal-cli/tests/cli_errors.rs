@@ -155,11 +155,15 @@ fn bad_files_give_one_clear_sentence_naming_the_file() {
     // The right magic and version, a body whose checksum does not match the header's.
     let corrupt_mhc = dir.join("corrupt.mhc");
     let mut bytes = b"MHCORPUS".to_vec();
-    bytes.extend(1u32.to_le_bytes());
+    bytes.extend(musichal::corpus::FORMAT_VERSION.to_le_bytes());
     bytes.extend(4u64.to_le_bytes());
     bytes.extend(0u32.to_le_bytes());
     bytes.extend(b"body");
-    std::fs::write(&corrupt_mhc, bytes).unwrap();
+    std::fs::write(&corrupt_mhc, &bytes).unwrap();
+    // A corpus from before notes (format version 1): retrain it.
+    let old_mhc = dir.join("old.mhc");
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&old_mhc, &bytes).unwrap();
     let missing_mhc = dir.join("missing.mhc");
     let out_mhc = dir.join("out.mhc");
     let out_npy = dir.join("out.npy");
@@ -223,6 +227,7 @@ fn bad_files_give_one_clear_sentence_naming_the_file() {
             "not a MusicHal corpus file: it starts with \"junk\"",
         ),
         (&corrupt_mhc, "corpus file is corrupted"),
+        (&old_mhc, "retrain it with `musichal train`"),
         (&missing_mhc, "does not exist; check the path"),
         (&directory, "is a directory, not a corpus file (.mhc)"),
     ] {

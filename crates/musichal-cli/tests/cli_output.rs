@@ -18,8 +18,9 @@
 //! Needs the ONNX Runtime library (`ORT_DYLIB_PATH`; `cargo xtask test` sets it): without it
 //! these tests fail.
 
-use musichal::corpus::{consonance, CorpusModel, FrameRecord};
+use musichal::corpus::{consonance, CorpusModel, FrameRecord, RecordingNotes};
 use musichal::eq_morph::{EqMorphModel, EMBEDDED_META, PARAM_ORDER};
+use musichal::notes::{NoteEvent, NoteSource};
 use musichal::oracle::DriveStream;
 use musichal::perception::pitch::FramePitches;
 use serde_json::Value;
@@ -268,8 +269,55 @@ fn distinctive_corpus() -> CorpusModel {
             source_idx: (i >= 4) as u16,
         });
     }
+    // one.wav: two notes from the DSP tracker; two.flac: one given note.
+    let note = |onset_s: f64, offset_s: f64, pitch: u8, velocity: u8| NoteEvent {
+        onset_s,
+        offset_s,
+        pitch,
+        velocity,
+    };
+    m.recordings = vec![
+        RecordingNotes {
+            source: NoteSource::Dsp,
+            duration_s: 2.0,
+            notes: vec![note(0.25, 0.75, 60, 90), note(0.5, 1.5, 64, 70)],
+        },
+        RecordingNotes {
+            source: NoteSource::Given,
+            duration_s: 4.0,
+            notes: vec![note(1.0, 3.0, 67, 100)],
+        },
+    ];
     m.build_factor_oracle(DriveStream::Harmonic).unwrap();
     m
+}
+
+#[test]
+fn inspect_shows_the_notes_of_every_file() {
+    let dir = scratch("inspect-notes");
+    let path = dir.join("seven.mhc");
+    distinctive_corpus().save(&path).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_musichal"))
+        .arg("inspect")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 2 notes in 2 s: 1 note/s, median of 0.5 s and 1 s; 1 note in 4 s, 2 s long.
+    assert!(
+        text.contains("one.wav: 2 notes from dsp, 1.00 notes/s, median length 0.750 s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("two.flac: 1 notes from given, 0.25 notes/s, median length 2.000 s"),
+        "{text}"
+    );
+    let j = stdout_json(&["inspect", path.to_str().unwrap(), "--json"]);
+    let recordings = j["recordings"].as_array().expect("recordings");
+    assert_eq!(recordings[1]["source"], "given");
+    assert_eq!(recordings[0]["notes"][1]["pitch"], 64);
+    assert_eq!(j["report"]["recordings"][0]["median_note_s"], 0.75);
 }
 
 #[test]

@@ -6,8 +6,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use musichal::corpus::CorpusModel;
 use musichal::oracle::DriveStream;
 use musichal::perception::synth::render_music;
-use musichal::trainer::{train_files, TrainConfig, TrainProgress};
-use std::path::PathBuf;
+use musichal::trainer::{
+    is_midi_path, train_inputs, NoteChoice, TrainConfig, TrainInput, TrainProgress,
+};
+use std::path::{Path, PathBuf};
 
 /// Which token stream drives the oracle (command-line spelling).
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -27,11 +29,45 @@ impl From<DriveArg> for DriveStream {
     }
 }
 
+/// Where the notes of recordings without a MIDI file come from (command-line spelling).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum NoteSourceArg {
+    /// Basic Pitch with `--encoder basicpitch`, the DSP tracker otherwise.
+    Auto,
+    /// Basic Pitch (needs nmp.onnx and ONNX Runtime).
+    BasicPitch,
+    /// The built-in DSP note tracker.
+    Dsp,
+}
+
+impl From<NoteSourceArg> for NoteChoice {
+    fn from(n: NoteSourceArg) -> Self {
+        match n {
+            NoteSourceArg::Auto => NoteChoice::Auto,
+            NoteSourceArg::BasicPitch => NoteChoice::BasicPitch,
+            NoteSourceArg::Dsp => NoteChoice::Dsp,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// Audio files (WAV, FLAC, MP3, OGG); all frames of all files form one corpus.
+    /// Audio files (WAV, FLAC, MP3, OGG), or MIDI files (.mid: rendered with FluidSynth, their
+    /// notes kept exactly); all frames of all files form one corpus.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// A MIDI file holding the notes of one audio input, aligned from its start; it belongs
+    /// to the input with the same file stem (take.mid -> take.wav), or to the only audio input.
+    /// Repeat for several inputs.
+    #[arg(long = "notes", value_name = "FILE.mid", num_args = 1..)]
+    pub notes: Vec<PathBuf>,
+    /// Notes of audio inputs without --notes: `auto` is Basic Pitch with the basicpitch
+    /// encoder and the DSP tracker otherwise.
+    #[arg(long, value_enum, default_value_t = NoteSourceArg::Auto)]
+    pub note_source: NoteSourceArg,
+    /// Soundfont for MIDI inputs (default: the GM soundfont of Debian's fluid-soundfont-gm).
+    #[arg(long, value_name = "FILE.sf2")]
+    pub soundfont: Option<PathBuf>,
     /// Output corpus model (.mhc).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -72,8 +108,10 @@ pub fn train(args: TrainArgs) -> Result<()> {
         drive: args.drive.into(),
         encoder: args.encoder.clone(),
         seed: args.seed,
+        notes: args.note_source.into(),
         ..TrainConfig::default()
     };
+    let inputs = pair_notes(&args.files, &args.notes)?;
     let bar = ProgressBar::new(1000);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {percent:>3}% {elapsed}")
@@ -93,9 +131,17 @@ pub fn train(args: TrainArgs) -> Result<()> {
         TrainProgress::Fitting { frames } => {
             bar.set_message(format!("vocabulary on {frames} frames"));
         }
+        TrainProgress::Notes { file, files } => {
+            bar.set_message(format!("notes {}/{}", (file + 1).min(files), files));
+        }
         TrainProgress::Building => bar.set_message("oracle".to_string()),
     };
-    let (model, report) = train_files(&args.files, &config, &mut on_progress)?;
+    let (model, report) = train_inputs(
+        &inputs,
+        args.soundfont.as_deref(),
+        &config,
+        &mut on_progress,
+    )?;
     bar.finish_and_clear();
     // Errors of save name the file.
     model.save(&args.output)?;
@@ -118,17 +164,71 @@ pub fn train(args: TrainArgs) -> Result<()> {
         }
         println!(
             "time              {:.2} s for {:.1} s of audio ({:.0}x real time): analysis {:.2} s, \
-             vocabulary {:.2} s, oracle {:.3} s",
+             notes {:.2} s, vocabulary {:.2} s, oracle {:.3} s",
             report.total_s,
             report.audio_s,
             report.audio_s / report.total_s.max(1e-9),
             report.analysis_s,
+            report.notes_s,
             report.fit_s,
             report.oracle_s
         );
         println!("wrote             {}", args.output.display());
     }
     Ok(())
+}
+
+/// Pairs each `--notes` file with its audio input: the input with the same file stem, or the
+/// only audio input. Every `--notes` must find exactly one input, and an input at most one.
+pub fn pair_notes(files: &[PathBuf], notes: &[PathBuf]) -> Result<Vec<TrainInput>> {
+    let mut inputs: Vec<TrainInput> = files
+        .iter()
+        .map(|p| TrainInput {
+            path: p.clone(),
+            notes: None,
+        })
+        .collect();
+    let audio: Vec<usize> = (0..files.len())
+        .filter(|&i| !is_midi_path(&files[i]))
+        .collect();
+    let stem = |p: &Path| p.file_stem().map(|s| s.to_os_string());
+    for mid in notes {
+        if !is_midi_path(mid) {
+            bail!("--notes {}: expected a MIDI file (.mid)", mid.display());
+        }
+        let by_stem: Vec<usize> = audio
+            .iter()
+            .copied()
+            .filter(|&i| stem(&files[i]) == stem(mid))
+            .collect();
+        let target = match (by_stem.as_slice(), audio.as_slice()) {
+            ([one], _) => *one,
+            ([], [only]) if notes.len() == 1 => *only,
+            ([], []) => bail!(
+                "--notes {}: there is no audio input for it (MIDI inputs bring their own notes)",
+                mid.display()
+            ),
+            ([], _) => bail!(
+                "--notes {}: no audio input is named {}.*; name the MIDI file after its recording",
+                mid.display(),
+                stem(mid).unwrap_or_default().to_string_lossy()
+            ),
+            _ => bail!(
+                "--notes {}: several audio inputs have that name; give them distinct names",
+                mid.display()
+            ),
+        };
+        if let Some(prev) = &inputs[target].notes {
+            bail!(
+                "{} has two --notes files: {} and {}",
+                files[target].display(),
+                prev.display(),
+                mid.display()
+            );
+        }
+        inputs[target].notes = Some(mid.clone());
+    }
+    Ok(inputs)
 }
 
 #[derive(clap::Args)]
