@@ -255,3 +255,67 @@ fn notes_files_pair_with_their_recordings_or_say_why_not() {
     );
     assert!(err.contains("expected a MIDI file"), "{err}");
 }
+
+/// `evaluate` with a corpus and a recording plays the recording through the plugin and judges
+/// the answer: the input's figures are the MIDI file's (checked here independently), the
+/// answer's are in range, and the piano roll is drawn at the documented size.
+#[test]
+fn evaluate_judges_the_answer_to_a_recording_and_draws_it() {
+    if !fluidsynth_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mids = chorale_midis(dir.path());
+    // The input: the strings chorale rendered by FluidSynth; the corpus: the piano chorale.
+    let take = dir.path().join("strings.wav");
+    let out = Command::new("fluidsynth")
+        .args(["-ni", "-q", "-g", "0.5", "-F"])
+        .arg(&take)
+        .args(["-r", "44100", SOUNDFONT])
+        .arg(&mids[1])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && take.is_file());
+    let mhc = dir.path().join("piano.mhc");
+    run(musichal().arg("train").arg(&mids[0]).arg("-o").arg(&mhc));
+    let rolls = dir.path().join("rolls");
+    let out = run(musichal()
+        .args(["evaluate", "--json", "--corpus"])
+        .arg(&mhc)
+        .arg(&take)
+        .arg("--midi")
+        .arg(&mids[1])
+        .arg("--piano-roll")
+        .arg(&rolls)
+        .arg("--plugin")
+        .arg(common::clap_host::plugin_path()));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &v["answers"][0];
+    // The input's figures from its MIDI file: a chord is one onset.
+    let notes = note_events(&read_midi_notes(&mids[1]).unwrap(), false);
+    let mut onsets: Vec<f64> = notes.iter().map(|n| n.onset_s).collect();
+    onsets.sort_by(f64::total_cmp);
+    onsets.dedup_by(|b, a| *b - *a < 0.05);
+    let duration = a["duration_s"].as_f64().unwrap();
+    assert!(duration > notes.iter().map(|n| n.offset_s).fold(0.0, f64::max));
+    let want = onsets.len() as f64 / duration;
+    assert!(
+        (a["input_onsets_per_s"].as_f64().unwrap() - want).abs() < 1e-9,
+        "{a} vs {want}"
+    );
+    assert!(a["answer_notes"].as_u64().unwrap() > 0, "{a}");
+    for key in ["in_key_share", "harmony_share", "harmony_null_share"] {
+        let x = a[key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&x), "{key}: {a}");
+    }
+    assert!(
+        a["input_key"].as_str().unwrap().ends_with("major")
+            || a["input_key"].as_str().unwrap().ends_with("minor")
+    );
+    // The piano roll: 60 px a second over the input and the render's tail, 5 px a semitone.
+    let png = rolls.join("strings.png");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let info = decoder.read_info().unwrap().info().clone();
+    assert_eq!(info.width as f64, ((duration + 1.5) * 60.0).ceil());
+    assert_eq!(info.height % 5, 0);
+}

@@ -8,6 +8,12 @@
 //! Per file: note onset precision, recall and F1 at 50 ms and 50 cents, frame multi-pitch
 //! P/R/F1 at 75 frames/s (mir_eval's definitions, `musichal::notes::metrics`), notes per
 //! second and median note length of both. `--json` prints the same as JSON.
+//!
+//! With `--corpus` and recordings, each recording is also played through the built plugin
+//! with that corpus (offline, as `musichal render`) and its MIDI answer judged against the
+//! recording's MIDI file ([`super::answer_figures`]): onsets per second and median note
+//! lengths of input and answer, the answer's share of notes in the input's key, its harmony
+//! share against a time-shifted null; `--piano-roll DIR` draws each input against its answer.
 
 use super::corpus::NoteSourceArg;
 use anyhow::{bail, Context, Result};
@@ -36,6 +42,32 @@ pub struct EvaluateArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Write a piano roll of each input (blue) against its answer (orange) as DIR/<name>.png.
+    #[arg(long, value_name = "DIR")]
+    pub piano_roll: Option<PathBuf>,
+    /// The plugin binary for the answers (as `musichal render --plugin`).
+    #[arg(long)]
+    pub plugin: Option<PathBuf>,
+    /// A plugin parameter for the answers, `"Name=value"` as `musichal render` takes them
+    /// (e.g. `--set "Transpose Search=On"`); repeat for several.
+    #[arg(long = "set", value_name = "PARAM=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// The answer to one recording, judged against the recording's MIDI file.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnswerScores {
+    pub file: String,
+    pub duration_s: f64,
+    pub input_onsets_per_s: f64,
+    pub answer_onsets_per_s: f64,
+    pub input_median_note_s: Option<f64>,
+    pub answer_median_note_s: Option<f64>,
+    pub answer_notes: usize,
+    pub input_key: Option<String>,
+    pub in_key_share: Option<f64>,
+    pub harmony_share: Option<f64>,
+    pub harmony_null_share: Option<f64>,
 }
 
 /// Note figures of one set of notes.
@@ -145,7 +177,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
                 &rec.notes,
             )?);
         }
-        if matched == 0 {
+        if matched == 0 && args.recordings.is_empty() {
             bail!(
                 "none of the corpus' recordings ({}) has a --midi file of the same name",
                 model.source_files.join(", ")
@@ -182,6 +214,29 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             &notes,
         )?);
     }
+    let mut answers: Vec<AnswerScores> = Vec::new();
+    if let Some(corpus) = &args.corpus {
+        if !args.recordings.is_empty() {
+            let plugin = super::render::find_plugin(args.plugin.as_deref())?;
+            if let Some(dir) = &args.piano_roll {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            for (i, rec) in args.recordings.iter().enumerate() {
+                // Paired (by name) when the recording was scored above.
+                let midi = midi_for(rec, &args.midi, false).expect("checked above");
+                answers.push(judge_answer(
+                    &plugin,
+                    corpus,
+                    rec,
+                    midi,
+                    &args.set,
+                    args.piano_roll.as_deref(),
+                    i as u64,
+                )?);
+            }
+        }
+    }
     let n = rows.len().max(1) as f64;
     let mean = |f: fn(&FileScores) -> f64| rows.iter().map(f).sum::<f64>() / n;
     let (note_f1, frame_f1) = (mean(|r| r.note_f1), mean(|r| r.frame_f1));
@@ -189,6 +244,8 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         let out = serde_json::json!({
             "files": rows,
             "mean": { "note_f1": note_f1, "frame_f1": frame_f1 },
+            "answers": answers,
+            "answers_mean": answer_means(&answers),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -212,9 +269,108 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             len(r.reference.median_note_s),
         );
     }
-    println!(
-        "mean      note F1 {note_f1:.3}, frame F1 {frame_f1:.3} over {} files",
-        rows.len()
-    );
+    if !rows.is_empty() {
+        println!(
+            "mean      note F1 {note_f1:.3}, frame F1 {frame_f1:.3} over {} files",
+            rows.len()
+        );
+    }
+    print_answers(&answers);
     Ok(())
+}
+
+fn print_answers(answers: &[AnswerScores]) {
+    if answers.is_empty() {
+        return;
+    }
+    let opt = |m: Option<f64>| m.map_or_else(|| "-".to_string(), |m| format!("{m:.2}"));
+    println!();
+    println!(
+        "{:<28} {:>13} {:>15} {:>13} {:>8} {:>16}",
+        "answer to", "onsets/s i/a", "median s i/a", "key", "in key", "harmony / null"
+    );
+    for a in answers {
+        println!(
+            "{:<28} {:>6.2}/{:<6.2} {:>7}/{:<7} {:>13} {:>8} {:>7}/{:<8}",
+            a.file,
+            a.input_onsets_per_s,
+            a.answer_onsets_per_s,
+            opt(a.input_median_note_s),
+            opt(a.answer_median_note_s),
+            a.input_key.as_deref().unwrap_or("-"),
+            opt(a.in_key_share),
+            opt(a.harmony_share),
+            opt(a.harmony_null_share),
+        );
+    }
+    let m = answer_means(answers);
+    let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "mean answer: onsets/s {:.2} (input {:.2}), median {:.2} s (input {:.2} s), in key {:.2}, \
+         harmony {:.2} against a null of {:.2}",
+        f("answer_onsets_per_s"),
+        f("input_onsets_per_s"),
+        f("answer_median_note_s"),
+        f("input_median_note_s"),
+        f("in_key_share"),
+        f("harmony_share"),
+        f("harmony_null_share"),
+    );
+}
+
+/// Mean of each answer figure over the files that have it.
+fn answer_means(answers: &[AnswerScores]) -> serde_json::Value {
+    let mean = |f: &dyn Fn(&AnswerScores) -> Option<f64>| -> Option<f64> {
+        let v: Vec<f64> = answers.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
+    serde_json::json!({
+        "input_onsets_per_s": mean(&|a| Some(a.input_onsets_per_s)),
+        "answer_onsets_per_s": mean(&|a| Some(a.answer_onsets_per_s)),
+        "input_median_note_s": mean(&|a| a.input_median_note_s),
+        "answer_median_note_s": mean(&|a| a.answer_median_note_s),
+        "in_key_share": mean(&|a| a.in_key_share),
+        "harmony_share": mean(&|a| a.harmony_share),
+        "harmony_null_share": mean(&|a| a.harmony_null_share),
+    })
+}
+
+/// Plays `recording` through the plugin with `corpus` and judges the answer against `midi`.
+fn judge_answer(
+    plugin: &Path,
+    corpus: &Path,
+    recording: &Path,
+    midi: &Path,
+    params: &[String],
+    piano_roll: Option<&Path>,
+    seed: u64,
+) -> Result<AnswerScores> {
+    use super::answer_figures as fig;
+    let rendered = super::render::render(plugin, recording, Some(corpus), params, 512, None)?;
+    let end = rendered.audio.first().map_or(0, |c| c.len()) as u64;
+    let answer = fig::notes_from_events(&rendered.notes, rendered.rate, end);
+    let input = given_notes(midi)?;
+    let src = Source::from_file(recording)?;
+    let duration_s = src.samples.len() as f64 / f64::from(src.rate_hz.max(1));
+    let key = fig::estimate_key(&input);
+    let harmony = fig::harmony_vs_null(&input, &answer, duration_s, 0x5eed ^ seed);
+    if let Some(dir) = piano_roll {
+        let name = recording.file_stem().unwrap_or_default().to_string_lossy();
+        let png = dir.join(format!("{name}.png"));
+        fig::write_piano_roll(&png, &input, &answer, duration_s + super::render::TAIL_S)
+            .with_context(|| format!("writing {}", png.display()))?;
+    }
+    Ok(AnswerScores {
+        file: recording.display().to_string(),
+        duration_s,
+        input_onsets_per_s: fig::onsets_per_s(&input, duration_s),
+        answer_onsets_per_s: fig::onsets_per_s(&answer, duration_s),
+        input_median_note_s: median_note_length_s(&input),
+        answer_median_note_s: median_note_length_s(&answer),
+        answer_notes: answer.len(),
+        input_key: key.map(|k| k.name()),
+        in_key_share: key.and_then(|k| fig::in_key_share(&answer, k)),
+        harmony_share: harmony.map(|h| h.0),
+        harmony_null_share: harmony.map(|h| h.1),
+    })
 }

@@ -2,6 +2,7 @@
 //! ([`corpus`]), `evaluate`, `features`, `render` (through the CLAP host, with its HTML
 //! [`report`]), `eq` and `doctor`; [`args`] and [`files`] check what the user gave them.
 
+pub mod answer_figures;
 pub mod args;
 pub mod corpus;
 pub mod doctor;

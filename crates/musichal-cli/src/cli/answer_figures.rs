@@ -1,0 +1,409 @@
+//! The figures `musichal evaluate` gives for an answer against its input, as a musician would
+//! judge it (issue #17): how often it starts notes, how long they last, whether they are in the
+//! input's key, whether they sound with the input's harmony more often than chance, and a piano
+//! roll of input against answer.
+//!
+//! Definitions:
+//! - **onsets per second**: distinct note onsets (onsets within [`ONSET_MERGE_S`] of the previous
+//!   one count once, so a chord is one onset) over the input's length;
+//! - **key**: Krumhansl–Kessler key profiles correlated with the input's duration-weighted
+//!   pitch-class histogram (24 keys); a note is **in key** when its pitch class is in the key's
+//!   major scale, or for a minor key in its natural minor scale or its raised seventh;
+//! - **harmony**: the share of answer notes whose pitch class sounds in the input at the
+//!   note's onset, among the answer notes that start while the input sounds; the **null** is
+//!   the same share for the answer shifted in time (circularly over the input's length) by
+//!   [`NULL_SHIFTS`] random offsets of at least a second, which keeps the answer's own pitches
+//!   and rhythm and ignores when the input plays what.
+
+use musichal::notes::NoteEvent;
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg32;
+use std::path::Path;
+
+/// Onsets closer than this to the previous counted one are the same onset, seconds.
+pub const ONSET_MERGE_S: f64 = 0.05;
+/// Random time shifts the harmony null averages.
+pub const NULL_SHIFTS: usize = 64;
+/// Smallest shift of the null, seconds.
+pub const MIN_SHIFT_S: f64 = 1.0;
+
+/// Krumhansl–Kessler major profile, C first.
+const MAJOR: [f64; 12] = [
+    6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88,
+];
+/// Krumhansl–Kessler minor profile, C first.
+const MINOR: [f64; 12] = [
+    6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17,
+];
+const MAJOR_SCALE: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
+/// Natural minor plus the raised seventh.
+const MINOR_SCALE: [u8; 8] = [0, 2, 3, 5, 7, 8, 10, 11];
+const NAMES: [&str; 12] = [
+    "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
+];
+
+/// A key: tonic pitch class and mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub tonic: u8,
+    pub minor: bool,
+}
+
+impl Key {
+    /// True when pitch class `pc` belongs to the key (module docs).
+    pub fn contains(&self, pitch: u8) -> bool {
+        let degree = (pitch + 12 - self.tonic % 12) % 12;
+        if self.minor {
+            MINOR_SCALE.contains(&degree)
+        } else {
+            MAJOR_SCALE.contains(&degree)
+        }
+    }
+
+    /// "G major", "Eb minor".
+    pub fn name(&self) -> String {
+        format!(
+            "{} {}",
+            NAMES[self.tonic as usize % 12],
+            if self.minor { "minor" } else { "major" }
+        )
+    }
+}
+
+/// Distinct onsets per second over `duration_s`.
+pub fn onsets_per_s(notes: &[NoteEvent], duration_s: f64) -> f64 {
+    let mut onsets: Vec<f64> = notes.iter().map(|n| n.onset_s).collect();
+    onsets.sort_by(f64::total_cmp);
+    let mut count = 0usize;
+    let mut last = f64::NEG_INFINITY;
+    for t in onsets {
+        if t - last >= ONSET_MERGE_S {
+            count += 1;
+            last = t;
+        }
+    }
+    if duration_s > 0.0 {
+        count as f64 / duration_s
+    } else {
+        0.0
+    }
+}
+
+fn correlation(a: &[f64; 12], b: &[f64; 12]) -> f64 {
+    let ma = a.iter().sum::<f64>() / 12.0;
+    let mb = b.iter().sum::<f64>() / 12.0;
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for i in 0..12 {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    if saa <= 0.0 || sbb <= 0.0 {
+        0.0
+    } else {
+        sab / (saa * sbb).sqrt()
+    }
+}
+
+/// The key of `notes` (module docs); `None` without notes.
+pub fn estimate_key(notes: &[NoteEvent]) -> Option<Key> {
+    let mut hist = [0.0f64; 12];
+    for n in notes {
+        hist[n.pitch as usize % 12] += n.duration_s();
+    }
+    if hist.iter().all(|&h| h <= 0.0) {
+        return None;
+    }
+    let mut best: Option<(f64, Key)> = None;
+    for tonic in 0..12u8 {
+        for (minor, profile) in [(false, &MAJOR), (true, &MINOR)] {
+            let mut rotated = [0.0; 12];
+            for (i, r) in rotated.iter_mut().enumerate() {
+                *r = profile[(i + 12 - tonic as usize) % 12];
+            }
+            let c = correlation(&hist, &rotated);
+            if best.is_none_or(|(b, _)| c > b) {
+                best = Some((c, Key { tonic, minor }));
+            }
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+/// Share of `answer` notes in `key`; `None` without answer notes.
+pub fn in_key_share(answer: &[NoteEvent], key: Key) -> Option<f64> {
+    (!answer.is_empty()).then(|| {
+        answer.iter().filter(|n| key.contains(n.pitch)).count() as f64 / answer.len() as f64
+    })
+}
+
+/// (hits, counted): answer notes (onsets shifted by `shift_s`, wrapped into the input's
+/// length) whose pitch class sounds in the input at their onset, among those that start while
+/// the input sounds.
+fn harmony_counts(
+    input: &[NoteEvent],
+    answer: &[NoteEvent],
+    duration_s: f64,
+    shift_s: f64,
+) -> (usize, usize) {
+    let (mut hits, mut counted) = (0, 0);
+    for n in answer {
+        let t = (n.onset_s + shift_s).rem_euclid(duration_s.max(1e-9));
+        let sounding: Vec<u8> = input
+            .iter()
+            .filter(|m| m.onset_s <= t && t < m.offset_s)
+            .map(|m| m.pitch % 12)
+            .collect();
+        if sounding.is_empty() {
+            continue;
+        }
+        counted += 1;
+        hits += usize::from(sounding.contains(&(n.pitch % 12)));
+    }
+    (hits, counted)
+}
+
+/// The harmony figure and its null (module docs): `(share, null share)`; `None` when no
+/// answer note starts while the input sounds.
+pub fn harmony_vs_null(
+    input: &[NoteEvent],
+    answer: &[NoteEvent],
+    duration_s: f64,
+    seed: u64,
+) -> Option<(f64, f64)> {
+    let (hits, counted) = harmony_counts(input, answer, duration_s, 0.0);
+    if counted == 0 {
+        return None;
+    }
+    let mut rng = Pcg32::seed_from_u64(seed);
+    let span = (duration_s - 2.0 * MIN_SHIFT_S).max(0.0);
+    let (mut null_hits, mut null_counted) = (0usize, 0usize);
+    for _ in 0..NULL_SHIFTS {
+        let shift = MIN_SHIFT_S + rng.random_range(0.0..=span);
+        let (h, c) = harmony_counts(input, answer, duration_s, shift);
+        null_hits += h;
+        null_counted += c;
+    }
+    let null = if null_counted == 0 {
+        0.0
+    } else {
+        null_hits as f64 / null_counted as f64
+    };
+    Some((hits as f64 / counted as f64, null))
+}
+
+/// Note events from a render's note ons and offs (`(sample, channel, key, velocity or None)`):
+/// each on pairs with the next off of its channel and key; an unclosed note ends at the end.
+pub fn notes_from_events(
+    events: &[(u64, u8, u8, Option<f64>)],
+    rate: u32,
+    end_sample: u64,
+) -> Vec<NoteEvent> {
+    let mut open: Vec<(u8, u8, u64, f64)> = Vec::new();
+    let mut out = Vec::new();
+    let secs = |s: u64| s as f64 / f64::from(rate.max(1));
+    let close = |(_, key, on, vel): (u8, u8, u64, f64), off: u64, out: &mut Vec<NoteEvent>| {
+        if off > on {
+            out.push(NoteEvent {
+                onset_s: secs(on),
+                offset_s: secs(off),
+                pitch: key.min(127),
+                velocity: ((vel * 127.0).round() as u8).clamp(1, 127),
+            });
+        }
+    };
+    for &(sample, channel, key, velocity) in events {
+        if let Some(i) = open.iter().position(|o| o.0 == channel && o.1 == key) {
+            let note = open.swap_remove(i);
+            close(note, sample, &mut out);
+        }
+        if let Some(v) = velocity {
+            open.push((channel, key, sample, v));
+        }
+    }
+    for note in open {
+        close(note, end_sample, &mut out);
+    }
+    musichal::notes::sort_notes(&mut out);
+    out
+}
+
+/// A piano roll PNG: time left to right (`PX_PER_S` pixels a second), pitch bottom to top (5
+/// pixels a semitone, the range of both note sets), the input in blue, the answer in orange
+/// drawn over it, a grey line every second and at every C.
+pub fn write_piano_roll(
+    path: &Path,
+    input: &[NoteEvent],
+    answer: &[NoteEvent],
+    duration_s: f64,
+) -> std::io::Result<()> {
+    const PX_PER_S: f64 = 60.0;
+    const ROW: usize = 5;
+    let all = input.iter().chain(answer);
+    let lo = all
+        .clone()
+        .map(|n| n.pitch)
+        .min()
+        .unwrap_or(48)
+        .saturating_sub(2);
+    let hi = all
+        .map(|n| n.pitch)
+        .max()
+        .unwrap_or(84)
+        .saturating_add(2)
+        .min(127);
+    let width = ((duration_s * PX_PER_S).ceil() as usize).clamp(1, 20_000);
+    let height = (usize::from(hi - lo) + 1) * ROW;
+    let mut px = vec![255u8; width * height * 3];
+    let mut fill = |x0: usize, x1: usize, y0: usize, y1: usize, rgb: [u8; 3]| {
+        for y in y0..y1.min(height) {
+            for x in x0..x1.min(width) {
+                px[(y * width + x) * 3..][..3].copy_from_slice(&rgb);
+            }
+        }
+    };
+    for p in lo..=hi {
+        if p % 12 == 0 {
+            let y = usize::from(hi - p) * ROW + ROW - 1;
+            fill(0, width, y, y + 1, [225, 225, 225]);
+        }
+    }
+    for s in 0..=(duration_s as usize) {
+        let x = (s as f64 * PX_PER_S) as usize;
+        fill(x, x + 1, 0, height, [225, 225, 225]);
+    }
+    for (notes, rgb, inset) in [
+        (input, [70u8, 110, 200], 0usize),
+        (answer, [235, 130, 30], 1),
+    ] {
+        for n in notes {
+            let x0 = (n.onset_s * PX_PER_S) as usize;
+            let x1 = ((n.offset_s * PX_PER_S) as usize).max(x0 + 1);
+            let y = usize::from(hi - n.pitch.clamp(lo, hi)) * ROW;
+            fill(x0, x1, y + inset, y + ROW - inset.min(1), rgb);
+        }
+    }
+    let file = std::fs::File::create(path)?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().map_err(std::io::Error::other)?;
+    w.write_image_data(&px).map_err(std::io::Error::other)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(onset_s: f64, offset_s: f64, pitch: u8) -> NoteEvent {
+        NoteEvent {
+            onset_s,
+            offset_s,
+            pitch,
+            velocity: 100,
+        }
+    }
+
+    #[test]
+    fn chords_are_one_onset() {
+        let notes = [
+            n(0.0, 1.0, 60),
+            n(0.01, 1.0, 64),
+            n(0.5, 1.0, 67),
+            n(2.0, 3.0, 60),
+        ];
+        assert_eq!(onsets_per_s(&notes, 4.0), 3.0 / 4.0);
+    }
+
+    #[test]
+    fn keys_of_scales_and_triads() {
+        // G major scale, the tonic longest; A minor: the A minor triad and E major (V).
+        let g: Vec<NoteEvent> = [67u8, 69, 71, 72, 74, 76, 78, 79]
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| n(i as f64, i as f64 + if p % 12 == 7 { 2.0 } else { 0.5 }, p))
+            .collect();
+        assert_eq!(
+            estimate_key(&g),
+            Some(Key {
+                tonic: 7,
+                minor: false
+            })
+        );
+        let a: Vec<NoteEvent> = [57u8, 60, 64, 57, 60, 64, 52, 56, 59, 57, 60, 64]
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| n(i as f64 / 3.0, i as f64 / 3.0 + 1.0, p))
+            .collect();
+        assert_eq!(
+            estimate_key(&a),
+            Some(Key {
+                tonic: 9,
+                minor: true
+            })
+        );
+        let key = Key {
+            tonic: 9,
+            minor: true,
+        };
+        assert!(key.contains(56) && key.contains(55) && !key.contains(61));
+        assert_eq!(
+            in_key_share(&[n(0.0, 1.0, 61), n(0.0, 1.0, 60)], key),
+            Some(0.5)
+        );
+    }
+
+    #[test]
+    fn an_answer_on_the_inputs_chords_beats_its_null() {
+        // Input: C major and F# major chords alternating each second; the answer plays the
+        // chord's root with it, so shifted by a second it is always wrong.
+        let mut input = Vec::new();
+        let mut answer = Vec::new();
+        for s in 0..20 {
+            let root = if s % 2 == 0 { 60 } else { 66 };
+            let t = s as f64;
+            for p in [root, root + 4, root + 7] {
+                input.push(n(t, t + 1.0, p));
+            }
+            answer.push(n(t + 0.1, t + 0.5, root + 12));
+        }
+        let (share, null) = harmony_vs_null(&input, &answer, 20.0, 1).unwrap();
+        assert_eq!(share, 1.0);
+        assert!(null < 0.75, "null {null}");
+    }
+
+    #[test]
+    fn note_ons_and_offs_pair_per_channel_and_key() {
+        let events = [
+            (0, 0, 60, Some(0.5)),
+            (100, 0, 64, Some(1.0)),
+            (200, 0, 60, None),
+            (300, 1, 60, Some(0.5)),
+        ];
+        let notes = notes_from_events(&events, 100, 500);
+        assert_eq!(
+            notes,
+            vec![
+                NoteEvent {
+                    onset_s: 0.0,
+                    offset_s: 2.0,
+                    pitch: 60,
+                    velocity: 64
+                },
+                NoteEvent {
+                    onset_s: 1.0,
+                    offset_s: 5.0,
+                    pitch: 64,
+                    velocity: 127
+                },
+                NoteEvent {
+                    onset_s: 3.0,
+                    offset_s: 5.0,
+                    pitch: 60,
+                    velocity: 64
+                },
+            ]
+        );
+    }
+}
