@@ -77,6 +77,23 @@ fn one_hour_corpus() -> CorpusModel {
             source_idx: 0,
         });
     }
+    // An hour of notes at three a second, as a transcription stores them.
+    let notes = (0..ONE_HOUR_FRAMES / 25)
+        .map(|k| {
+            let onset_s = k as f64 / 3.0;
+            musichal::notes::NoteEvent {
+                onset_s,
+                offset_s: onset_s + rng.random_range(0.1..1.5),
+                pitch: rng.random_range(36..96u8),
+                velocity: rng.random_range(20..128u8),
+            }
+        })
+        .collect();
+    m.recordings = vec![musichal::corpus::RecordingNotes {
+        source: musichal::notes::NoteSource::Dsp,
+        duration_s: ONE_HOUR_FRAMES as f64 / 75.0,
+        notes,
+    }];
     m.build_factor_oracle(DriveStream::Harmonic).unwrap();
     m
 }
