@@ -353,9 +353,11 @@ fn stress_random_blocks_nan_bursts_rate_changes_automation_and_corpus_swaps() {
             }
             events.extend(notes(&out));
         }
-        // Let every answer finish, then stop.
+        // Let every answer finish (a phrase starts up to a segment after its input and quotes
+        // notes up to MAX_EVENT_S long), then stop.
         let tail = vec![0.0f32; 4096];
-        for _ in 0..(rate as usize / 4096 + 1) {
+        let tail_s = 1.0 + musichal::engine::answer::MAX_EVENT_S;
+        for _ in 0..((tail_s * rate) as usize / 4096 + 1) {
             events.extend(notes(&host.process(&[&tail, &tail], &[]).unwrap()));
         }
         host.deactivate().unwrap();

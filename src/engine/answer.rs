@@ -5,16 +5,26 @@
 //!   -> Perception::process_segment          (the trainer's path, the corpus' configuration)
 //!   -> Vocabulary::tokens                    (the corpus' centroids, both streams)
 //!   -> live symbols (driving stream) appended to the query window
-//!   -> Improviser::step_guided_taboo per frame (continuity, longest matching context,
-//!                                            no state replayed within the taboo time)
-//!   -> the chosen frames' payload            (pitches, loudness, onsets)
-//!   -> notes: start at a pitch's first frame or at an onset, end when it stops
+//!   -> Improviser::step_guided_taboo per frame (longest matching context, no state replayed
+//!                                            within the taboo time); the walk goes on
+//!                                            linearly inside a corpus event and decides
+//!                                            with the continuity where the next one starts
+//!   -> the corpus notes that start in the walked frames, with their own lengths (at most
+//!      MAX_EVENT_S), and those still sounding where the walk jumped in
+//!   -> transposition search: the interval that puts them into the input's key
+//!   -> live-learned frames (no notes): their pitch runs, as before notes
 //! ```
 //!
-//! Timing: the phrase answering the segment `[s, s + L)` covers `[s + L + m, s + 2L + m)`
-//! on the same sample clock, where `m` is [`ANSWER_MARGIN_S`] (room for the worker to finish
-//! before the first note is due). The answer therefore follows the input by one segment plus
-//! the margin, and consecutive phrases tile the timeline without gaps or overlaps.
+//! Events: a corpus event runs from one note onset of its recording to the next; a held
+//! stretch without an onset is cut every [`MAX_EVENT_S`] (the held notes re-enter there).
+//! Continuity therefore counts events, not frames: at 80 % the answer quotes about five events
+//! of one passage before it jumps. (The novelty dial is calibrated on frame-level repeats and
+//! still decides at every frame.)
+//!
+//! Timing: the phrase answering the segment `[s, s + L)` walks the frames of
+//! `[s + L + m, s + 2L + m)` on the same sample clock, where `m` is [`ANSWER_MARGIN_S`] (room
+//! for the worker to finish before the first note is due); its notes start there and may
+//! sound into the next phrases. The answer follows the input by one segment plus the margin.
 //!
 //! Plain library code, allocating (worker thread only); deterministic for a given seed,
 //! corpus, input and settings.
@@ -29,7 +39,7 @@ use crate::oracle::{DriveStream, Improviser, Oracle, Symbol, MAX_QUERY_LEN};
 use crate::perception::{FramePayload, FramePitches, Perception, Vocabulary};
 use crate::rt::NoteEvent;
 
-use super::transpose::{ChromaIndex, WINDOW as TRANSPOSE_WINDOW};
+use super::transpose::{MAX_DOWN, MAX_UP};
 
 /// Time between the end of an input segment and the start of its answer, seconds.
 pub const ANSWER_MARGIN_S: f64 = 0.03;
@@ -143,6 +153,20 @@ pub struct SegmentAnswer {
 struct Phrase {
     notes: usize,
     states: Vec<usize>,
+    /// Interval applied to the first quoted corpus frame's recording.
+    interval: i8,
+}
+
+/// A corpus note, filed under the frame its onset falls in.
+#[derive(Clone, Copy, Debug)]
+struct FrameNote {
+    /// Onset after the start of its frame, seconds.
+    offset_s: f64,
+    /// Length, seconds.
+    duration_s: f64,
+    pitch: u8,
+    /// MIDI velocity 1..=127.
+    velocity: u8,
 }
 
 /// Per-frame payload of a state: a corpus frame or a live-learned one.
@@ -163,6 +187,20 @@ impl Played {
 /// live context.
 pub struct Answerer {
     corpus_frames: Vec<Played>,
+    /// The corpus' notes by the frame their onset falls in: `note_index[i]..note_index[i + 1]`
+    /// of `frame_notes` start in corpus frame `i`.
+    frame_notes: Vec<FrameNote>,
+    note_index: Vec<u32>,
+    /// Which corpus frames start an event ([`EVENT_ONSET`]: a note starts there or its
+    /// recording does; [`EVENT_SPLIT`]: a held stretch reached [`MAX_EVENT_S`]; 0: none):
+    /// where the walk may jump.
+    event_start: Vec<u8>,
+    /// Mean frames per corpus event.
+    frames_per_event: f64,
+    /// Each recording's notes (sorted), for the notes still sounding where a jump lands.
+    recording_notes: Vec<Vec<crate::notes::NoteEvent>>,
+    /// Start of each corpus frame in its recording, seconds.
+    frame_time_s: Vec<f64>,
     live_frames: Vec<Played>,
     harmonic_tokens: Vec<u16>,
     percussive_tokens: Vec<u16>,
@@ -177,10 +215,14 @@ pub struct Answerer {
     /// per oracle state: the taboo's memory. Sized to the oracle in [`Self::new`] and grown by
     /// live learning, so a phrase only writes into it.
     last_played: Vec<u64>,
-    /// The corpus' chroma, for the transposition search.
-    chroma_index: ChromaIndex,
-    /// Chroma of the latest live frames (oldest first).
-    live_chroma: VecDeque<[f32; 12]>,
+    /// Recording (source index) of each corpus frame.
+    frame_source: Vec<u16>,
+    /// Interval the transposition search chose for the previous phrase.
+    last_interval: i8,
+    /// Each recording's pitch-class profile (its frames' chroma summed): its key.
+    recording_chroma: Vec<[f32; 12]>,
+    /// The live input's pitch-class profile, a sum decaying with [`KEY_MEMORY_S`].
+    live_key: [f32; 12],
     /// Mean length (frames) of the blocks of the corpus oracle's compror parse.
     typical_run: f64,
     /// The early answers' own front end (never continues a stream).
@@ -216,6 +258,10 @@ impl Answerer {
                 onset: f.onset,
             })
             .collect();
+        let (frame_notes, note_index) = file_notes_by_frame(corpus);
+        let event_start = event_starts(corpus, &note_index);
+        let events = event_start.iter().filter(|&&e| e != 0).count().max(1);
+        let frames_per_event = (corpus.frames.len() as f64 / events as f64).max(1.0);
         let drive = corpus.oracle.drive;
         let oracle = corpus.oracle()?;
         let typical_run = typical_run(&oracle);
@@ -228,6 +274,12 @@ impl Answerer {
             early_perception,
             early_calls: 0,
             corpus_frames,
+            frame_notes,
+            note_index,
+            event_start,
+            frames_per_event,
+            recording_notes: corpus.recordings.iter().map(|r| r.notes.clone()).collect(),
+            frame_time_s: corpus.frames.iter().map(|f| f64::from(f.time_s)).collect(),
             live_frames: Vec::new(),
             harmonic_tokens,
             percussive_tokens,
@@ -239,8 +291,10 @@ impl Answerer {
             rng: Pcg32::seed_from_u64(seed),
             frames_per_s: corpus.frames_per_s as f64,
             last_played,
-            chroma_index: ChromaIndex::new(corpus.frames.iter().map(|f| f.chroma)),
-            live_chroma: VecDeque::with_capacity(TRANSPOSE_WINDOW),
+            frame_source: corpus.frames.iter().map(|f| f.source_idx).collect(),
+            last_interval: 0,
+            recording_chroma: recording_chroma(corpus),
+            live_key: [0.0; 12],
         })
     }
 
@@ -264,6 +318,11 @@ impl Answerer {
             t * (2.0 - 2.0 * n)
         };
         (1.0 - 1.0 / ln_run.exp().max(1.0)) as f32
+    }
+
+    /// Mean frames per corpus event (onset to onset, held stretches cut at [`MAX_EVENT_S`]).
+    pub fn frames_per_event(&self) -> f64 {
+        self.frames_per_event
     }
 
     /// Frames in the corpus.
@@ -310,13 +369,12 @@ impl Answerer {
             .resize(self.improviser.oracle().num_states(), NEVER_PLAYED);
     }
 
-    /// Forgets the live context, the query of recent symbols and the key-following window:
+    /// Forgets the live context, the query of recent symbols (the key profile decays on its own):
     /// segments went unheard (nothing needed their analysis), so what is heard next does not
     /// continue what was heard before. Perception starts a new stream by itself at the gap in
     /// sample positions.
     pub fn pause(&mut self) {
         self.query.clear();
-        self.live_chroma.clear();
     }
 
     /// Answers one segment of mono host-rate audio starting at `start_sample`: appends the
@@ -370,10 +428,10 @@ impl Answerer {
                 self.query.pop_front();
             }
             self.query.push_back(symbol);
-            if self.live_chroma.len() == TRANSPOSE_WINDOW {
-                self.live_chroma.pop_front();
+            let decay = (-1.0 / (KEY_MEMORY_S * self.frames_per_s)).exp() as f32;
+            for (k, c) in self.live_key.iter_mut().zip(seg.payload[i].chroma) {
+                *k = *k * decay + if c.is_finite() { c.max(0.0) } else { 0.0 };
             }
-            self.live_chroma.push_back(seg.payload[i].chroma);
             if settings.live_learning && self.live_frames.len() < MAX_LIVE_FRAMES {
                 self.learn(h, p, &seg.payload[i]);
             }
@@ -398,23 +456,17 @@ impl Answerer {
         let frame_len = host_rate_hz as f64 / self.frames_per_s;
         let base = start_sample as f64 + seg_len + (ANSWER_MARGIN_S * host_rate_hz as f64).round();
         let n_frames = (seg_len / frame_len).round().max(1.0) as usize;
-        if settings.transpose_search > 0 {
-            let r = settings.transpose_search as i8;
-            let live = self.live_chroma.make_contiguous();
-            if let Some(found) = self.chroma_index.search(live, r, r) {
-                answer.interval = found.interval;
-            }
-        }
         let query: Vec<Symbol> = self.query.iter().copied().collect();
         let phrase = self.phrase(
             &query,
             n_frames,
             base,
             frame_len,
-            answer.interval,
+            settings.transpose_search as i8,
             settings,
             out,
         );
+        answer.interval = phrase.interval;
         answer.notes = phrase.notes;
         answer.states = phrase.states;
         Ok(answer)
@@ -556,7 +608,9 @@ impl Answerer {
     }
 
     /// Navigates `n_frames` oracle steps guided by `query` and appends their notes, the first
-    /// frame at sample `base`, moved by `interval` semitones besides the transpose setting.
+    /// frame at sample `base`, moved by the transpose setting and, when `search` > 0, by the
+    /// interval in -min(search, 5)..=min(search, 6) that fits the quoted notes best into the
+    /// input's key.
     ///
     /// Taboo: each state's play time (host samples) is remembered, and a state played less than
     /// `settings.taboo_s` seconds before (or after: an early phrase may be placed ahead of a
@@ -569,17 +623,24 @@ impl Answerer {
         n_frames: usize,
         base: f64,
         frame_len: f64,
-        interval: i8,
+        search: i8,
         settings: &AnswerSettings,
         out: &mut Vec<NoteEvent>,
     ) -> Phrase {
-        let continuity = match settings.novelty {
-            Some(n) => self.continuity_for_novelty(n),
-            None => settings.continuity,
+        // Continuity counts events: inside a corpus event the walk goes on linearly, and only
+        // where the next event starts does it continue with probability `continuity`. The
+        // novelty dial is calibrated on the oracle's frame-level repeats, so with the dial
+        // the walk decides at every frame, as before events (not yet counted in events).
+        let (continuity, by_event) = match settings.novelty {
+            Some(n) => (self.continuity_for_novelty(n), false),
+            None => (settings.continuity, true),
         };
-        self.improviser.navigator_mut().set_continuity(continuity);
+        let corpus_len = self.corpus_frames.len();
         let mut states = Vec::with_capacity(n_frames);
         let mut frames: Vec<Played> = Vec::with_capacity(n_frames);
+        let mut indices: Vec<usize> = Vec::with_capacity(n_frames);
+        // Steps where the walk jumped (or started): the notes still sounding there enter too.
+        let mut landings: Vec<usize> = Vec::new();
         let taboo_samples = taboo_samples(settings.taboo_s, frame_len * self.frames_per_s);
         self.played_log.clear();
         for j in 0..n_frames {
@@ -590,25 +651,138 @@ impl Answerer {
                     .get(state)
                     .is_some_and(|&t| t != NEVER_PLAYED && t.abs_diff(now) < taboo_samples)
             };
+            let before = self.improviser.navigator_mut().state();
+            let here = (before > 0).then(|| self.improviser.payload(before) as usize);
+            let at_boundary = !by_event
+                || here.is_none_or(|i| {
+                    i + 1 >= corpus_len || self.event_start.get(i + 1).is_none_or(|&e| e != 0)
+                });
+            self.improviser
+                .navigator_mut()
+                .set_continuity(if at_boundary { continuity } else { 1.0 });
             let Some(payload) = self
                 .improviser
                 .step_guided_taboo(query, &mut self.rng, &taboo)
             else {
-                return Phrase { notes: 0, states };
+                return Phrase {
+                    notes: 0,
+                    states,
+                    interval: 0,
+                };
             };
             let state = self.improviser.navigator_mut().state();
             if let Some(t) = self.last_played.get_mut(state) {
                 self.played_log.push((state, *t));
                 *t = now;
             }
+            // A jump, the start, or a held stretch's next event: the notes sounding there
+            // (re-)enter.
+            let split = self.event_start.get(payload as usize) == Some(&EVENT_SPLIT);
+            if state != before + 1 || split {
+                landings.push(j);
+            }
             states.push(state);
+            indices.push(payload as usize);
             frames.push(self.played(payload as usize));
         }
+        let corpus_len = self.corpus_frames.len();
+        // The corpus notes this phrase quotes, untransposed: (start sample, length in samples,
+        // pitch, velocity). Corpus frames play the notes that start in them with their own
+        // lengths (which may run past the phrase); where the walk jumped (or started), the
+        // notes still sounding there enter too, for what is left of them. Live-learned frames
+        // (no notes) play their pitch runs below.
+        let mut quoted: Vec<(f64, f64, u8, u8)> = Vec::new();
+        let samples_per_s = frame_len * self.frames_per_s;
+        let scale = f64::from(settings.length_scale);
+        for (j, &index) in indices.iter().enumerate() {
+            if index >= corpus_len {
+                continue;
+            }
+            let (a, b) = (
+                self.note_index[index] as usize,
+                self.note_index[index + 1] as usize,
+            );
+            for n in &self.frame_notes[a..b] {
+                if keep(&mut self.rng, settings.density) {
+                    let start = base + j as f64 * frame_len + n.offset_s * samples_per_s;
+                    let len = n.duration_s.min(MAX_EVENT_S) * samples_per_s * scale;
+                    quoted.push((start, len, n.pitch, n.velocity));
+                }
+            }
+        }
+        for &j in &landings {
+            let index = indices[j];
+            if index >= corpus_len {
+                continue;
+            }
+            let t = self.frame_time_s[index];
+            let Some(notes) = self.recording_notes.get(self.frame_source[index] as usize) else {
+                continue;
+            };
+            for n in &notes[..notes.partition_point(|n| n.onset_s < t)] {
+                let left = n.offset_s - t;
+                if left >= MIN_ENTERED_NOTE_S && keep(&mut self.rng, settings.density) {
+                    let start = base + j as f64 * frame_len;
+                    let len = left.min(MAX_EVENT_S) * samples_per_s * scale;
+                    quoted.push((start, len, n.pitch, n.velocity));
+                }
+            }
+        }
+        // Transposition search: the interval that puts the quoted notes best into the input's
+        // key (its pitch-class profile over the last seconds), kept from phrase to phrase
+        // unless another fits clearly better.
+        let interval = if search > 0 {
+            let weights: Vec<(u8, f64)> = quoted.iter().map(|q| (q.2, q.1)).collect();
+            // The key of what is quoted: its recordings' profiles, one per quoted frame.
+            let mut source_key = [0.0f32; 12];
+            for &index in indices.iter().filter(|&&i| i < corpus_len) {
+                let r = self.frame_source[index] as usize;
+                if let Some(profile) = self.recording_chroma.get(r) {
+                    let norm = profile.iter().sum::<f32>().max(1e-9);
+                    for (k, p) in source_key.iter_mut().zip(profile) {
+                        *k += p / norm;
+                    }
+                }
+            }
+            let t = best_fit_interval(
+                &weights,
+                &source_key,
+                &self.live_key,
+                search.min(MAX_DOWN),
+                search.min(MAX_UP),
+                self.last_interval,
+            );
+            self.last_interval = t;
+            t
+        } else {
+            0
+        };
         let shaped = AnswerSettings {
             transpose: settings.transpose.saturating_add(interval),
             ..*settings
         };
         let before = out.len();
+        for (start, len, pitch, vel) in quoted {
+            let pitch = i16::from(pitch) + i16::from(shaped.transpose);
+            if !(0..=127).contains(&pitch) {
+                continue;
+            }
+            out.push(NoteEvent {
+                note: pitch as u8,
+                velocity: (f32::from(vel) / 127.0 * settings.velocity_scale.max(0.0))
+                    .clamp(0.0, 1.0),
+                channel: settings.channel.min(15),
+                start_sample: start.round() as u64,
+                duration_samples: len.max(1.0).round().min(u32::MAX as f64) as u32,
+                beat: None,
+            });
+        }
+        for (frame, &index) in frames.iter_mut().zip(&indices) {
+            if index < corpus_len {
+                frame.pitches = FramePitches::EMPTY;
+                frame.onset = false;
+            }
+        }
         notes_from_frames(&frames, &shaped, &mut self.rng, |j0, j1, note, loud| {
             let start = base + j0 as f64 * frame_len;
             let len = ((j1 - j0) as f64 * frame_len * settings.length_scale as f64).max(1.0);
@@ -625,6 +799,7 @@ impl Answerer {
         Phrase {
             notes: out.len() - before,
             states,
+            interval,
         }
     }
 
@@ -657,6 +832,166 @@ impl Answerer {
             self.percussive_tokens.push(p);
         }
     }
+}
+
+/// Longest corpus event: a held stretch without an onset is cut into events this long, and a
+/// quoted note plays at most this long (a held note is re-attacked at each such event),
+/// seconds.
+pub const MAX_EVENT_S: f64 = 1.0;
+/// [`Answerer::event_start`]: a note (or the recording) starts in the frame.
+const EVENT_ONSET: u8 = 1;
+/// [`Answerer::event_start`]: a held stretch is cut here.
+const EVENT_SPLIT: u8 = 2;
+/// A note still sounding where a jump lands enters the answer if this much of it is left, s.
+pub const MIN_ENTERED_NOTE_S: f64 = 0.1;
+
+/// Which corpus frames start an event: a note starts in it, its recording starts there, or the
+/// event before it has lasted [`MAX_EVENT_S`]. (The frames' own onset flags are left out: they
+/// include every new pitch of the frame-wise pitch sets, whose flicker would cut events into
+/// frames again.)
+fn event_starts(corpus: &CorpusModel, note_index: &[u32]) -> Vec<u8> {
+    let frames = &corpus.frames;
+    let max_frames = (MAX_EVENT_S * f64::from(corpus.frames_per_s))
+        .round()
+        .max(1.0) as usize;
+    let mut out = vec![0u8; frames.len()];
+    let mut since = 0usize;
+    for (i, f) in frames.iter().enumerate() {
+        let new_source = i == 0 || frames[i - 1].source_idx != f.source_idx;
+        let note = note_index[i + 1] > note_index[i];
+        since += 1;
+        if new_source || note {
+            out[i] = EVENT_ONSET;
+            since = 0;
+        } else if since >= max_frames {
+            out[i] = EVENT_SPLIT;
+            since = 0;
+        }
+    }
+    out
+}
+
+/// How long the live key profile remembers, seconds (time constant of its decay).
+pub const KEY_MEMORY_S: f64 = 8.0;
+
+/// Hysteresis of the transposition search: another interval must fit this much better
+/// (relative) than the previous phrase's to replace it.
+pub const INTERVAL_HYSTERESIS: f64 = 0.1;
+
+/// The interval `t` in `-down..=up` that fits what a phrase quotes best into the input's
+/// key profile `key`: the sum of (a) the notes' fit, sum of weight x key[(pitch + t) mod 12]
+/// over the total weight and the key's peak, and (b) twice the cosine between the quoted recordings' key
+/// profile `source_key` moved by `t` and `key`. (a) puts the notes in key; (b) picks, among
+/// the intervals that do, the one that moves the recording's key onto the input's, so a
+/// transposed passage is followed by one steady interval. `previous` is kept unless another
+/// fits [`INTERVAL_HYSTERESIS`] better; ties go to the smallest move. 0 without a key.
+pub fn best_fit_interval(
+    notes: &[(u8, f64)],
+    source_key: &[f32; 12],
+    key: &[f32; 12],
+    down: i8,
+    up: i8,
+    previous: i8,
+) -> i8 {
+    let mass: f64 = key.iter().map(|&k| f64::from(k)).sum();
+    let max = key.iter().fold(0.0f32, |a, &k| a.max(k));
+    if mass <= 1e-9 || max <= 0.0 {
+        return 0;
+    }
+    let weight: f64 = notes.iter().map(|n| n.1).sum::<f64>().max(1e-12);
+    let norm = |v: &[f32; 12]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let (ns, nk) = (norm(source_key), norm(key));
+    let fit = |t: i8| -> f64 {
+        let at = |p: i32| key[(p + i32::from(t)).rem_euclid(12) as usize];
+        let notes_fit = notes
+            .iter()
+            .map(|&(p, w)| w * f64::from(at(i32::from(p))))
+            .sum::<f64>()
+            / (weight * f64::from(max));
+        let key_fit = if ns > 1e-9 {
+            (0..12)
+                .map(|pc| f64::from(source_key[pc] * at(pc as i32)))
+                .sum::<f64>()
+                / f64::from(ns * nk)
+        } else {
+            0.0
+        };
+        notes_fit + 2.0 * key_fit
+    };
+    let mut candidates: Vec<i8> = (-down..=up).collect();
+    candidates.sort_by_key(|t| (t.abs(), *t < 0));
+    let mut best = (f64::NEG_INFINITY, 0i8);
+    for t in candidates {
+        let f = fit(t);
+        if f > best.0 + 1e-12 {
+            best = (f, t);
+        }
+    }
+    if (-down..=up).contains(&previous) && best.1 != previous {
+        let kept = fit(previous);
+        if best.0 <= kept * (1.0 + INTERVAL_HYSTERESIS) {
+            return previous;
+        }
+    }
+    best.1
+}
+
+/// Each recording's pitch-class profile: the chroma of its frames summed.
+fn recording_chroma(corpus: &CorpusModel) -> Vec<[f32; 12]> {
+    let mut out = vec![[0.0f32; 12]; corpus.source_files.len().max(1)];
+    for f in &corpus.frames {
+        if let Some(acc) = out.get_mut(f.source_idx as usize) {
+            for (a, c) in acc.iter_mut().zip(f.chroma) {
+                *a += if c.is_finite() { c.max(0.0) } else { 0.0 };
+            }
+        }
+    }
+    out
+}
+
+/// The corpus' notes filed by the frame their onset falls in (module docs of [`Answerer`]):
+/// `(notes, index)` with `index.len() == frames + 1`. A frame covers `[time_s, time_s +
+/// duration_s)` of its recording; a note before the first frame of its recording goes to that
+/// frame, one after the last to none.
+fn file_notes_by_frame(corpus: &CorpusModel) -> (Vec<FrameNote>, Vec<u32>) {
+    let frames = &corpus.frames;
+    let mut per_frame: Vec<Vec<FrameNote>> = vec![Vec::new(); frames.len()];
+    let mut first = 0;
+    while first < frames.len() {
+        let source = frames[first].source_idx;
+        let end = first
+            + frames[first..]
+                .iter()
+                .take_while(|f| f.source_idx == source)
+                .count();
+        if let Some(rec) = corpus.recordings.get(source as usize) {
+            for note in &rec.notes {
+                // The last frame of the run whose start is at or before the onset.
+                let k = frames[first..end].partition_point(|f| f64::from(f.time_s) <= note.onset_s);
+                let i = first + k.saturating_sub(1);
+                let f = &frames[i];
+                if note.onset_s >= f64::from(f.time_s) + f64::from(f.duration_s) && k == end - first
+                {
+                    continue; // after the recording's last frame
+                }
+                per_frame[i].push(FrameNote {
+                    offset_s: (note.onset_s - f64::from(f.time_s)).max(0.0),
+                    duration_s: note.duration_s(),
+                    pitch: note.pitch,
+                    velocity: note.velocity,
+                });
+            }
+        }
+        first = end;
+    }
+    let mut notes = Vec::new();
+    let mut index = Vec::with_capacity(frames.len() + 1);
+    index.push(0);
+    for list in per_frame {
+        notes.extend(list);
+        index.push(notes.len() as u32);
+    }
+    (notes, index)
 }
 
 /// [`Answerer::last_played`] of a state never played.
