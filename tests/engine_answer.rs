@@ -627,7 +627,10 @@ fn quoted_notes_keep_their_corpus_lengths_and_the_inputs_pace() {
         "{} notes, median length {median:.3} s (segment {segment_s:.3} s), {per_s:.2} onsets/s",
         notes.len()
     );
-    assert!(median > segment_s, "median note {median:.3} s, a segment is {segment_s:.3} s");
+    assert!(
+        median > segment_s,
+        "median note {median:.3} s, a segment is {segment_s:.3} s"
+    );
     assert!(
         (1.0..=4.0).contains(&per_s),
         "{per_s:.2} onsets a second against the input's 2"
