@@ -228,6 +228,181 @@ pub fn notes_from_events(
     out
 }
 
+/// Largest gap between matched corpus events that still continues a quote (Density may thin
+/// an event away).
+pub const MAX_EVENT_STRIDE: usize = 3;
+/// How far the timing of two consecutive answer onsets may differ from the corpus events'
+/// they quote and still count as the corpus played on, seconds (frames are 13 ms, and a
+/// segment boundary may shift the walk by one).
+pub const QUOTE_TIMING_S: f64 = 0.08;
+/// Largest transposition considered when matching the answer to the corpus, semitones.
+pub const MAX_QUOTE_INTERVAL: i16 = 12;
+
+/// A corpus event as the answer engine cuts it: its start in its recording, the pitches that
+/// start there (for a cut held stretch, those sounding), and its index in the recording.
+#[derive(Debug, Clone)]
+struct CorpusEvent {
+    time_s: f64,
+    starts: Vec<u8>,
+    /// Pitches sounding at `time_s` (starting up to [`ONSET_MERGE_S`] later included).
+    sounding: Vec<u8>,
+}
+
+/// A recording's events: onset groups (onsets within [`ONSET_MERGE_S`] are one), and a held
+/// stretch cut every `max_event_s` (the engine's [`musichal::engine::answer::MAX_EVENT_S`]).
+fn corpus_events(notes: &[NoteEvent], max_event_s: f64) -> Vec<CorpusEvent> {
+    let mut sorted: Vec<&NoteEvent> = notes.iter().collect();
+    sorted.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
+    let mut out: Vec<CorpusEvent> = Vec::new();
+    for n in sorted {
+        match out.last_mut() {
+            Some(e) if n.onset_s - e.time_s < ONSET_MERGE_S => e.starts.push(n.pitch),
+            _ => out.push(CorpusEvent {
+                time_s: n.onset_s,
+                starts: vec![n.pitch],
+                sounding: Vec::new(),
+            }),
+        }
+    }
+    let mut cut = Vec::with_capacity(out.len());
+    for (i, e) in out.iter().enumerate() {
+        cut.push(e.clone());
+        let next = out.get(i + 1).map_or(f64::INFINITY, |n| n.time_s);
+        let mut t = e.time_s + max_event_s;
+        while t < next - ONSET_MERGE_S {
+            let sounding: Vec<u8> = notes
+                .iter()
+                .filter(|n| n.onset_s <= t && n.offset_s > t)
+                .map(|n| n.pitch)
+                .collect();
+            if sounding.is_empty() {
+                break;
+            }
+            cut.push(CorpusEvent {
+                time_s: t,
+                starts: sounding,
+                sounding: Vec::new(),
+            });
+            t += max_event_s;
+        }
+    }
+    for e in &mut cut {
+        e.sounding = notes
+            .iter()
+            .filter(|n| n.onset_s <= e.time_s + ONSET_MERGE_S && n.offset_s > e.time_s)
+            .map(|n| n.pitch)
+            .collect();
+    }
+    cut
+}
+
+/// How long the answer quotes the corpus without a break.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuotedRuns {
+    /// Mean run, in corpus events: a run is a stretch of answer onsets that play consecutive
+    /// events of one recording at one interval with the corpus' timing.
+    pub mean_events: f64,
+    /// Runs found.
+    pub runs: usize,
+    /// Share of the answer's onsets that match some corpus event.
+    pub matched_share: f64,
+}
+
+/// Which corpus events the answer quotes, read back from the notes alone (the MIDI answer
+/// carries no provenance): the answer's onsets are grouped as [`onsets_per_s`] groups them; a
+/// group *matches* event `e` of recording `r` at interval `k` when each of its pitches, moved
+/// back by `k`, sounds in `r` at `e`'s start and one of them starts there; two consecutive
+/// groups *continue* a quote when they match events `e < e' <= e + MAX_EVENT_STRIDE` of the
+/// same recording at the same interval, `QUOTE_TIMING_S`-close to the time between them. A
+/// run's length is the corpus events it spans (`e'` - `e` per step, 1 for its first group);
+/// of the several ways a group may be read, the longest run so far is kept. `None` without
+/// any matching group.
+pub fn quoted_runs(
+    answer: &[NoteEvent],
+    recordings: &[Vec<NoteEvent>],
+    max_event_s: f64,
+) -> Option<QuotedRuns> {
+    let mut sorted: Vec<&NoteEvent> = answer.iter().collect();
+    sorted.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
+    // (onset, pitches)
+    let mut groups: Vec<(f64, Vec<u8>)> = Vec::new();
+    for n in sorted {
+        match groups.last_mut() {
+            Some(g) if n.onset_s - g.0 < ONSET_MERGE_S => g.1.push(n.pitch),
+            _ => groups.push((n.onset_s, vec![n.pitch])),
+        }
+    }
+    let events: Vec<Vec<CorpusEvent>> = recordings
+        .iter()
+        .map(|r| corpus_events(r, max_event_s))
+        .collect();
+    // Per group, its readings: (recording, event, interval, run so far in events).
+    let mut previous: Vec<(usize, usize, i16, usize)> = Vec::new();
+    let mut runs: Vec<usize> = Vec::new();
+    let mut matched = 0usize;
+    let mut last_time = f64::NEG_INFINITY;
+    for (time, pitches) in &groups {
+        let mut readings: Vec<(usize, usize, i16, usize)> = Vec::new();
+        for (r, evs) in events.iter().enumerate() {
+            for (e, ev) in evs.iter().enumerate() {
+                for k in -MAX_QUOTE_INTERVAL..=MAX_QUOTE_INTERVAL {
+                    let back = |p: u8| i16::from(p) - k;
+                    if !pitches
+                        .iter()
+                        .any(|&p| ev.starts.iter().any(|&s| i16::from(s) == back(p)))
+                        || !pitches
+                            .iter()
+                            .all(|&p| ev.sounding.iter().any(|&s| i16::from(s) == back(p)))
+                    {
+                        continue;
+                    }
+                    let run = previous
+                        .iter()
+                        .filter(|&&(pr, pe, pk, _)| {
+                            pr == r
+                                && pk == k
+                                && e > pe
+                                && e - pe <= MAX_EVENT_STRIDE
+                                && ((ev.time_s - evs[pe].time_s) - (time - last_time)).abs()
+                                    <= QUOTE_TIMING_S
+                        })
+                        .map(|&(_, pe, _, run)| run + (e - pe))
+                        .max()
+                        .unwrap_or(1);
+                    readings.push((r, e, k, run));
+                }
+            }
+        }
+        let continued = readings.iter().any(|x| x.3 > 1);
+        if !continued {
+            if let Some(best) = previous.iter().map(|x| x.3).max() {
+                runs.push(best);
+            }
+            // A fresh run starts at every reading of this group.
+        }
+        if !readings.is_empty() {
+            matched += 1;
+        }
+        if continued {
+            // Only the readings that continue a run are kept: the others are another quote.
+            readings.retain(|x| x.3 > 1);
+        }
+        previous = readings;
+        last_time = *time;
+    }
+    if let Some(best) = previous.iter().map(|x| x.3).max() {
+        runs.push(best);
+    }
+    if matched == 0 || runs.is_empty() {
+        return None;
+    }
+    Some(QuotedRuns {
+        mean_events: runs.iter().sum::<usize>() as f64 / runs.len() as f64,
+        runs: runs.len(),
+        matched_share: matched as f64 / groups.len() as f64,
+    })
+}
+
 /// A piano roll PNG: time left to right (`PX_PER_S` pixels a second), pitch bottom to top (5
 /// pixels a semitone, the range of both note sets), the input in blue, the answer in orange
 /// drawn over it, a grey line every second and at every C.
@@ -303,6 +478,52 @@ mod tests {
             pitch,
             velocity: 100,
         }
+    }
+
+    /// A recording of 16 single-note events every 0.5 s, pitches in fourths.
+    fn fourths() -> Vec<NoteEvent> {
+        (0..16)
+            .map(|i| {
+                let t = i as f64 * 0.5;
+                n(t, t + 0.4, 48 + (i * 5 % 12) as u8)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quoted_runs_read_back_the_events_an_answer_quotes() {
+        let corpus = vec![fourths()];
+        let events = &corpus[0];
+        let quote = |from: usize, to: usize, at: f64, spacing: f64, k: i16| -> Vec<NoteEvent> {
+            (from..to)
+                .map(|i| {
+                    let t = at + (i - from) as f64 * spacing;
+                    n(t, t + 0.3, (i16::from(events[i].pitch) + k) as u8)
+                })
+                .collect()
+        };
+        // Events 0..5 up a tone, then 10..13 as they are, then a cluster no event holds.
+        let mut answer = quote(0, 5, 10.0, 0.5, 2);
+        answer.extend(quote(10, 13, 13.0, 0.5, 0));
+        answer.extend([n(15.0, 15.5, 60), n(15.0, 15.5, 61), n(15.0, 15.5, 62)]);
+        let runs = quoted_runs(&answer, &corpus, 1.0).unwrap();
+        assert_eq!(runs.runs, 2);
+        assert_eq!(runs.mean_events, 4.0);
+        assert!((runs.matched_share - 8.0 / 9.0).abs() < 1e-12);
+        // A run that thins every other event still spans the events between.
+        let thinned: Vec<NoteEvent> = quote(0, 9, 2.0, 0.5, -3).into_iter().step_by(2).collect();
+        assert_eq!(
+            quoted_runs(&thinned, &corpus, 1.0).unwrap().mean_events,
+            9.0
+        );
+        // The same pitches at the wrong times are not the corpus played on.
+        let rushed = quote(0, 6, 2.0, 0.3, 0);
+        let r = quoted_runs(&rushed, &corpus, 1.0).unwrap();
+        assert_eq!((r.runs, r.mean_events), (6, 1.0));
+        // A held note is cut into events as the engine cuts it: its re-attack continues.
+        let held = vec![n(0.0, 2.5, 50), n(4.0, 4.4, 55)];
+        let answer = vec![n(7.0, 8.0, 50), n(8.0, 9.0, 50), n(9.0, 9.5, 50)];
+        assert_eq!(quoted_runs(&answer, &[held], 1.0).unwrap().mean_events, 3.0);
     }
 
     #[test]

@@ -68,6 +68,10 @@ pub struct AnswerScores {
     pub in_key_share: Option<f64>,
     pub harmony_share: Option<f64>,
     pub harmony_null_share: Option<f64>,
+    /// Mean run of consecutive corpus events the answer quotes ([`fig::quoted_runs`]).
+    pub mean_quoted_run_events: Option<f64>,
+    /// Share of the answer's onsets that quote some corpus event.
+    pub quoted_onset_share: Option<f64>,
 }
 
 /// Note figures of one set of notes.
@@ -159,8 +163,10 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         }
     }
     let mut rows: Vec<FileScores> = Vec::new();
+    let mut corpus_notes: Vec<Vec<NoteEvent>> = Vec::new();
     if let Some(path) = &args.corpus {
         let model = CorpusModel::load(path)?;
+        corpus_notes = model.recordings.iter().map(|r| r.notes.clone()).collect();
         let mut matched = 0;
         for (file, rec) in model.source_files.iter().zip(&model.recordings) {
             let single = args.recordings.is_empty() && model.source_files.len() == 1;
@@ -228,6 +234,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
                 answers.push(judge_answer(
                     &plugin,
                     corpus,
+                    &corpus_notes,
                     rec,
                     midi,
                     &args.set,
@@ -286,12 +293,18 @@ fn print_answers(answers: &[AnswerScores]) {
     let opt = |m: Option<f64>| m.map_or_else(|| "-".to_string(), |m| format!("{m:.2}"));
     println!();
     println!(
-        "{:<28} {:>13} {:>15} {:>13} {:>8} {:>16}",
-        "answer to", "onsets/s i/a", "median s i/a", "key", "in key", "harmony / null"
+        "{:<28} {:>13} {:>15} {:>13} {:>8} {:>16} {:>12}",
+        "answer to",
+        "onsets/s i/a",
+        "median s i/a",
+        "key",
+        "in key",
+        "harmony / null",
+        "quoted run"
     );
     for a in answers {
         println!(
-            "{:<28} {:>6.2}/{:<6.2} {:>7}/{:<7} {:>13} {:>8} {:>7}/{:<8}",
+            "{:<28} {:>6.2}/{:<6.2} {:>7}/{:<7} {:>13} {:>8} {:>7}/{:<8} {:>12}",
             a.file,
             a.input_onsets_per_s,
             a.answer_onsets_per_s,
@@ -301,13 +314,14 @@ fn print_answers(answers: &[AnswerScores]) {
             opt(a.in_key_share),
             opt(a.harmony_share),
             opt(a.harmony_null_share),
+            opt(a.mean_quoted_run_events),
         );
     }
     let m = answer_means(answers);
     let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
     println!(
         "mean answer: onsets/s {:.2} (input {:.2}), median {:.2} s (input {:.2} s), in key {:.2}, \
-         harmony {:.2} against a null of {:.2}",
+         harmony {:.2} against a null of {:.2}, quoted run {:.1} events",
         f("answer_onsets_per_s"),
         f("input_onsets_per_s"),
         f("answer_median_note_s"),
@@ -315,6 +329,7 @@ fn print_answers(answers: &[AnswerScores]) {
         f("in_key_share"),
         f("harmony_share"),
         f("harmony_null_share"),
+        f("mean_quoted_run_events"),
     );
 }
 
@@ -332,13 +347,17 @@ fn answer_means(answers: &[AnswerScores]) -> serde_json::Value {
         "in_key_share": mean(&|a| a.in_key_share),
         "harmony_share": mean(&|a| a.harmony_share),
         "harmony_null_share": mean(&|a| a.harmony_null_share),
+        "mean_quoted_run_events": mean(&|a| a.mean_quoted_run_events),
+        "quoted_onset_share": mean(&|a| a.quoted_onset_share),
     })
 }
 
 /// Plays `recording` through the plugin with `corpus` and judges the answer against `midi`.
+#[allow(clippy::too_many_arguments)]
 fn judge_answer(
     plugin: &Path,
     corpus: &Path,
+    corpus_notes: &[Vec<NoteEvent>],
     recording: &Path,
     midi: &Path,
     params: &[String],
@@ -354,6 +373,7 @@ fn judge_answer(
     let duration_s = src.samples.len() as f64 / f64::from(src.rate_hz.max(1));
     let key = fig::estimate_key(&input);
     let harmony = fig::harmony_vs_null(&input, &answer, duration_s, 0x5eed ^ seed);
+    let quoted = fig::quoted_runs(&answer, corpus_notes, musichal::engine::answer::MAX_EVENT_S);
     if let Some(dir) = piano_roll {
         let name = recording.file_stem().unwrap_or_default().to_string_lossy();
         let png = dir.join(format!("{name}.png"));
@@ -372,5 +392,7 @@ fn judge_answer(
         in_key_share: key.and_then(|k| fig::in_key_share(&answer, k)),
         harmony_share: harmony.map(|h| h.0),
         harmony_null_share: harmony.map(|h| h.1),
+        mean_quoted_run_events: quoted.map(|q| q.mean_events),
+        quoted_onset_share: quoted.map(|q| q.matched_share),
     })
 }
