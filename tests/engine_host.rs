@@ -531,3 +531,138 @@ fn reports_zero_latency_and_its_audio_is_aligned_with_the_input() {
     assert!(changed > 0.01, "the EQ changed the audio by only {changed}");
     assert_eq!(best, 0, "the output lags the input by {best} samples");
 }
+
+/// (start sample, length in samples) of each answered note, note-ons paired with their offs.
+fn note_spans(events: &[(u64, u8, u8, bool)]) -> Vec<(u64, u64)> {
+    let mut open: HashMap<(u8, u8), u64> = HashMap::new();
+    let mut spans = Vec::new();
+    for &(t, channel, key, on) in events {
+        if on {
+            open.insert((channel, key), t);
+        } else if let Some(start) = open.remove(&(channel, key)) {
+            spans.push((start, t - start));
+        }
+    }
+    spans.sort_unstable();
+    spans
+}
+
+/// Distinct onsets per second (starts within 50 ms of the previous counted one are one: a
+/// chord is one onset) over `seconds`.
+fn onsets_per_s(starts: impl IntoIterator<Item = u64>, seconds: f64) -> f64 {
+    let mut starts: Vec<u64> = starts.into_iter().collect();
+    starts.sort_unstable();
+    let merge = (0.05 * RATE) as u64;
+    let mut last: Option<u64> = None;
+    let mut count = 0;
+    for t in starts {
+        if last.is_none_or(|l| t >= l + merge) {
+            count += 1;
+            last = Some(t);
+        }
+    }
+    count as f64 / seconds
+}
+
+/// Plucked tones (a C major arpeggio), one every `every_s` seconds for `seconds`, then two
+/// seconds of silence: (signal, onset samples).
+fn plucks(seconds: f32, every_s: f32) -> (Vec<Vec<f32>>, Vec<u64>) {
+    use musichal::perception::synth::add_tone;
+    let len = (seconds * RATE as f32) as usize;
+    let mut x = vec![0.0f32; len + 2 * RATE as usize];
+    let step = (every_s * RATE as f32) as usize;
+    let mut onsets = Vec::new();
+    for (k, start) in (0..len).step_by(step).enumerate() {
+        let midi = [60.0, 64.0, 67.0, 72.0][k % 4];
+        let dur = step.min(len - start);
+        add_tone(
+            &mut x,
+            RATE as u32,
+            start,
+            dur,
+            midi,
+            0.3,
+            8,
+            1.0,
+            0.005,
+            0.8,
+            0.0,
+        );
+        onsets.push(start as u64);
+    }
+    (stereo(x), onsets)
+}
+
+/// Issue #17: the answer's density follows the input's. Plucked notes every 2 s are answered
+/// by at most twice as many onsets (the corpus, left to itself, plays more than twice that),
+/// notes every 0.25 s by clearly more than that; neither is left unanswered.
+#[test]
+fn a_sparse_input_gets_a_sparse_answer() {
+    let seconds = 16.0;
+    let rate_of = |every_s: f32| -> (f64, f64) {
+        let (signal, onsets) = plucks(seconds, every_s);
+        let out = offline_run(&signal, &BlockSizes::Fixed(512), &[]);
+        let events = notes(&out);
+        assert_balanced(&events);
+        let input = onsets_per_s(onsets, seconds as f64);
+        let answer = onsets_per_s(events.iter().filter(|e| e.3).map(|e| e.0), seconds as f64);
+        (input, answer)
+    };
+    let (sparse_in, sparse_out) = rate_of(2.0);
+    let (dense_in, dense_out) = rate_of(0.25);
+    eprintln!(
+        "onsets/s: sparse input {sparse_in:.2} -> answer {sparse_out:.2}; dense input \
+         {dense_in:.2} -> answer {dense_out:.2}"
+    );
+    assert!(
+        sparse_out > 0.2 * sparse_in && sparse_out <= 2.0 * sparse_in,
+        "a sparse input ({sparse_in:.2} onsets/s) got {sparse_out:.2} onsets/s"
+    );
+    assert!(
+        dense_out >= 2.0 * sparse_out,
+        "the dense input's answer ({dense_out:.2}/s) is not clearly denser than the sparse \
+         one's ({sparse_out:.2}/s)"
+    );
+}
+
+/// Issue #17: a sustained chord is answered by notes longer than one segment (the corpus'
+/// notes with their own lengths, not 350 ms pieces).
+#[test]
+fn a_sustained_chord_is_answered_by_notes_longer_than_a_segment() {
+    use musichal::perception::synth::add_tone;
+    let len = 8 * RATE as usize;
+    let mut x = vec![0.0f32; len + 2 * RATE as usize];
+    for midi in [48.0, 55.0, 64.0, 67.0] {
+        add_tone(
+            &mut x,
+            RATE as u32,
+            0,
+            len,
+            midi,
+            0.15,
+            8,
+            1.0,
+            0.02,
+            f32::INFINITY,
+            0.0,
+        );
+    }
+    let out = offline_run(&stereo(x), &BlockSizes::Fixed(512), &[]);
+    let events = notes(&out);
+    assert_balanced(&events);
+    let spans = note_spans(&events);
+    assert!(
+        spans.len() >= 5,
+        "only {} notes for 8 s of a chord",
+        spans.len()
+    );
+    let mut lengths: Vec<u64> = spans.iter().map(|s| s.1).collect();
+    lengths.sort_unstable();
+    let median = lengths[lengths.len() / 2] as f64 / RATE;
+    let segment = 0.35;
+    eprintln!("{} notes, median length {median:.2} s", spans.len());
+    assert!(
+        median > segment,
+        "median answer note {median:.2} s is not longer than a segment ({segment} s)"
+    );
+}

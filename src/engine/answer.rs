@@ -223,6 +223,22 @@ pub struct Answerer {
     recording_chroma: Vec<[f32; 12]>,
     /// The live input's pitch-class profile, a sum decaying with [`KEY_MEMORY_S`].
     live_key: [f32; 12],
+    /// The live input's chord: its pitch-class profile decaying with [`CHORD_MEMORY_S`].
+    live_chord: [f32; 12],
+    /// Per corpus frame: the unit pitch-class profile of the [`CHORD_CONTEXT_S`] of its
+    /// recording before it (the harmony a quote from there follows).
+    chord_behind: Vec<[f32; 12]>,
+    /// How much a jump weighs the chord it lands on against the shared context (0..=1).
+    harmony_weight: f32,
+    /// The live onset detector and rate ([`OnsetRate`]).
+    live_onsets: OnsetRate,
+    /// The corpus' note onsets per second (onsets within 50 ms are one).
+    corpus_onset_rate: f64,
+    /// Probability that a quoted event of the next phrase plays: the input's onset rate against
+    /// the corpus' ([`DENSITY_FOLLOW`]).
+    follow: f32,
+    /// An early answer is being made: its first event is not thinned by `follow`.
+    react: bool,
     /// Mean length (frames) of the blocks of the corpus oracle's compror parse.
     typical_run: f64,
     /// The early answers' own front end (never continues a stream).
@@ -295,6 +311,13 @@ impl Answerer {
             last_interval: 0,
             recording_chroma: recording_chroma(corpus),
             live_key: [0.0; 12],
+            live_chord: [0.0; 12],
+            chord_behind: chord_behind(corpus),
+            harmony_weight: HARMONY_WEIGHT,
+            live_onsets: OnsetRate::new(corpus.frames_per_s as f64),
+            corpus_onset_rate: corpus_onset_rate(corpus),
+            follow: 1.0,
+            react: false,
         })
     }
 
@@ -429,13 +452,31 @@ impl Answerer {
             }
             self.query.push_back(symbol);
             let decay = (-1.0 / (KEY_MEMORY_S * self.frames_per_s)).exp() as f32;
-            for (k, c) in self.live_key.iter_mut().zip(seg.payload[i].chroma) {
-                *k = *k * decay + if c.is_finite() { c.max(0.0) } else { 0.0 };
+            let chord_decay = (-1.0 / (CHORD_MEMORY_S * self.frames_per_s)).exp() as f32;
+            for ((k, ch), c) in self
+                .live_key
+                .iter_mut()
+                .zip(self.live_chord.iter_mut())
+                .zip(seg.payload[i].chroma)
+            {
+                let c = if c.is_finite() { c.max(0.0) } else { 0.0 };
+                *k = *k * decay + c;
+                *ch = *ch * chord_decay + c;
             }
+            self.live_onsets.push(&seg.payload[i]);
             if settings.live_learning && self.live_frames.len() < MAX_LIVE_FRAMES {
                 self.learn(h, p, &seg.payload[i]);
             }
         }
+        // A sparse input gets a sparse answer: quoted events are thinned so the answer starts
+        // at most DENSITY_FOLLOW times as many onsets as the input.
+        self.follow = match self.live_onsets.per_s() {
+            Some(live) if self.corpus_onset_rate > 0.0 => {
+                (DENSITY_FOLLOW * live / self.corpus_onset_rate).clamp(MIN_FOLLOW, 1.0) as f32
+            }
+            _ => 1.0,
+        };
+
         let mut answer = SegmentAnswer {
             harmonic: tokens.harmonic,
             percussive: tokens.percussive,
@@ -539,6 +580,35 @@ impl Answerer {
         // attempt with the earliest first note is replayed. Density 0 still answers nothing.
         // Every attempt draws from the one seeded generator, so a render repeats exactly.
         let before = out.len();
+        // A reaction to a transient: its first event always plays (the rest follow the
+        // input's density).
+        self.react = true;
+        let result = self.answer_early_attempts(
+            &query[keep..],
+            n_frames,
+            from_sample,
+            frame_len,
+            host_rate_hz,
+            settings,
+            before,
+            out,
+        );
+        self.react = false;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn answer_early_attempts(
+        &mut self,
+        query: &[Symbol],
+        n_frames: usize,
+        from_sample: u64,
+        frame_len: f64,
+        host_rate_hz: u32,
+        settings: &AnswerSettings,
+        before: usize,
+        out: &mut Vec<NoteEvent>,
+    ) -> Result<usize, AnswerError> {
         self.early_start_state = self.improviser.navigator_mut().state();
         let prompt = from_sample + (EARLY_PROMPT_S * host_rate_hz as f64).round() as u64;
         // (first note's start, attempt, the generator before it)
@@ -546,7 +616,7 @@ impl Answerer {
         let run = |this: &mut Self, attempt: usize, out: &mut Vec<NoteEvent>| {
             this.early_attempt(
                 attempt,
-                &query[keep..],
+                query,
                 n_frames,
                 from_sample,
                 frame_len,
@@ -660,10 +730,29 @@ impl Answerer {
             self.improviser
                 .navigator_mut()
                 .set_continuity(if at_boundary { continuity } else { 1.0 });
-            let Some(payload) = self
-                .improviser
-                .step_guided_taboo(query, &mut self.rng, &taboo)
-            else {
+            // A jump prefers the places whose harmony just before (moved by the search's
+            // interval in use; the Transpose setting moves the answer, not what it fits) is
+            // the chord the input just sounded: what the corpus plays next there is its own
+            // continuation of that chord.
+            let shift = self.last_interval;
+            let (chord_behind, live_chord) = (&self.chord_behind, &self.live_chord);
+            let prefer = |index: usize| -> f32 {
+                chord_behind
+                    .get(index)
+                    .map_or(0.0, |behind| chord_cosine(behind, live_chord, shift) as f32)
+            };
+            let weight = if at_boundary {
+                self.harmony_weight
+            } else {
+                0.0
+            };
+            let Some(payload) = self.improviser.step_guided_preferring(
+                query,
+                &mut self.rng,
+                &taboo,
+                &prefer,
+                weight,
+            ) else {
                 return Phrase {
                     notes: 0,
                     states,
@@ -691,7 +780,7 @@ impl Answerer {
         // lengths (which may run past the phrase); where the walk jumped (or started), the
         // notes still sounding there enter too, for what is left of them. Live-learned frames
         // (no notes) play their pitch runs below.
-        let mut quoted: Vec<(f64, f64, u8, u8)> = Vec::new();
+        let mut quoted: Vec<(f64, f64, u8, u8, bool)> = Vec::new();
         let samples_per_s = frame_len * self.frames_per_s;
         let scale = f64::from(settings.length_scale);
         for (j, &index) in indices.iter().enumerate() {
@@ -702,11 +791,19 @@ impl Answerer {
                 self.note_index[index] as usize,
                 self.note_index[index + 1] as usize,
             );
+            // The input's density: the frame's notes (one event's onset) play together or not.
+            if a < b
+                && self.follow < 1.0
+                && !(self.react && quoted.is_empty())
+                && !keep(&mut self.rng, self.follow)
+            {
+                continue;
+            }
             for n in &self.frame_notes[a..b] {
                 if keep(&mut self.rng, settings.density) {
                     let start = base + j as f64 * frame_len + n.offset_s * samples_per_s;
                     let len = n.duration_s.min(MAX_EVENT_S) * samples_per_s * scale;
-                    quoted.push((start, len, n.pitch, n.velocity));
+                    quoted.push((start, len, n.pitch, n.velocity, false));
                 }
             }
         }
@@ -719,12 +816,15 @@ impl Answerer {
             let Some(notes) = self.recording_notes.get(self.frame_source[index] as usize) else {
                 continue;
             };
+            if self.follow < 1.0 && !(self.react && j == 0) && !keep(&mut self.rng, self.follow) {
+                continue;
+            }
             for n in &notes[..notes.partition_point(|n| n.onset_s < t)] {
                 let left = n.offset_s - t;
                 if left >= MIN_ENTERED_NOTE_S && keep(&mut self.rng, settings.density) {
                     let start = base + j as f64 * frame_len;
                     let len = left.min(MAX_EVENT_S) * samples_per_s * scale;
-                    quoted.push((start, len, n.pitch, n.velocity));
+                    quoted.push((start, len, n.pitch, n.velocity, true));
                 }
             }
         }
@@ -744,10 +844,17 @@ impl Answerer {
                     }
                 }
             }
+            // The harmony the quote follows in its recording, against the input's chord.
+            let context = indices
+                .first()
+                .and_then(|&i| self.chord_behind.get(i))
+                .map(|behind| (behind, &self.live_chord));
             let t = best_fit_interval(
                 &weights,
                 &source_key,
                 &self.live_key,
+                context,
+                (CHORD_FIT_WEIGHT, CONTEXT_FIT_WEIGHT),
                 search.min(MAX_DOWN),
                 search.min(MAX_UP),
                 self.last_interval,
@@ -762,7 +869,24 @@ impl Answerer {
             ..*settings
         };
         let before = out.len();
-        for (start, len, pitch, vel) in quoted {
+        // No stutter: a pitch is not struck again within MIN_REATTACK_S of its last start in
+        // this phrase, and a note entering at a jump does not strike a pitch the phrase is
+        // already sounding (walks that jump often would otherwise re-enter the same held
+        // note at every landing).
+        quoted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let reattack = MIN_REATTACK_S * samples_per_s;
+        let mut last_start = [f64::NEG_INFINITY; 128];
+        let mut until = [f64::NEG_INFINITY; 128];
+        quoted.retain(|&(start, len, pitch, _, entered)| {
+            let p = usize::from(pitch.min(127));
+            if start - last_start[p] < reattack || (entered && until[p] > start) {
+                return false;
+            }
+            last_start[p] = start;
+            until[p] = until[p].max(start + len);
+            true
+        });
+        for (start, len, pitch, vel, _) in quoted {
             let pitch = i16::from(pitch) + i16::from(shaped.transpose);
             if !(0..=127).contains(&pitch) {
                 continue;
@@ -842,8 +966,11 @@ pub const MAX_EVENT_S: f64 = 1.0;
 const EVENT_ONSET: u8 = 1;
 /// [`Answerer::event_start`]: a held stretch is cut here.
 const EVENT_SPLIT: u8 = 2;
+/// A phrase strikes no pitch again within this long of its last start, seconds.
+pub const MIN_REATTACK_S: f64 = 0.15;
+
 /// A note still sounding where a jump lands enters the answer if this much of it is left, s.
-pub const MIN_ENTERED_NOTE_S: f64 = 0.1;
+pub const MIN_ENTERED_NOTE_S: f64 = 0.25;
 
 /// Which corpus frames start an event: a note starts in it, its recording starts there, or the
 /// event before it has lasted [`MAX_EVENT_S`]. (The frames' own onset flags are left out: they
@@ -871,24 +998,214 @@ fn event_starts(corpus: &CorpusModel, note_index: &[u32]) -> Vec<u8> {
     out
 }
 
+/// Quoted events are thinned when the corpus starts more than this many events per input
+/// onset: a sparse input gets a sparse answer. (The notes entering at jumps and the early
+/// reactions add to the answer's onsets: with 1, plucks every 2 s are answered by 1.5 onsets
+/// per input onset, `tests/engine_host.rs`; issue #17 asks for 0.5–2x.)
+pub const DENSITY_FOLLOW: f64 = 1.0;
+
+/// The input's density never thins quoted events below this probability.
+pub const MIN_FOLLOW: f64 = 0.1;
+
+/// How long the live onset rate remembers, seconds (time constant of its decay).
+pub const ONSET_MEMORY_S: f64 = 4.0;
+
+/// Frames between two live onsets at least (about 50 ms).
+const ONSET_REFRACTORY_FRAMES: u32 = 4;
+
+/// How far above its running mean the onset strength must rise to be an onset, in running
+/// standard deviations. 2 counts about one onset per chord of the rendered chorales
+/// (0.6–1.2 a second where the scores have 0.6–0.8), where 1 counted up to 3x as many on
+/// sustained instruments.
+const ONSET_THRESHOLD_SD: f32 = 2.0;
+
+/// Live onsets per second: an onset is a frame whose onset strength rises through its
+/// running mean plus [`ONSET_THRESHOLD_SD`] running standard deviations (both over a few
+/// seconds), in a frame above the silence gate, at least [`ONSET_REFRACTORY_FRAMES`] after
+/// the last. The rate is their decaying count over the decaying count of sounding frames
+/// ([`ONSET_MEMORY_S`]), so it is right from the first second of sound, and silence (a pause,
+/// the time before the music) neither thins nor thickens the answer to what follows.
+#[derive(Clone, Debug)]
+struct OnsetRate {
+    frames_per_s: f64,
+    mean: f32,
+    var: f32,
+    previous: f32,
+    since: u32,
+    onsets: f64,
+    frames: f64,
+}
+
+impl OnsetRate {
+    fn new(frames_per_s: f64) -> Self {
+        Self {
+            frames_per_s: frames_per_s.max(1.0),
+            mean: 0.0,
+            var: 0.0,
+            previous: 0.0,
+            since: ONSET_REFRACTORY_FRAMES,
+            onsets: 0.0,
+            frames: 0.0,
+        }
+    }
+
+    fn push(&mut self, frame: &FramePayload) {
+        let x = if frame.onset_strength.is_finite() {
+            frame.onset_strength.max(0.0)
+        } else {
+            0.0
+        };
+        let threshold = self.mean + ONSET_THRESHOLD_SD * self.var.sqrt();
+        let onset = x > threshold
+            && self.previous <= threshold
+            && self.since >= ONSET_REFRACTORY_FRAMES
+            && frame.loudness_db >= SILENCE_GATE_DB;
+        self.since = if onset {
+            0
+        } else {
+            self.since.saturating_add(1)
+        };
+        let alpha = (1.0 / (3.0 * self.frames_per_s)) as f32;
+        let d = x - self.mean;
+        self.mean += alpha * d;
+        self.var = (1.0 - alpha) * (self.var + alpha * d * d);
+        self.previous = x;
+        if frame.loudness_db >= SILENCE_GATE_DB {
+            let decay = (-1.0 / (ONSET_MEMORY_S * self.frames_per_s)).exp();
+            self.onsets = self.onsets * decay + f64::from(u8::from(onset));
+            self.frames = self.frames * decay + 1.0;
+        }
+    }
+
+    /// Onsets per second of sound, `None` before a second of it.
+    fn per_s(&self) -> Option<f64> {
+        (self.frames >= self.frames_per_s).then(|| self.onsets / self.frames * self.frames_per_s)
+    }
+}
+
+/// Onsets of the corpus' notes closer than this to the previous counted one are one onset
+/// when the corpus' onset rate is counted, seconds: transcribed voices of one chord start up
+/// to about this far apart, and the live detector hears them as one.
+const CORPUS_ONSET_MERGE_S: f64 = 0.1;
+
+/// The corpus' note onsets per second: each recording's onsets (within
+/// [`CORPUS_ONSET_MERGE_S`] of the previous counted one they are one) over the recordings'
+/// length; 0 without notes.
+fn corpus_onset_rate(corpus: &CorpusModel) -> f64 {
+    let (mut onsets, mut seconds) = (0usize, 0.0f64);
+    for r in &corpus.recordings {
+        let mut last = f64::NEG_INFINITY;
+        for n in &r.notes {
+            if n.onset_s - last >= CORPUS_ONSET_MERGE_S {
+                onsets += 1;
+                last = n.onset_s;
+            }
+        }
+        seconds += r.duration_s;
+    }
+    if seconds > 0.0 {
+        onsets as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
 /// How long the live key profile remembers, seconds (time constant of its decay).
 pub const KEY_MEMORY_S: f64 = 8.0;
+
+/// How long the live chord profile remembers, seconds (time constant of its decay).
+pub const CHORD_MEMORY_S: f64 = 0.2;
+
+/// How much of a recording before a corpus frame its chord context covers, seconds.
+pub const CHORD_CONTEXT_S: f64 = 0.25;
+
+/// Weight of the chord fit against the shared context when the walk jumps
+/// ([`crate::oracle::Navigator::step_guided_preferring`]).
+pub const HARMONY_WEIGHT: f32 = 0.5;
+
+/// Weight, in the transposition search, of the quoted notes' fit to the chord the input just
+/// sounded (against 1 for their fit to the key and 2 for their recording's key): the answer
+/// plays a segment after what it heard, and the input's chord often lasts that long.
+pub const CHORD_FIT_WEIGHT: f64 = 3.0;
+
+/// Weight, in the transposition search, of the fit between the harmony just before the quote
+/// in its recording ([`CHORD_CONTEXT_S`]) and the chord the input just sounded: the quote
+/// then continues that chord as its recording did, which predicts a fast-changing input's
+/// next chord better than the chord just heard.
+pub const CONTEXT_FIT_WEIGHT: f64 = 3.0;
+
+/// Cosine between `context` moved up `shift` semitones and `chord` (0 when either is silent).
+pub fn chord_cosine(context: &[f32; 12], chord: &[f32; 12], shift: i8) -> f64 {
+    let norm = |v: &[f32; 12]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let (a, b) = (norm(context), norm(chord));
+    if a <= 1e-9 || b <= 1e-9 {
+        return 0.0;
+    }
+    (0..12)
+        .map(|pc| {
+            f64::from(context[pc])
+                * f64::from(chord[(pc as i32 + i32::from(shift)).rem_euclid(12) as usize])
+        })
+        .sum::<f64>()
+        / (a * b)
+}
+
+/// Per corpus frame, the unit pitch-class profile of the frames in the [`CHORD_CONTEXT_S`] of
+/// its recording before it (the frame itself at the recording's start).
+fn chord_behind(corpus: &CorpusModel) -> Vec<[f32; 12]> {
+    let frames = &corpus.frames;
+    let span = (CHORD_CONTEXT_S * f64::from(corpus.frames_per_s))
+        .round()
+        .max(1.0) as usize;
+    let mut out = vec![[0.0f32; 12]; frames.len()];
+    for (i, acc) in out.iter_mut().enumerate() {
+        let source = frames[i].source_idx;
+        let behind = frames[..i]
+            .iter()
+            .rev()
+            .take(span)
+            .take_while(|f| f.source_idx == source)
+            .count();
+        let window = if behind == 0 {
+            &frames[i..=i]
+        } else {
+            &frames[i - behind..i]
+        };
+        for f in window {
+            for (a, c) in acc.iter_mut().zip(f.chroma) {
+                *a += if c.is_finite() { c.max(0.0) } else { 0.0 };
+            }
+        }
+        let norm = acc.iter().map(|a| a * a).sum::<f32>().sqrt();
+        if norm > 1e-9 {
+            acc.iter_mut().for_each(|a| *a /= norm);
+        }
+    }
+    out
+}
 
 /// Hysteresis of the transposition search: another interval must fit this much better
 /// (relative) than the previous phrase's to replace it.
 pub const INTERVAL_HYSTERESIS: f64 = 0.1;
 
 /// The interval `t` in `-down..=up` that fits what a phrase quotes best into the input's
-/// key profile `key`: the sum of (a) the notes' fit, sum of weight x key[(pitch + t) mod 12]
-/// over the total weight and the key's peak, and (b) twice the cosine between the quoted recordings' key
-/// profile `source_key` moved by `t` and `key`. (a) puts the notes in key; (b) picks, among
+/// key profile `key` and chord: the sum of (a) the notes' fit, sum of weight x
+/// key[(pitch + t) mod 12] over the total weight and the key's peak; (b) twice the cosine
+/// between the quoted recordings' key profile `source_key` moved by `t` and `key`; with
+/// `context = (behind, chord)` and `chord_weight = (w1, w2)`, (c) w1 x the notes' fit to
+/// `chord` (as (a)), and (d) w2 x the cosine between `behind` (the harmony before the quote
+/// in its recording) moved by `t` and `chord`. (a) puts the notes in key; (b) picks, among
 /// the intervals that do, the one that moves the recording's key onto the input's, so a
-/// transposed passage is followed by one steady interval. `previous` is kept unless another
-/// fits [`INTERVAL_HYSTERESIS`] better; ties go to the smallest move. 0 without a key.
+/// transposed passage is followed by one steady interval; (c) and (d) fit the chord the input
+/// just sounded (see [`CHORD_FIT_WEIGHT`], [`CONTEXT_FIT_WEIGHT`]). `previous` is kept unless
+/// another fits [`INTERVAL_HYSTERESIS`] better; ties go to the smallest move. 0 without a key.
+#[allow(clippy::too_many_arguments)]
 pub fn best_fit_interval(
     notes: &[(u8, f64)],
     source_key: &[f32; 12],
     key: &[f32; 12],
+    context: Option<(&[f32; 12], &[f32; 12])>,
+    chord_weight: (f64, f64),
     down: i8,
     up: i8,
     previous: i8,
@@ -916,7 +1233,21 @@ pub fn best_fit_interval(
         } else {
             0.0
         };
-        notes_fit + 2.0 * key_fit
+        let context_fit = context.map_or(0.0, |(behind, chord)| chord_cosine(behind, chord, t));
+        let chase = context.map_or(0.0, |(_, chord)| {
+            let chord_max = chord.iter().fold(0.0f32, |a, &k| a.max(k));
+            if chord_max <= 1e-9 {
+                return 0.0;
+            }
+            notes
+                .iter()
+                .map(|&(p, w)| {
+                    w * f64::from(chord[(i32::from(p) + i32::from(t)).rem_euclid(12) as usize])
+                })
+                .sum::<f64>()
+                / (weight * f64::from(chord_max))
+        });
+        notes_fit + 2.0 * key_fit + chord_weight.0 * chase + chord_weight.1 * context_fit
     };
     let mut candidates: Vec<i8> = (-down..=up).collect();
     candidates.sort_by_key(|t| (t.abs(), *t < 0));

@@ -2,9 +2,10 @@
 //!
 //! Three answer modes ([`AnswerMode`]):
 //! - *free*: notes play as soon as decoded, at their sample times (the engine's default);
-//! - *beat*: every note start moves to the next point of a grid (1/4, 1/8, 1/16 or their
-//!   triplets, counted from the bar line), with an optional swing that delays every second
-//!   grid point;
+//! - *beat*: every event (a note, or the notes starting with it: a chord) moves to the next
+//!   point of a grid (1/4, 1/8, 1/16 or their triplets, counted from the bar line), its first
+//!   note on the point and the others keeping their distance to it, with an optional swing that
+//!   delays every second grid point;
 //! - *bar*: call and response. The answer is cut into one phrase per bar of listening; each
 //!   phrase keeps its rhythm and starts on the next bar line.
 //!
@@ -104,7 +105,14 @@ pub struct Quantiser {
     /// The clock epoch and mode this state belongs to: a jump of the transport or a change of
     /// mode forgets the open phrase ([`Self::follow`]).
     epoch: Option<(u64, AnswerMode)>,
+    /// *beat* mode: the event being placed: its first note's decoded start (sample) and the
+    /// shift (beats) that put that note on the grid.
+    event: Option<(u64, f64)>,
 }
+
+/// *beat* mode: notes starting within this long after an event's first note belong to it
+/// and move with it (a chord, or a spread chord, stays one event), seconds.
+pub const EVENT_SPREAD_S: f64 = 0.05;
 
 impl Quantiser {
     /// A quantiser with no phrase open.
@@ -142,18 +150,32 @@ impl Quantiser {
         match settings.mode {
             AnswerMode::Free => return note,
             AnswerMode::Beat => {
+                // An event's first note goes to the next grid point; the notes of the same
+                // event (starting within EVENT_SPREAD_S after it) move with it, so a chord
+                // stays a chord and a spread chord keeps its spread.
+                let spread = (EVENT_SPREAD_S * clock.sample_rate).round() as u64;
                 let step = settings.grid.beats();
-                let at = next_grid_point(
-                    start,
-                    clock.bar_start_beats,
-                    clock.beats_per_bar,
-                    step,
-                    f64::from(settings.swing),
-                );
+                let follower = self.event.filter(|&(first, _)| {
+                    note.start_sample >= first && note.start_sample - first <= spread
+                });
+                let (at, grid) = match follower {
+                    Some((_, shift)) => (start + shift, 0.0),
+                    None => {
+                        let at = next_grid_point(
+                            start,
+                            clock.bar_start_beats,
+                            clock.beats_per_bar,
+                            step,
+                            f64::from(settings.swing),
+                        );
+                        self.event = Some((note.start_sample, at - start));
+                        (at, step as f32)
+                    }
+                };
                 note.beat = Some(BeatTime {
                     start: at,
                     duration,
-                    grid: step as f32,
+                    grid,
                     swing: settings.swing,
                     phrase_offset: None,
                 });
@@ -227,7 +249,8 @@ mod tests {
             grid: Grid::Sixteenth,
             swing: 0.0,
         };
-        for s in (0..200_000u64).step_by(1_777) {
+        // Notes further apart than an event's spread: each is an event of its own.
+        for s in (0..400_000u64).step_by(3_777) {
             let placed = q.place(note(s, 4_800), &c, &settings).beat.unwrap();
             let free = c.beats_at(s);
             assert!(placed.start >= free - 1e-9, "moved earlier at {s}");
@@ -245,6 +268,40 @@ mod tests {
             assert!((placed.duration - 4_800.0 * c.beats_per_sample()).abs() < 1e-9);
         }
     }
+    #[test]
+    fn beat_mode_moves_an_events_notes_together() {
+        let c = clock(120.0, 4.0);
+        let mut q = Quantiser::new();
+        let settings = TimingSettings {
+            mode: AnswerMode::Beat,
+            grid: Grid::Eighth,
+            swing: 0.0,
+        };
+        // A spread chord at 1.1 beats (0.55 s), its notes 10 ms apart, then a note at 2.6 beats.
+        let spb = 1.0 / c.beats_per_sample();
+        let starts = [1.1, 1.12, 1.14, 2.6];
+        let placed: Vec<(f64, f32)> = starts
+            .iter()
+            .map(|b| {
+                let t = q
+                    .place(note((b * spb).round() as u64, 1_000), &c, &settings)
+                    .beat
+                    .unwrap();
+                (t.start, t.grid)
+            })
+            .collect();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        // The chord's first note on the next eighth (1.5), the others 0.02 and 0.04 after it.
+        assert!(close(placed[0].0, 1.5), "{placed:?}");
+        assert!(
+            close(placed[1].0, 1.52) && close(placed[2].0, 1.54),
+            "{placed:?}"
+        );
+        // Only the first note is re-snapped to the grid after a jump; the next event is its own.
+        assert_eq!((placed[0].1, placed[1].1, placed[2].1), (0.5, 0.0, 0.0));
+        assert!(close(placed[3].0, 3.0) && placed[3].1 == 0.5, "{placed:?}");
+    }
+
     #[test]
     fn bar_mode_starts_each_phrase_on_the_next_bar_line_and_keeps_its_rhythm() {
         // 7/8 at 120 BPM: 3.5 beats = 1.75 s = 84,000 samples per bar.

@@ -23,6 +23,8 @@ pub struct Navigator {
     continuity: f32,
     /// Candidate buffer, reused across steps.
     candidates: Vec<u32>,
+    /// Shared context length of each candidate (preferring steps only), reused across steps.
+    matches: Vec<u16>,
 }
 
 impl Navigator {
@@ -32,6 +34,7 @@ impl Navigator {
             state: 0,
             continuity: 0.0,
             candidates: Vec::with_capacity(256),
+            matches: Vec::with_capacity(256),
         };
         nav.set_continuity(continuity);
         nav
@@ -157,6 +160,31 @@ impl Navigator {
         rng: &mut R,
         taboo: &dyn Fn(usize) -> bool,
     ) -> usize {
+        self.step_guided_preferring(oracle, query, rng, taboo, &|_| 0.0, 0.0)
+    }
+
+    /// [`Self::step_guided_taboo`] whose jump also weighs what the candidate states are:
+    /// with `weight` > 0, every state that follows the query's last symbol (not only those
+    /// sharing the longest context) is a candidate, scored `(1 - weight) x m / longest +
+    /// weight x prefer(state)` for a shared context of `m` symbols, `prefer` in 0..=1; the
+    /// best score is taken (ties broken by `rng`). With `weight` 0 this is
+    /// [`Self::step_guided_taboo`], draw for draw. The linear continuation is still decided by
+    /// the continuity alone. (Somax2 weighs its candidates by melodic and harmonic influences
+    /// in the same way.)
+    pub fn step_guided_preferring<R: Rng + ?Sized>(
+        &mut self,
+        oracle: &Oracle,
+        query: &[Symbol],
+        rng: &mut R,
+        taboo: &dyn Fn(usize) -> bool,
+        prefer: &dyn Fn(usize) -> f32,
+        weight: f32,
+    ) -> usize {
+        let weight = if weight.is_finite() {
+            weight.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let n = oracle.len();
         let Some(&last) = query.last() else {
             return self.step(oracle, rng);
@@ -180,6 +208,7 @@ impl Navigator {
                 return self.state;
             }
             self.candidates.clear();
+            self.matches.clear();
             let mut best_len = 0usize;
             for &c in oracle.states_with_symbol(last) {
                 let c = c as usize;
@@ -192,12 +221,52 @@ impl Navigator {
                 while m < max && seq[c - 1 - m] == q[q.len() - 1 - m] {
                     m += 1;
                 }
+                if weight > 0.0 {
+                    best_len = best_len.max(m);
+                    self.candidates.push(c as u32);
+                    self.matches.push(m as u16);
+                    continue;
+                }
                 if m > best_len {
                     best_len = m;
                     self.candidates.clear();
                 }
                 if m == best_len {
                     self.candidates.push(c as u32);
+                }
+            }
+            if weight > 0.0 && !self.candidates.is_empty() {
+                // The best score; ties counted, then one of them drawn.
+                let score = |k: usize| {
+                    let c = self.candidates[k] as usize;
+                    let p = prefer(c + 1);
+                    let p = if p.is_finite() {
+                        p.clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
+                    (1.0 - weight) * f32::from(self.matches[k]) / best_len as f32 + weight * p
+                };
+                let mut best = f32::NEG_INFINITY;
+                let mut ties = 0usize;
+                for k in 0..self.candidates.len() {
+                    let s = score(k);
+                    if s > best + 1e-6 {
+                        best = s;
+                        ties = 1;
+                    } else if (s - best).abs() <= 1e-6 {
+                        ties += 1;
+                    }
+                }
+                let mut pick = rng.random_range(0..ties);
+                for k in 0..self.candidates.len() {
+                    if (score(k) - best).abs() <= 1e-6 {
+                        if pick == 0 {
+                            self.state = self.candidates[k] as usize + 1;
+                            return self.state;
+                        }
+                        pick -= 1;
+                    }
                 }
             }
             if !self.candidates.is_empty() {
@@ -289,6 +358,30 @@ impl Improviser {
         (s > 0).then(|| self.payload[s])
     }
 
+    /// One query-guided move whose jumps also weigh `prefer`, called with a candidate's payload
+    /// index (see [`Navigator::step_guided_preferring`]); returns the payload index, `None` for
+    /// an empty oracle.
+    pub fn step_guided_preferring<R: Rng + ?Sized>(
+        &mut self,
+        query: &[Symbol],
+        rng: &mut R,
+        taboo: &dyn Fn(usize) -> bool,
+        prefer: &dyn Fn(usize) -> f32,
+        weight: f32,
+    ) -> Option<u32> {
+        let payload = &self.payload;
+        let by_payload = |state: usize| payload.get(state).map_or(0.0, |&p| prefer(p as usize));
+        let s = self.navigator.step_guided_preferring(
+            &self.oracle,
+            query,
+            rng,
+            taboo,
+            &by_payload,
+            weight,
+        );
+        (s > 0).then(|| self.payload[s])
+    }
+
     /// The oracle.
     pub fn oracle(&self) -> &Oracle {
         &self.oracle
@@ -344,6 +437,42 @@ mod tests {
                 assert!(related, "jump {prev} -> {s}");
             }
             prev = s;
+        }
+    }
+
+    /// "xab...yb...zb": after the query "ab", the longest shared context is state 3 (after
+    /// "xab"); the other "b"s share one symbol. Without a preference every jump lands after
+    /// "xab"; with one, the preferred "zb" wins once its weight outweighs the context.
+    #[test]
+    fn a_preference_weighs_candidates_against_the_shared_context() {
+        let seq: Vec<Symbol> = b"xabcyb_czb-c".iter().map(|&b| b as Symbol).collect();
+        let o = Oracle::from_symbols(DriveStream::Harmonic, &seq);
+        let query: Vec<Symbol> = b"ab".iter().map(|&b| b as Symbol).collect();
+        // The states that follow each "b": 4 (after "xab"), 7 (after "yb"), 11 (after "zb").
+        let prefer = |state: usize| if state == 11 { 1.0 } else { 0.0 };
+        let land = |weight: f32, seed: u64| {
+            let mut rng = rand_pcg::Pcg32::seed_from_u64(seed);
+            let mut nav = Navigator::new(0.0);
+            nav.set_state(1);
+            nav.step_guided_preferring(&o, &query, &mut rng, &|_| false, &prefer, weight)
+        };
+        for seed in 0..20 {
+            assert_eq!(land(0.0, seed), 4, "no preference: longest context");
+            // Context scores 1 vs 1/2: weight 0.2 gives 0.8 against 0.4 + 0.2.
+            assert_eq!(land(0.2, seed), 4, "a weak preference keeps the context");
+            assert_eq!(land(0.6, seed), 11, "a strong preference wins");
+        }
+        // Weight 0 is step_guided_taboo draw for draw.
+        let mut a = Navigator::new(0.5);
+        let mut b = Navigator::new(0.5);
+        let (mut ra, mut rb) = (
+            rand_pcg::Pcg32::seed_from_u64(9),
+            rand_pcg::Pcg32::seed_from_u64(9),
+        );
+        for _ in 0..200 {
+            let x = a.step_guided_taboo(&o, &query, &mut ra, &|s| s % 3 == 0);
+            let y = b.step_guided_preferring(&o, &query, &mut rb, &|s| s % 3 == 0, &prefer, 0.0);
+            assert_eq!(x, y);
         }
     }
 
