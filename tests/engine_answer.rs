@@ -498,7 +498,7 @@ fn the_novelty_dial_means_the_same_on_a_repetitive_and_a_varied_corpus() {
         "the corpora do not differ enough to prove anything"
     );
     // At the dial's middle each corpus replays one of its own typical runs between jumps
-    // (README: 11.1 frames against 10.9, 26.6 against 27.8), so run / typical run is 1 on
+    // (README: 10.8 frames against 10.9, 27.6 against 27.8), so run / typical run is 1 on
     // both, up to sampling: a jump ends a run with probability 1 / typical per frame, so runs
     // are geometric with mean T = typical and variance T (T - 1), and the mean of n runs has a
     // relative standard error sqrt((1 - 1 / T) / n): about 0.07 on the varied corpus (~200

@@ -699,10 +699,12 @@ impl Answerer {
     ) -> Phrase {
         // Continuity counts events: inside a corpus event the walk goes on linearly, and only
         // where the next event starts does it continue with probability `continuity`. The
-        // novelty dial is calibrated on the oracle's frame-level repeats, so with the dial
-        // the walk decides at every frame, as before events (not yet counted in events).
+        // novelty dial sets an expected run in frames from the oracle's own repeats
+        // ([`Self::continuity_for_novelty`]); a run of at least an event is counted in events
+        // too ([`event_continuity`]), and only a run shorter than an event (which events cannot
+        // express) is decided frame by frame.
         let (continuity, by_event) = match settings.novelty {
-            Some(n) => (self.continuity_for_novelty(n), false),
+            Some(n) => event_continuity(self.continuity_for_novelty(n), self.frames_per_event),
             None => (settings.continuity, true),
         };
         let corpus_len = self.corpus_frames.len();
@@ -956,6 +958,26 @@ impl Answerer {
             self.percussive_tokens.push(p);
         }
     }
+}
+
+/// The continuity per event that keeps the expected run of a per-frame continuity `c` (1 /
+/// (1 - c) frames) on a corpus of `frames_per_event`, and `true`; or `(c, false)` (decide per
+/// frame) when that run is shorter than an event.
+pub fn event_continuity(c: f32, frames_per_event: f64) -> (f32, bool) {
+    let c = if c.is_finite() {
+        c.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    if c >= 1.0 {
+        return (1.0, true);
+    }
+    let run_frames = 1.0 / (1.0 - f64::from(c));
+    let fpe = frames_per_event.max(1.0);
+    if run_frames < fpe {
+        return (c, false);
+    }
+    ((1.0 - fpe / run_frames) as f32, true)
 }
 
 /// Longest corpus event: a held stretch without an onset is cut into events this long, and a
@@ -1462,6 +1484,21 @@ mod tests {
         );
         let none = notes(&many, &AnswerSettings { density: 0.0, ..s });
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn the_novelty_dials_runs_are_counted_in_events_when_they_are_an_event_long() {
+        // 100 frames a run on 25-frame events: 4 events a run, continuity 3/4 per event.
+        let (c, by_event) = event_continuity(0.99, 25.0);
+        assert!(by_event && (c - 0.75).abs() < 1e-5, "{c}");
+        assert!((1.0 / (1.0 - f64::from(c)) * 25.0 - 100.0).abs() < 0.01);
+        // A run of 10 frames is shorter than an event: decided frame by frame.
+        assert_eq!(event_continuity(0.9, 25.0), (0.9, false));
+        // 40 frames on 20-frame events: two events a run.
+        let (c, by_event) = event_continuity(0.975, 20.0);
+        assert!(by_event && (c - 0.5).abs() < 1e-4, "{c}");
+        assert_eq!(event_continuity(1.0, 25.0), (1.0, true));
+        assert_eq!(event_continuity(f32::NAN, 25.0), (0.0, false));
     }
 
     #[test]
