@@ -39,7 +39,10 @@ use crate::oracle::{DriveStream, Improviser, Oracle, Symbol, MAX_QUERY_LEN};
 use crate::perception::{FramePayload, FramePitches, Perception, Vocabulary};
 use crate::rt::NoteEvent;
 
-use super::transpose::{MAX_DOWN, MAX_UP};
+use super::transpose::{
+    best_fit_interval, chord_behind, chord_cosine, recording_chroma, CHORD_FIT_WEIGHT,
+    CHORD_MEMORY_S, CONTEXT_FIT_WEIGHT, KEY_MEMORY_S, MAX_DOWN, MAX_UP,
+};
 
 /// Time between the end of an input segment and the start of its answer, seconds.
 pub const ANSWER_MARGIN_S: f64 = 0.03;
@@ -1132,175 +1135,9 @@ fn corpus_onset_rate(corpus: &CorpusModel) -> f64 {
     }
 }
 
-/// How long the live key profile remembers, seconds (time constant of its decay).
-pub const KEY_MEMORY_S: f64 = 8.0;
-
-/// How long the live chord profile remembers, seconds (time constant of its decay).
-pub const CHORD_MEMORY_S: f64 = 0.2;
-
-/// How much of a recording before a corpus frame its chord context covers, seconds.
-pub const CHORD_CONTEXT_S: f64 = 0.25;
-
 /// Weight of the chord fit against the shared context when the walk jumps
 /// ([`crate::oracle::Navigator::step_guided_preferring`]).
 pub const HARMONY_WEIGHT: f32 = 0.5;
-
-/// Weight, in the transposition search, of the quoted notes' fit to the chord the input just
-/// sounded (against 1 for their fit to the key and 2 for their recording's key): the answer
-/// plays a segment after what it heard, and the input's chord often lasts that long.
-pub const CHORD_FIT_WEIGHT: f64 = 3.0;
-
-/// Weight, in the transposition search, of the fit between the harmony just before the quote
-/// in its recording ([`CHORD_CONTEXT_S`]) and the chord the input just sounded: the quote
-/// then continues that chord as its recording did, which predicts a fast-changing input's
-/// next chord better than the chord just heard.
-pub const CONTEXT_FIT_WEIGHT: f64 = 3.0;
-
-/// Cosine between `context` moved up `shift` semitones and `chord` (0 when either is silent).
-pub fn chord_cosine(context: &[f32; 12], chord: &[f32; 12], shift: i8) -> f64 {
-    let norm = |v: &[f32; 12]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    let (a, b) = (norm(context), norm(chord));
-    if a <= 1e-9 || b <= 1e-9 {
-        return 0.0;
-    }
-    (0..12)
-        .map(|pc| {
-            f64::from(context[pc])
-                * f64::from(chord[(pc as i32 + i32::from(shift)).rem_euclid(12) as usize])
-        })
-        .sum::<f64>()
-        / (a * b)
-}
-
-/// Per corpus frame, the unit pitch-class profile of the frames in the [`CHORD_CONTEXT_S`] of
-/// its recording before it (the frame itself at the recording's start).
-fn chord_behind(corpus: &CorpusModel) -> Vec<[f32; 12]> {
-    let frames = &corpus.frames;
-    let span = (CHORD_CONTEXT_S * f64::from(corpus.frames_per_s))
-        .round()
-        .max(1.0) as usize;
-    let mut out = vec![[0.0f32; 12]; frames.len()];
-    for (i, acc) in out.iter_mut().enumerate() {
-        let source = frames[i].source_idx;
-        let behind = frames[..i]
-            .iter()
-            .rev()
-            .take(span)
-            .take_while(|f| f.source_idx == source)
-            .count();
-        let window = if behind == 0 {
-            &frames[i..=i]
-        } else {
-            &frames[i - behind..i]
-        };
-        for f in window {
-            for (a, c) in acc.iter_mut().zip(f.chroma) {
-                *a += if c.is_finite() { c.max(0.0) } else { 0.0 };
-            }
-        }
-        let norm = acc.iter().map(|a| a * a).sum::<f32>().sqrt();
-        if norm > 1e-9 {
-            acc.iter_mut().for_each(|a| *a /= norm);
-        }
-    }
-    out
-}
-
-/// Hysteresis of the transposition search: another interval must fit this much better
-/// (relative) than the previous phrase's to replace it.
-pub const INTERVAL_HYSTERESIS: f64 = 0.1;
-
-/// The interval `t` in `-down..=up` that fits what a phrase quotes best into the input's
-/// key profile `key` and chord: the sum of (a) the notes' fit, sum of weight x
-/// key[(pitch + t) mod 12] over the total weight and the key's peak; (b) twice the cosine
-/// between the quoted recordings' key profile `source_key` moved by `t` and `key`; with
-/// `context = (behind, chord)` and `chord_weight = (w1, w2)`, (c) w1 x the notes' fit to
-/// `chord` (as (a)), and (d) w2 x the cosine between `behind` (the harmony before the quote
-/// in its recording) moved by `t` and `chord`. (a) puts the notes in key; (b) picks, among
-/// the intervals that do, the one that moves the recording's key onto the input's, so a
-/// transposed passage is followed by one steady interval; (c) and (d) fit the chord the input
-/// just sounded (see [`CHORD_FIT_WEIGHT`], [`CONTEXT_FIT_WEIGHT`]). `previous` is kept unless
-/// another fits [`INTERVAL_HYSTERESIS`] better; ties go to the smallest move. 0 without a key.
-#[allow(clippy::too_many_arguments)]
-pub fn best_fit_interval(
-    notes: &[(u8, f64)],
-    source_key: &[f32; 12],
-    key: &[f32; 12],
-    context: Option<(&[f32; 12], &[f32; 12])>,
-    chord_weight: (f64, f64),
-    down: i8,
-    up: i8,
-    previous: i8,
-) -> i8 {
-    let mass: f64 = key.iter().map(|&k| f64::from(k)).sum();
-    let max = key.iter().fold(0.0f32, |a, &k| a.max(k));
-    if mass <= 1e-9 || max <= 0.0 {
-        return 0;
-    }
-    let weight: f64 = notes.iter().map(|n| n.1).sum::<f64>().max(1e-12);
-    let norm = |v: &[f32; 12]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let (ns, nk) = (norm(source_key), norm(key));
-    let fit = |t: i8| -> f64 {
-        let at = |p: i32| key[(p + i32::from(t)).rem_euclid(12) as usize];
-        let notes_fit = notes
-            .iter()
-            .map(|&(p, w)| w * f64::from(at(i32::from(p))))
-            .sum::<f64>()
-            / (weight * f64::from(max));
-        let key_fit = if ns > 1e-9 {
-            (0..12)
-                .map(|pc| f64::from(source_key[pc] * at(pc as i32)))
-                .sum::<f64>()
-                / f64::from(ns * nk)
-        } else {
-            0.0
-        };
-        let context_fit = context.map_or(0.0, |(behind, chord)| chord_cosine(behind, chord, t));
-        let chase = context.map_or(0.0, |(_, chord)| {
-            let chord_max = chord.iter().fold(0.0f32, |a, &k| a.max(k));
-            if chord_max <= 1e-9 {
-                return 0.0;
-            }
-            notes
-                .iter()
-                .map(|&(p, w)| {
-                    w * f64::from(chord[(i32::from(p) + i32::from(t)).rem_euclid(12) as usize])
-                })
-                .sum::<f64>()
-                / (weight * f64::from(chord_max))
-        });
-        notes_fit + 2.0 * key_fit + chord_weight.0 * chase + chord_weight.1 * context_fit
-    };
-    let mut candidates: Vec<i8> = (-down..=up).collect();
-    candidates.sort_by_key(|t| (t.abs(), *t < 0));
-    let mut best = (f64::NEG_INFINITY, 0i8);
-    for t in candidates {
-        let f = fit(t);
-        if f > best.0 + 1e-12 {
-            best = (f, t);
-        }
-    }
-    if (-down..=up).contains(&previous) && best.1 != previous {
-        let kept = fit(previous);
-        if best.0 <= kept * (1.0 + INTERVAL_HYSTERESIS) {
-            return previous;
-        }
-    }
-    best.1
-}
-
-/// Each recording's pitch-class profile: the chroma of its frames summed.
-fn recording_chroma(corpus: &CorpusModel) -> Vec<[f32; 12]> {
-    let mut out = vec![[0.0f32; 12]; corpus.source_files.len().max(1)];
-    for f in &corpus.frames {
-        if let Some(acc) = out.get_mut(f.source_idx as usize) {
-            for (a, c) in acc.iter_mut().zip(f.chroma) {
-                *a += if c.is_finite() { c.max(0.0) } else { 0.0 };
-            }
-        }
-    }
-    out
-}
 
 /// The corpus' notes filed by the frame their onset falls in (module docs of [`Answerer`]):
 /// `(notes, index)` with `index.len() == frames + 1`. A frame covers `[time_s, time_s +
