@@ -1323,6 +1323,93 @@ mod tests {
         assert!(none.is_empty());
     }
 
+    /// The corpus events the walk decides at, on a known note sequence, against a hand-built
+    /// list. Recording 0 (2 s): a C major chord at 0 s, a note at 0.5 s, a note held from
+    /// 0.61 s to 2 s; recording 1 (1 s): a note at 0.21 s. At 75 frames a second the events
+    /// start at frames 0, 37 and 45 (onsets), 120 (the held note cut after 75 frames), 150
+    /// (recording 1 starts) and 165 (its onset); the notes are filed in those frames.
+    #[test]
+    fn corpus_events_on_a_known_sequence_equal_the_hand_built_ones() {
+        use crate::corpus::{consonance, FrameRecord, RecordingNotes};
+        use crate::notes::{NoteEvent as Note, NoteSource};
+        let mut corpus =
+            CorpusModel::new("spectral", "{}", 24_000, 75.0, 4, 2, DriveStream::Harmonic);
+        corpus.source_files = vec!["a.wav".into(), "b.wav".into()];
+        for (source, frames) in [(0u16, 150usize), (1, 75)] {
+            for i in 0..frames {
+                corpus.frames.push(FrameRecord {
+                    time_s: i as f32 / 75.0,
+                    duration_s: 1.0 / 75.0,
+                    harmonic_token: Some(0),
+                    percussive_token: Some(0),
+                    loudness_db: -20.0,
+                    chroma: [0.0; 12],
+                    pitches: FramePitches::EMPTY,
+                    onset: false,
+                    consonance: consonance(&[0.0; 12]),
+                    source_idx: source,
+                });
+            }
+        }
+        let note = |onset_s: f64, offset_s: f64, pitch: u8| Note {
+            onset_s,
+            offset_s,
+            pitch,
+            velocity: 90,
+        };
+        corpus.recordings = vec![
+            RecordingNotes {
+                source: NoteSource::Given,
+                duration_s: 2.0,
+                notes: vec![
+                    note(0.0, 0.5, 60),
+                    note(0.0, 0.5, 64),
+                    note(0.0, 0.5, 67),
+                    note(0.5, 0.6, 62),
+                    note(0.61, 2.0, 65),
+                ],
+            },
+            RecordingNotes {
+                source: NoteSource::Given,
+                duration_s: 1.0,
+                notes: vec![note(0.21, 0.8, 69)],
+            },
+        ];
+        let (notes, index) = file_notes_by_frame(&corpus);
+        let starts = event_starts(&corpus, &index);
+        let events: Vec<(usize, u8)> = starts
+            .iter()
+            .enumerate()
+            .filter(|(_, &e)| e != 0)
+            .map(|(i, &e)| (i, e))
+            .collect();
+        assert_eq!(
+            events,
+            vec![
+                (0, EVENT_ONSET),
+                (37, EVENT_ONSET),
+                (45, EVENT_ONSET),
+                (120, EVENT_SPLIT),
+                (150, EVENT_ONSET),
+                (165, EVENT_ONSET),
+            ]
+        );
+        // The notes filed in their onset's frame, with their offset into it and their length.
+        let filed: Vec<(usize, u8)> = (0..corpus.frames.len())
+            .flat_map(|i| {
+                notes[index[i] as usize..index[i + 1] as usize]
+                    .iter()
+                    .map(move |n| (i, n.pitch))
+            })
+            .collect();
+        assert_eq!(
+            filed,
+            vec![(0, 60), (0, 64), (0, 67), (37, 62), (45, 65), (165, 69)]
+        );
+        let held = &notes[index[45] as usize];
+        assert!((held.duration_s - 1.39).abs() < 1e-9 && (held.offset_s - 0.01).abs() < 1e-6);
+    }
+
     #[test]
     fn the_novelty_dials_runs_are_counted_in_events_when_they_are_an_event_long() {
         // 100 frames a run on 25-frame events: 4 events a run, continuity 3/4 per event.
