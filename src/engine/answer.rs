@@ -231,8 +231,6 @@ pub struct Answerer {
     /// Per corpus frame: the unit pitch-class profile of the [`CHORD_CONTEXT_S`] of its
     /// recording before it (the harmony a quote from there follows).
     chord_behind: Vec<[f32; 12]>,
-    /// How much a jump weighs the chord it lands on against the shared context (0..=1).
-    harmony_weight: f32,
     /// The live onset detector and rate ([`OnsetRate`]).
     live_onsets: OnsetRate,
     /// The corpus' note onsets per second (onsets within 50 ms are one).
@@ -316,7 +314,6 @@ impl Answerer {
             live_key: [0.0; 12],
             live_chord: [0.0; 12],
             chord_behind: chord_behind(corpus),
-            harmony_weight: HARMONY_WEIGHT,
             live_onsets: OnsetRate::new(corpus.frames_per_s as f64),
             corpus_onset_rate: corpus_onset_rate(corpus),
             follow: 1.0,
@@ -746,11 +743,7 @@ impl Answerer {
                     .get(index)
                     .map_or(0.0, |behind| chord_cosine(behind, live_chord, shift) as f32)
             };
-            let weight = if at_boundary {
-                self.harmony_weight
-            } else {
-                0.0
-            };
+            let weight = if at_boundary { HARMONY_WEIGHT } else { 0.0 };
             let Some(payload) = self.improviser.step_guided_preferring(
                 query,
                 &mut self.rng,
@@ -1025,7 +1018,7 @@ fn event_starts(corpus: &CorpusModel, note_index: &[u32]) -> Vec<u8> {
 
 /// Quoted events are thinned when the corpus starts more than this many events per input
 /// onset: a sparse input gets a sparse answer. (The notes entering at jumps and the early
-/// reactions add to the answer's onsets: with 1, plucks every 2 s are answered by 1.5 onsets
+/// reactions add to the answer's onsets: with 1, plucks every 2 s are answered by 1.6 onsets
 /// per input onset, `tests/engine_host.rs`; issue #17 asks for 0.5–2x.)
 pub const DENSITY_FOLLOW: f64 = 1.0;
 
