@@ -300,6 +300,125 @@ fn a_corpus_from_before_notes_gives_the_retrain_error() {
 }
 
 #[test]
+fn a_corpus_from_before_events_gives_the_retrain_error() {
+    // A version 2 file (notes, but no musical events or event oracle): refused by its header
+    // with a message that says to retrain, also through load (which names the file).
+    let mut b = synthetic_corpus(50, 6).to_bytes().unwrap();
+    b[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let err = CorpusModel::from_bytes(&b).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CorpusError::BeforeEvents {
+                found: 2,
+                supported: FORMAT_VERSION
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("musical events") && text.contains("musichal train"),
+        "{text}"
+    );
+    let dir = temp_dir();
+    let path = dir.path().join("v2.mhc");
+    std::fs::write(&path, &b).unwrap();
+    let err = CorpusModel::load(&path).unwrap_err();
+    assert!(
+        matches!(err.root(), CorpusError::BeforeEvents { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("v2.mhc"), "{err}");
+}
+
+#[test]
+fn events_round_trip_and_damaged_events_are_refused() {
+    let model = synthetic_corpus(400, 11);
+    // The events cover every frame once, each inside one recording, and the event oracle has
+    // one state per event.
+    assert!(model.events.len() >= 4, "{} events", model.events.len());
+    let covered: u32 = model.events.iter().map(|e| e.frames).sum();
+    assert_eq!(covered as usize, model.frames.len());
+    assert_eq!(model.event_oracle().unwrap().len(), model.events.len());
+    let back = CorpusModel::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.events, model.events);
+    assert_eq!(back.event_oracle, model.event_oracle);
+
+    let refused = |m: &CorpusModel| CorpusModel::from_bytes(&raw_file(m)).unwrap_err();
+    // A gap between two events.
+    let mut m = model.clone();
+    m.events[1].first_frame += 1;
+    assert!(
+        matches!(refused(&m), CorpusError::InvalidEvent { event: 1, .. }),
+        "{:?}",
+        refused(&m)
+    );
+    // Events that stop before the last frame.
+    let mut m = model.clone();
+    m.events.pop();
+    m.event_oracle = {
+        let (h, p): (Vec<u16>, Vec<u16>) = m
+            .events
+            .iter()
+            .map(|e| (e.harmonic_label, e.percussive_label))
+            .unzip();
+        Oracle::from_tokens(DriveStream::Harmonic, &h, &p).to_data()
+    };
+    assert!(
+        matches!(refused(&m), CorpusError::InvalidEvent { .. }),
+        "{:?}",
+        refused(&m)
+    );
+    // An event running across the two recordings.
+    let mut m = model.clone();
+    let k = m
+        .events
+        .iter()
+        .position(|e| e.start == musichal::corpus::EventStart::Recording && e.first_frame > 0)
+        .unwrap();
+    let merged = m.events.remove(k);
+    m.events[k - 1].frames += merged.frames;
+    assert!(
+        matches!(refused(&m), CorpusError::InvalidEvent { .. }),
+        "{:?}",
+        refused(&m)
+    );
+    // A label that is not its frames' most frequent token.
+    let mut m = model.clone();
+    m.events[2].harmonic_label = (m.events[2].harmonic_label + 1) % 16;
+    assert!(
+        matches!(
+            refused(&m),
+            CorpusError::EventLabelMismatch {
+                event: 2,
+                stream: TokenStream::Harmonic,
+                ..
+            }
+        ),
+        "{:?}",
+        refused(&m)
+    );
+    // An event oracle over other symbols, or of another length.
+    let mut m = model.clone();
+    m.event_oracle = model.oracle.clone();
+    assert!(
+        matches!(refused(&m), CorpusError::EventOracle { .. }),
+        "{:?}",
+        refused(&m)
+    );
+    let mut m = model.clone();
+    let mut symbols = m.event_oracle.symbols.clone();
+    symbols[0] = (symbols[0] + 1) % 16;
+    m.event_oracle = Oracle::from_symbols(DriveStream::Harmonic, &symbols).to_data();
+    let err = refused(&m);
+    assert!(
+        matches!(err, CorpusError::EventOracle { .. }) && err.to_string().contains("event 0"),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn notes_of_every_recording_round_trip_and_are_validated() {
     let model = synthetic_corpus(120, 3);
     assert_eq!(model.recordings.len(), 2);

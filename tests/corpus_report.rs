@@ -38,7 +38,10 @@ fn report_counts_and_entropies() {
     let m = model();
     let r = m.report();
     assert_eq!(r.frames, 32);
-    assert_eq!(r.events, 4);
+    assert_eq!(r.onset_frames, 4);
+    // No notes: one event from the recording's start (32 frames are less than MAX_EVENT_S).
+    assert_eq!((r.events, r.event_oracle_states), (1, 2));
+    assert!((r.mean_event_s - 32.0 / 75.0).abs() < 1e-6);
     assert_eq!(r.harmonic.active_tokens, 16);
     assert!((r.harmonic.entropy_bits - 4.0).abs() < 1e-5);
     assert_eq!(r.percussive.active_tokens, 1);

@@ -63,6 +63,12 @@ impl CorpusModel {
                 supported: FORMAT_VERSION,
             });
         }
+        if (super::FIRST_NOTES_VERSION..super::FIRST_EVENTS_VERSION).contains(&version) {
+            return Err(CorpusError::BeforeEvents {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
         if version == 0 || version > FORMAT_VERSION {
             return Err(CorpusError::UnsupportedVersion {
                 found: version,

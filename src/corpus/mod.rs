@@ -20,15 +20,23 @@
 //! # Versions
 //!
 //! - 1: frames, centroids and oracle.
-//! - 2 (current): also each source recording's note events and where they came from
+//! - 2: also each source recording's note events and where they came from
 //!   ([`RecordingNotes`]). A version 1 file gives [`CorpusError::OldFormat`], which says to
 //!   retrain: its frames hold pitch sets, not notes, and cannot be turned into notes.
+//! - 3 (current): also the musical events ([`CorpusEvent`], onset to onset) with their labels,
+//!   and the oracle over them that the answer navigates. A version 2 file gives
+//!   [`CorpusError::BeforeEvents`], which says to retrain.
 
 mod consonance;
+mod events;
 mod file;
 mod report;
 
 pub use consonance::{consonance, interval_class_roughness, NUM_PARTIALS, REFERENCE_HZ};
+pub use events::{
+    event_label, filed_notes, label_events, note_frame, segment_events, CorpusEvent, EventStart,
+    MAX_EVENT_S,
+};
 pub use file::{HEADER_LEN, MAGIC};
 pub use report::{CorpusReport, RecordingReport, StreamStats};
 
@@ -39,9 +47,11 @@ use crate::oracle::{DriveStream, Oracle, OracleData, OracleError, OracleKind};
 use crate::perception::{EncoderConfig, SphericalKMeans, Vocabulary};
 
 /// Current (and highest readable) format version.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The first format version with notes; older files must be retrained.
 pub const FIRST_NOTES_VERSION: u32 = 2;
+/// The first format version with musical events and their oracle.
+pub const FIRST_EVENTS_VERSION: u32 = 3;
 /// Vocabulary sizes (number of gesture tokens per stream) the quantiser supports.
 pub const SUPPORTED_VOCAB_SIZES: [u16; 3] = [16, 64, 256];
 /// Highest MIDI note number.
@@ -135,6 +145,11 @@ pub struct CorpusModel {
     pub frames: Vec<FrameRecord>,
     /// The oracle over the frames (one state per frame).
     pub oracle: OracleData,
+    /// The musical events, in corpus order, covering every frame once (format version 3).
+    pub events: Vec<CorpusEvent>,
+    /// The oracle over the events (one state per event, their labels packed by the frame
+    /// oracle's driving stream): what the answer's jumps navigate.
+    pub event_oracle: OracleData,
     /// Source recordings, file names only (no directories: the model must not leak paths).
     pub source_files: Vec<String>,
     /// Notes of each source recording, in the order of `source_files` (format version 2).
@@ -175,6 +190,9 @@ pub enum CorpusError {
     /// A format version from before corpora kept notes.
     #[error("this corpus was written in format version {found}, before corpora kept notes; retrain it with `musichal train` (this build reads version {supported})")]
     OldFormat { found: u32, supported: u32 },
+    /// A format version from before corpora kept musical events.
+    #[error("this corpus was written in format version {found}, before corpora kept musical events; retrain it with `musichal train` (this build reads version {supported})")]
+    BeforeEvents { found: u32, supported: u32 },
     /// A format version this build cannot read (newer, or 0).
     #[error("corpus format version {found} is not supported (this build reads version {supported}); retrain or update MusicHal")]
     UnsupportedVersion { found: u32, supported: u32 },
@@ -269,6 +287,21 @@ pub enum CorpusError {
     /// The oracle does not have one state per frame.
     #[error("oracle has {oracle_frames} frames, the corpus {frames}")]
     OracleLength { oracle_frames: usize, frames: usize },
+    /// The events do not cut the frames into consecutive runs of one recording each.
+    #[error("event {event}: {why}; the corpus must be retrained")]
+    InvalidEvent { event: usize, why: String },
+    /// An event whose label is not the one its frames' tokens give.
+    #[error("event {event}: {stream:?} label {label}, its frames' tokens give {expected}")]
+    EventLabelMismatch {
+        event: usize,
+        stream: TokenStream,
+        label: u16,
+        expected: u16,
+    },
+    /// The event oracle does not have one state per event, or its symbols are not the events'
+    /// labels.
+    #[error("event oracle: {why}")]
+    EventOracle { why: String },
     /// A factor oracle whose symbol for a frame is not that frame's token(s).
     #[error("oracle symbol of frame {frame} is {symbol}, the frame's tokens give {expected}")]
     OracleSymbolMismatch {
@@ -337,6 +370,8 @@ impl CorpusModel {
             centroids_percussive: Vec::new(),
             frames: Vec::new(),
             oracle: Oracle::new_factor(drive).to_data(),
+            events: Vec::new(),
+            event_oracle: Oracle::new_factor(drive).to_data(),
             source_files: Vec::new(),
             recordings: Vec::new(),
             created_by: format!("musichal {}", env!("CARGO_PKG_VERSION")),
@@ -360,11 +395,25 @@ impl CorpusModel {
         Ok((h, p))
     }
 
-    /// (Re)builds the factor oracle over the frames' tokens, driven by `drive`.
+    /// (Re)builds the factor oracle over the frames' tokens, driven by `drive`, and the
+    /// musical events ([`label_events`]: cut by the recordings' notes, labelled by the frames'
+    /// tokens) with the oracle over them.
     pub fn build_factor_oracle(&mut self, drive: DriveStream) -> Result<(), CorpusError> {
         let (h, p) = self.token_streams()?;
         self.oracle = Oracle::from_tokens(drive, &h, &p).to_data();
+        self.events = label_events(&self.frames, &self.recordings, self.frames_per_s);
+        let (eh, ep): (Vec<u16>, Vec<u16>) = self
+            .events
+            .iter()
+            .map(|e| (e.harmonic_label, e.percussive_label))
+            .unzip();
+        self.event_oracle = Oracle::from_tokens(drive, &eh, &ep).to_data();
         Ok(())
+    }
+
+    /// The navigable oracle over the events (validated, indices rebuilt).
+    pub fn event_oracle(&self) -> Result<Oracle, CorpusError> {
+        Ok(Oracle::from_data(&self.event_oracle)?)
     }
 
     /// The navigable oracle (validated, indices rebuilt). The worker calls this once per load.
@@ -485,7 +534,99 @@ impl CorpusModel {
                 }
             }
         }
-        Ok(())
+        self.validate_events()
+    }
+
+    /// The events cut the frames into consecutive runs, each of one recording and starting
+    /// where its recording does or later; their labels are their frames'; the event oracle
+    /// has one state per event with their labels as symbols.
+    fn validate_events(&self) -> Result<(), CorpusError> {
+        let mut next = 0usize;
+        for (event, e) in self.events.iter().enumerate() {
+            let invalid = |why: String| Err(CorpusError::InvalidEvent { event, why });
+            let (a, len) = (e.first_frame as usize, e.frames as usize);
+            if a != next {
+                return invalid(format!(
+                    "starts at frame {a}, the previous event ends at {next}"
+                ));
+            }
+            if len == 0 || a + len > self.frames.len() {
+                return invalid(format!(
+                    "{len} frames from frame {a} of {}",
+                    self.frames.len()
+                ));
+            }
+            let span = &self.frames[a..a + len];
+            let source = span[0].source_idx;
+            if span.iter().any(|f| f.source_idx != source) {
+                return invalid("spans two recordings".into());
+            }
+            let new_recording = a == 0 || self.frames[a - 1].source_idx != source;
+            if new_recording != (e.start == EventStart::Recording) {
+                return invalid(format!("starts as {:?} at frame {a}", e.start));
+            }
+            for (stream, label, tokens) in [
+                (
+                    TokenStream::Harmonic,
+                    e.harmonic_label,
+                    span.iter()
+                        .map(|f| f.harmonic_token.unwrap_or(0))
+                        .collect::<Vec<_>>(),
+                ),
+                (
+                    TokenStream::Percussive,
+                    e.percussive_label,
+                    span.iter()
+                        .map(|f| f.percussive_token.unwrap_or(0))
+                        .collect(),
+                ),
+            ] {
+                let expected = event_label(&tokens).unwrap_or(0);
+                if label != expected {
+                    return Err(CorpusError::EventLabelMismatch {
+                        event,
+                        stream,
+                        label,
+                        expected,
+                    });
+                }
+            }
+            next = a + len;
+        }
+        if next != self.frames.len() {
+            return Err(CorpusError::InvalidEvent {
+                event: self.events.len(),
+                why: format!("the events end at frame {next} of {}", self.frames.len()),
+            });
+        }
+        let oracle = &self.event_oracle;
+        oracle
+            .validate()
+            .map_err(|e| CorpusError::EventOracle { why: e.to_string() })?;
+        let why = if oracle.kind != OracleKind::Factor {
+            Some("not a factor oracle".to_string())
+        } else if oracle.drive != self.oracle.drive {
+            Some(format!(
+                "driven by {:?}, the frame oracle by {:?}",
+                oracle.drive, self.oracle.drive
+            ))
+        } else if oracle.len() != self.events.len() {
+            Some(format!(
+                "{} states for {} events",
+                oracle.len(),
+                self.events.len()
+            ))
+        } else {
+            self.events
+                .iter()
+                .zip(&oracle.symbols)
+                .position(|(e, &s)| s != oracle.drive.symbol(e.harmonic_label, e.percussive_label))
+                .map(|k| format!("the symbol of event {k} is not its labels'"))
+        };
+        match why {
+            Some(why) => Err(CorpusError::EventOracle { why }),
+            None => Ok(()),
+        }
     }
 
     fn validate_frame(&self, frame: usize, f: &FrameRecord) -> Result<(), CorpusError> {

@@ -46,8 +46,14 @@ pub struct CorpusReport {
     pub vocab_size: u16,
     /// Number of frames.
     pub frames: usize,
-    /// Frames with an onset.
+    /// Frames with an onset (a new pitch or a note starts).
+    pub onset_frames: usize,
+    /// Musical events (onset to onset, held stretches cut at [`super::MAX_EVENT_S`]).
     pub events: usize,
+    /// Mean event length, seconds.
+    pub mean_event_s: f32,
+    /// States of the oracle over the events.
+    pub event_oracle_states: usize,
     /// Corpus duration, seconds (`frames / frames_per_s`).
     pub duration_s: f32,
     /// Number of source recordings.
@@ -101,7 +107,14 @@ impl CorpusReport {
             encoder_id: model.encoder_id.clone(),
             vocab_size: model.vocab_size,
             frames: n,
-            events: model.frames.iter().filter(|f| f.onset).count(),
+            onset_frames: model.frames.iter().filter(|f| f.onset).count(),
+            events: model.events.len(),
+            mean_event_s: if model.events.is_empty() || model.frames_per_s <= 0.0 {
+                0.0
+            } else {
+                n as f32 / model.events.len() as f32 / model.frames_per_s
+            },
+            event_oracle_states: model.event_oracle.sfx.len(),
             duration_s: if model.frames_per_s > 0.0 {
                 n as f32 / model.frames_per_s
             } else {
@@ -159,8 +172,13 @@ impl fmt::Display for CorpusReport {
         )?;
         writeln!(
             f,
-            "frames            {} ({:.1} s, {} source files), events {}",
-            self.frames, self.duration_s, self.source_files, self.events
+            "frames            {} ({:.1} s, {} source files), onset frames {}",
+            self.frames, self.duration_s, self.source_files, self.onset_frames
+        )?;
+        writeln!(
+            f,
+            "events            {} (mean {:.2} s), event oracle {} states",
+            self.events, self.mean_event_s, self.event_oracle_states
         )?;
         for (name, s) in [
             ("harmonic", &self.harmonic),
@@ -205,14 +223,6 @@ impl CorpusModel {
     /// The full dump: header fields, the report, every frame with both tokens, the centroids
     /// and the oracle's transitions, suffix links (`null` for state 0) and lrs arrays.
     pub fn to_json(&self) -> Value {
-        let o = &self.oracle;
-        let transitions: Vec<&[u32]> = (0..o.sfx.len())
-            .map(|i| {
-                let a = o.trn_offsets.get(i).copied().unwrap_or(0) as usize;
-                let b = o.trn_offsets.get(i + 1).copied().unwrap_or(0) as usize;
-                o.trn_targets.get(a..b).unwrap_or(&[])
-            })
-            .collect();
         let link = |v: &[u32]| -> Vec<Value> {
             v.iter()
                 .map(|&s| {
@@ -223,6 +233,27 @@ impl CorpusModel {
                     }
                 })
                 .collect()
+        };
+        let oracle = |o: &crate::oracle::OracleData| -> Value {
+            let transitions: Vec<&[u32]> = (0..o.sfx.len())
+                .map(|i| {
+                    let a = o.trn_offsets.get(i).copied().unwrap_or(0) as usize;
+                    let b = o.trn_offsets.get(i + 1).copied().unwrap_or(0) as usize;
+                    o.trn_targets.get(a..b).unwrap_or(&[])
+                })
+                .collect();
+            json!({
+                "kind": o.kind,
+                "drive": o.drive,
+                "distance": o.distance,
+                "threshold": o.threshold,
+                "symbols": o.symbols,
+                "transitions": transitions,
+                "sfx": link(&o.sfx),
+                "construction_sfx": link(&o.construction_sfx),
+                "lrs": o.lrs,
+                "latent_centroids": o.latent_centroids,
+            })
         };
         json!({
             "format_version": self.format_version,
@@ -241,18 +272,9 @@ impl CorpusModel {
             "centroids_percussive": self.centroids_percussive,
             "frames": self.frames,
             "recordings": self.recordings,
-            "oracle": {
-                "kind": o.kind,
-                "drive": o.drive,
-                "distance": o.distance,
-                "threshold": o.threshold,
-                "symbols": o.symbols,
-                "transitions": transitions,
-                "sfx": link(&o.sfx),
-                "construction_sfx": link(&o.construction_sfx),
-                "lrs": o.lrs,
-                "latent_centroids": o.latent_centroids,
-            },
+            "oracle": oracle(&self.oracle),
+            "events": self.events,
+            "event_oracle": oracle(&self.event_oracle),
         })
     }
 }

@@ -83,6 +83,38 @@ pub fn chord_behind(corpus: &CorpusModel) -> Vec<[f32; 12]> {
     out
 }
 
+/// Per corpus event, the unit pitch-class profile of the notes its recording sounds in the
+/// [`CHORD_CONTEXT_S`] from the event's start (each note weighted by how long it sounds there):
+/// the chord a walk landing on the event plays.
+pub fn event_chords(corpus: &CorpusModel) -> Vec<[f32; 12]> {
+    corpus
+        .events
+        .iter()
+        .map(|e| {
+            let mut acc = [0.0f32; 12];
+            let Some(frame) = corpus.frames.get(e.first_frame as usize) else {
+                return acc;
+            };
+            let Some(rec) = corpus.recordings.get(frame.source_idx as usize) else {
+                return acc;
+            };
+            let t0 = f64::from(frame.time_s);
+            let t1 = t0 + CHORD_CONTEXT_S;
+            for n in &rec.notes[..rec.notes.partition_point(|n| n.onset_s < t1)] {
+                let overlap = n.offset_s.min(t1) - n.onset_s.max(t0);
+                if overlap > 0.0 {
+                    acc[usize::from(n.pitch % 12)] += overlap as f32;
+                }
+            }
+            let norm = acc.iter().map(|a| a * a).sum::<f32>().sqrt();
+            if norm > 1e-9 {
+                acc.iter_mut().for_each(|a| *a /= norm);
+            }
+            acc
+        })
+        .collect()
+}
+
 /// Hysteresis of the transposition search: another interval must fit this much better
 /// (relative) than the previous phrase's to replace it.
 pub const INTERVAL_HYSTERESIS: f64 = 0.1;

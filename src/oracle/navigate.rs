@@ -180,6 +180,36 @@ impl Navigator {
         prefer: &dyn Fn(usize) -> f32,
         weight: f32,
     ) -> usize {
+        self.step_weighing(oracle, query, rng, taboo, prefer, weight, false)
+    }
+
+    /// [`Self::step_guided_preferring`] whose jump weighs *every* state (with `weight` > 0):
+    /// one that does not follow the query's last symbol shares no context (`m` = 0) and can
+    /// still win on `prefer`. For an alphabet so large that few states follow any one symbol
+    /// (the event oracle's labels), where the last symbol alone would leave no choice.
+    pub fn step_guided_weighing_all<R: Rng + ?Sized>(
+        &mut self,
+        oracle: &Oracle,
+        query: &[Symbol],
+        rng: &mut R,
+        taboo: &dyn Fn(usize) -> bool,
+        prefer: &dyn Fn(usize) -> f32,
+        weight: f32,
+    ) -> usize {
+        self.step_weighing(oracle, query, rng, taboo, prefer, weight, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step_weighing<R: Rng + ?Sized>(
+        &mut self,
+        oracle: &Oracle,
+        query: &[Symbol],
+        rng: &mut R,
+        taboo: &dyn Fn(usize) -> bool,
+        prefer: &dyn Fn(usize) -> f32,
+        weight: f32,
+        all: bool,
+    ) -> usize {
         let weight = if weight.is_finite() {
             weight.clamp(0.0, 1.0)
         } else {
@@ -210,15 +240,24 @@ impl Navigator {
             self.candidates.clear();
             self.matches.clear();
             let mut best_len = 0usize;
-            for &c in oracle.states_with_symbol(last) {
-                let c = c as usize;
+            let everyone = all && weight > 0.0;
+            let pool: &[u32] = if everyone {
+                &[]
+            } else {
+                oracle.states_with_symbol(last)
+            };
+            let pool = pool
+                .iter()
+                .map(|&c| c as usize)
+                .chain(if everyone { 1..n } else { 0..0 });
+            for c in pool {
                 if c >= n || (!allow_taboo && taboo(c + 1)) {
                     continue;
                 }
-                // Context of state c is seq[..c]; seq[c - 1] == last already.
+                // Context of state c is seq[..c] (c >= 1); its last symbol is seq[c - 1].
                 let max = q.len().min(c);
-                let mut m = 1;
-                while m < max && seq[c - 1 - m] == q[q.len() - 1 - m] {
+                let mut m = usize::from(seq[c - 1] == last);
+                while m > 0 && m < max && seq[c - 1 - m] == q[q.len() - 1 - m] {
                     m += 1;
                 }
                 if weight > 0.0 {
@@ -245,7 +284,8 @@ impl Navigator {
                     } else {
                         0.0
                     };
-                    (1.0 - weight) * f32::from(self.matches[k]) / best_len as f32 + weight * p
+                    (1.0 - weight) * f32::from(self.matches[k]) / best_len.max(1) as f32
+                        + weight * p
                 };
                 let mut best = f32::NEG_INFINITY;
                 let mut ties = 0usize;
@@ -369,16 +409,36 @@ impl Improviser {
         prefer: &dyn Fn(usize) -> f32,
         weight: f32,
     ) -> Option<u32> {
+        self.step_weighing(query, rng, taboo, prefer, weight, false)
+    }
+
+    /// [`Self::step_guided_preferring`] weighing every state
+    /// ([`Navigator::step_guided_weighing_all`]).
+    pub fn step_guided_weighing_all<R: Rng + ?Sized>(
+        &mut self,
+        query: &[Symbol],
+        rng: &mut R,
+        taboo: &dyn Fn(usize) -> bool,
+        prefer: &dyn Fn(usize) -> f32,
+        weight: f32,
+    ) -> Option<u32> {
+        self.step_weighing(query, rng, taboo, prefer, weight, true)
+    }
+
+    fn step_weighing<R: Rng + ?Sized>(
+        &mut self,
+        query: &[Symbol],
+        rng: &mut R,
+        taboo: &dyn Fn(usize) -> bool,
+        prefer: &dyn Fn(usize) -> f32,
+        weight: f32,
+        all: bool,
+    ) -> Option<u32> {
         let payload = &self.payload;
         let by_payload = |state: usize| payload.get(state).map_or(0.0, |&p| prefer(p as usize));
-        let s = self.navigator.step_guided_preferring(
-            &self.oracle,
-            query,
-            rng,
-            taboo,
-            &by_payload,
-            weight,
-        );
+        let s =
+            self.navigator
+                .step_weighing(&self.oracle, query, rng, taboo, &by_payload, weight, all);
         (s > 0).then(|| self.payload[s])
     }
 
@@ -474,6 +534,48 @@ mod tests {
             let y = b.step_guided_preferring(&o, &query, &mut rb, &|s| s % 3 == 0, &prefer, 0.0);
             assert_eq!(x, y);
         }
+    }
+
+    /// Weighing every state: on "xabcyb_czb-c" after the query "ab", a state that follows no
+    /// "b" (shared context 0) wins when it is preferred strongly enough, and never when only
+    /// the states after the last symbol are weighed. A taboo state is left out as before.
+    #[test]
+    fn weighing_every_state_lets_the_preference_reach_past_the_last_symbol() {
+        let seq: Vec<Symbol> = b"xabcyb_czb-c".iter().map(|&b| b as Symbol).collect();
+        let o = Oracle::from_symbols(DriveStream::Harmonic, &seq);
+        let query: Vec<Symbol> = b"ab".iter().map(|&b| b as Symbol).collect();
+        // State 8 follows "_" (state 7 = "_"): no "b" before it.
+        let prefer = |state: usize| if state == 8 { 1.0 } else { 0.0 };
+        let land = |weight: f32, all: bool, taboo: &dyn Fn(usize) -> bool| {
+            let mut rng = rand_pcg::Pcg32::seed_from_u64(5);
+            let mut nav = Navigator::new(0.0);
+            nav.set_state(1);
+            if all {
+                nav.step_guided_weighing_all(&o, &query, &mut rng, taboo, &prefer, weight)
+            } else {
+                nav.step_guided_preferring(&o, &query, &mut rng, taboo, &prefer, weight)
+            }
+        };
+        let none = |_: usize| false;
+        // After "xab" (state 4) the context scores (1 - w) x 1; state 8 scores w x 1.
+        assert_eq!(
+            land(0.3, true, &none),
+            4,
+            "the context outweighs a weak preference"
+        );
+        assert_eq!(
+            land(0.8, true, &none),
+            8,
+            "a strong preference reaches past the symbol"
+        );
+        assert_eq!(
+            land(0.8, false, &none),
+            4,
+            "only states after a b are weighed"
+        );
+        assert_eq!(land(0.8, true, &|s| s == 8), 4, "the taboo holds");
+        // Weight 0 weighs nothing: the longest context, as step_guided_taboo.
+        assert_eq!(land(0.0, true, &none), 4);
     }
 
     #[test]

@@ -440,6 +440,36 @@ fn inspect_json_carries_every_frame_field_and_the_oracle() {
         vec![],
     ];
     assert_eq!(transitions, expected);
+
+    // The musical events, by hand: the only notes inside the frames start at frame 0, so each
+    // recording is one event (frames 0-3 and 4-6). Labels are the most frequent token: harmonic
+    // a b b b -> b and a a b -> a; percussive 15 14 13 12 -> 15 (a tie goes to the first) and
+    // 11 10 9 -> 11. The event oracle is the factor oracle of "ba".
+    let events: Vec<(u64, u64, String, u64, u64)> = j["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["first_frame"].as_u64().unwrap(),
+                e["frames"].as_u64().unwrap(),
+                e["start"].as_str().unwrap().to_string(),
+                e["harmonic_label"].as_u64().unwrap(),
+                e["percussive_label"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (0, 4, "Recording".to_string(), 1, 15),
+            (4, 3, "Recording".to_string(), 0, 11)
+        ]
+    );
+    let eo = &j["event_oracle"];
+    assert_eq!(links(&eo["sfx"]), [None, Some(0), Some(0)]);
+    assert_eq!(eo["symbols"].as_array().unwrap().len(), 2);
+    assert_eq!(j["report"]["events"], 2);
     std::fs::remove_dir_all(&dir).ok();
 }
 
