@@ -3,6 +3,11 @@
 //! the file, and indexing its oracle (`Oracle::from_data`, `corpus_one_hour_270k_frames/
 //! index_oracle_from_data`).
 //!
+//! `event_jump_one_hour`: one jump on the event oracle of the one-hour corpus (an event per
+//! note onset, three a second: 10,800 events), weighing every event's harmony
+//! (`step_guided_weighing_all`, what the answer does) against weighing only the events after
+//! the query's last label (`step_guided_preferring`, the baseline in the same process).
+//!
 //! `cargo bench --bench oracle` (add `-- --quick` or `--measurement-time 2` for a short run).
 
 use std::hint::black_box;
@@ -159,6 +164,61 @@ fn navigation(c: &mut Criterion) {
     group.finish();
 }
 
+fn event_jump(c: &mut Criterion) {
+    let corpus = one_hour_corpus();
+    let oracle = corpus.event_oracle().unwrap();
+    let n = corpus.events.len();
+    // Per event a unit chord and a key as the answer scores them (cosine against the input's).
+    let mut rng = Pcg32::seed_from_u64(8);
+    let unit = |rng: &mut Pcg32| {
+        let mut v = [0.0f32; 12];
+        v.iter_mut().for_each(|x| *x = rng.random_range(0.0..1.0));
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.map(|x| x / norm)
+    };
+    let chords: Vec<[f32; 12]> = (0..n).map(|_| unit(&mut rng)).collect();
+    let keys: Vec<[f32; 12]> = (0..n).map(|_| unit(&mut rng)).collect();
+    let (live_chord, live_key) = (unit(&mut rng), unit(&mut rng));
+    let cos = |a: &[f32; 12], b: &[f32; 12]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let prefer = |state: usize| -> f32 {
+        let e = state.saturating_sub(1).min(n - 1);
+        0.5 * (cos(&chords[e], &live_chord) + cos(&keys[e], &live_key))
+    };
+    let query: Vec<Symbol> = oracle.sequence()[500..508].to_vec();
+    let mut group = c.benchmark_group(format!("event_jump_one_hour_{n}_events"));
+    group.bench_function("weighing_every_event", |b| {
+        let mut nav = Navigator::new(0.0);
+        let mut rng = Pcg32::seed_from_u64(5);
+        b.iter(|| {
+            nav.set_state(1000);
+            black_box(nav.step_guided_weighing_all(
+                &oracle,
+                &query,
+                &mut rng,
+                &|_| false,
+                &prefer,
+                0.8,
+            ))
+        })
+    });
+    group.bench_function("weighing_the_events_after_the_last_label", |b| {
+        let mut nav = Navigator::new(0.0);
+        let mut rng = Pcg32::seed_from_u64(5);
+        b.iter(|| {
+            nav.set_state(1000);
+            black_box(nav.step_guided_preferring(
+                &oracle,
+                &query,
+                &mut rng,
+                &|_| false,
+                &prefer,
+                0.8,
+            ))
+        })
+    });
+    group.finish();
+}
+
 fn corpus_load(c: &mut Criterion) {
     let model = one_hour_corpus();
     let bytes = model.to_bytes().unwrap();
@@ -201,6 +261,6 @@ fn corpus_load(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
-    targets = construction, navigation, corpus_load
+    targets = construction, navigation, event_jump, corpus_load
 }
 criterion_main!(benches);
