@@ -278,6 +278,26 @@ mod tests {
             EMBEDDED_CORPUS_NAME
         );
 
+        // A corpus from before musical events (format version 2): the status says to retrain
+        // and the previous corpus keeps answering.
+        let mut v2 = EMBEDDED_CORPUS.to_vec();
+        v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let old = dir.join("old.mhc");
+        std::fs::write(&old, &v2).unwrap();
+        *persisted.corpus.write() = Some(old.display().to_string());
+        wait_for("the retrain message", || {
+            let status = shared.engine.status.lock();
+            status.corpus_message.contains("musical events")
+                && status.corpus_message.contains("musichal train")
+                && status
+                    .corpus_message
+                    .contains("keeping the previous corpus")
+        });
+        assert_eq!(
+            shared.engine.status.lock().corpus_name,
+            EMBEDDED_CORPUS_NAME
+        );
+
         let mut small = CorpusModel::from_bytes(EMBEDDED_CORPUS).unwrap();
         small.frames.truncate(1000);
         small.build_factor_oracle(small.oracle.drive).unwrap();
