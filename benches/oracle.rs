@@ -186,36 +186,32 @@ fn event_jump(c: &mut Criterion) {
     };
     let query: Vec<Symbol> = oracle.sequence()[500..508].to_vec();
     let mut group = c.benchmark_group(format!("event_jump_one_hour_{n}_events"));
-    group.bench_function("weighing_every_event", |b| {
-        let mut nav = Navigator::new(0.0);
-        let mut rng = Pcg32::seed_from_u64(5);
-        b.iter(|| {
-            nav.set_state(1000);
-            black_box(nav.step_guided_weighing_all(
-                &oracle,
-                &query,
-                &mut rng,
-                &|_| false,
-                &prefer,
-                0.8,
-            ))
-        })
-    });
-    group.bench_function("weighing_the_events_after_the_last_label", |b| {
-        let mut nav = Navigator::new(0.0);
-        let mut rng = Pcg32::seed_from_u64(5);
-        b.iter(|| {
-            nav.set_state(1000);
-            black_box(nav.step_guided_preferring(
-                &oracle,
-                &query,
-                &mut rng,
-                &|_| false,
-                &prefer,
-                0.8,
-            ))
-        })
-    });
+    for (name, every) in [
+        ("weighing_every_event", true),
+        ("weighing_the_events_after_the_last_label", false),
+    ] {
+        group.bench_function(name, |b| {
+            let mut nav = Navigator::new(0.0);
+            let mut rng = Pcg32::seed_from_u64(5);
+            let step = if every {
+                Navigator::step_guided_weighing_all
+            } else {
+                Navigator::step_guided_preferring
+            };
+            b.iter(|| {
+                nav.set_state(1000);
+                black_box(step(
+                    &mut nav,
+                    &oracle,
+                    &query,
+                    &mut rng,
+                    &|_| false,
+                    &prefer,
+                    0.8,
+                ))
+            })
+        });
+    }
     group.finish();
 }
 

@@ -855,6 +855,13 @@ impl Answerer {
         let mut indices: Vec<usize> = Vec::with_capacity(n_frames);
         // Steps where the walk jumped (or started): the notes still sounding there enter too.
         let mut landings: Vec<usize> = Vec::new();
+        // Each recording's key against the input's, moved by the interval in use: what an
+        // event-oracle jump weighs for every candidate, the same all phrase long.
+        let key_fit: Vec<f64> = self
+            .recording_chroma
+            .iter()
+            .map(|k| chord_cosine(k, &self.live_key, self.last_interval))
+            .collect();
         let taboo_samples = taboo_samples(settings.taboo_s, frame_len * self.frames_per_s);
         self.played_log.clear();
         for j in 0..n_frames {
@@ -908,7 +915,6 @@ impl Answerer {
                 // the input's chord, and its recording's key against the input's (moved by the
                 // search's interval in use).
                 let (event_chord, frame_source) = (&self.event_chord, &self.frame_source);
-                let (recording_chroma, live_key) = (&self.recording_chroma, &self.live_key);
                 let event_prefer = |event: usize| -> f32 {
                     let chord = event_chord
                         .get(event)
@@ -916,8 +922,9 @@ impl Answerer {
                     let key = event_first
                         .get(event)
                         .and_then(|&f| frame_source.get(f as usize))
-                        .and_then(|&r| recording_chroma.get(r as usize))
-                        .map_or(0.0, |k| chord_cosine(k, live_key, shift));
+                        .and_then(|&r| key_fit.get(r as usize))
+                        .copied()
+                        .unwrap_or(0.0);
                     (0.5 * (chord + key)) as f32
                 };
                 let nav = self.events.navigator_mut();
