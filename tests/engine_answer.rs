@@ -41,7 +41,8 @@ fn every_phrase_follows_its_segment_and_plays_corpus_pitches() {
         .flat_map(|f| f.pitches.iter().copied())
         .collect();
     let mut a = Answerer::new(&corpus, 1).unwrap();
-    let audio = render_music(10.0, RATE, 77);
+    // 12 s: the answer is voiced to the input's chord, which leaves clashing notes out.
+    let audio = render_music(12.0, RATE, 77);
     let settings = AnswerSettings::default();
     let l = segment_len(RATE as f64) as u64;
     let margin = (ANSWER_MARGIN_S * RATE as f64).round() as u64;
@@ -68,7 +69,7 @@ fn every_phrase_follows_its_segment_and_plays_corpus_pitches() {
         }
     }
     let answered = notes.len();
-    assert!(answered > 20, "only {answered} notes for 10 s of music");
+    assert!(answered > 20, "only {answered} notes for 12 s of music");
 
     // Transpose shifts the same answer; density 0 silences it; listen off silences it.
     let mut a = Answerer::new(&corpus, 1).unwrap();
@@ -457,6 +458,80 @@ fn transposition_search_follows_a_transposed_corpus_passage() {
     assert!(narrow.iter().all(|i| (-2..=2).contains(i)), "{narrow:?}");
     let (off, _) = answer(0);
     assert!(off.iter().all(|&i| i == 0));
+}
+
+/// An early reaction (an onset answered from the part of its segment that has arrived) plays
+/// in the interval the transposition search is using, as the full phrases around it do. The
+/// corpus is in C major, the input a minor third up; with the search on, the reactions'
+/// notes are in the input's key, and each is a corpus pitch moved by the interval in use.
+/// (Reactions used to play the corpus' own pitches, out of the key the answer was in.)
+#[test]
+fn early_reactions_play_in_the_interval_in_use() {
+    let corpus = progression_corpus();
+    let corpus_pcs: BTreeSet<u8> = PROGRESSION.iter().flatten().map(|m| m % 12).collect();
+    let live = progression(8.0, 3.0);
+    let l = segment_len(RATE as f64);
+    let e_flat_major = [3u8, 5, 7, 8, 10, 0, 2];
+    let mut a = Answerer::new(&corpus, 2).unwrap();
+    let settings = AnswerSettings {
+        transpose_search: 6,
+        density: 1.0,
+        ..AnswerSettings::default()
+    };
+    let segments: Vec<&[f32]> = live.chunks_exact(l).collect();
+    let (mut reactions, mut moved) = (Vec::new(), 0usize);
+    let mut full = Vec::new();
+    for k in 0..segments.len() - 1 {
+        let heard = a
+            .answer(segments[k], (k * l) as u64, RATE, &settings, &mut full)
+            .unwrap();
+        if k < 3 {
+            continue; // the key profile needs a little input
+        }
+        // The next segment's first 60 ms, answered early.
+        let partial = &segments[k + 1][..(RATE as usize * 6 / 100)];
+        let from = ((k + 1) * l + partial.len()) as u64;
+        let mut out = Vec::new();
+        a.answer_early(
+            segments[k],
+            partial,
+            RATE,
+            &settings,
+            from,
+            from + l as u64 / 2,
+            &mut out,
+        )
+        .unwrap();
+        for n in &out {
+            let back = (i16::from(n.note) - i16::from(heard.interval)).rem_euclid(12) as u8;
+            assert!(
+                corpus_pcs.contains(&back),
+                "reaction note {} is no corpus pitch class moved by the interval {}",
+                n.note,
+                heard.interval
+            );
+        }
+        moved += usize::from(heard.interval != 0 && !out.is_empty());
+        reactions.extend(out);
+    }
+    let in_key = reactions
+        .iter()
+        .filter(|n| e_flat_major.contains(&(n.note % 12)))
+        .count() as f64
+        / reactions.len().max(1) as f64;
+    eprintln!(
+        "{} reaction notes, {in_key:.2} in E flat major, {moved} reactions moved",
+        reactions.len()
+    );
+    assert!(reactions.len() >= 10, "{} reaction notes", reactions.len());
+    assert!(
+        moved >= 3,
+        "only {moved} reactions played in a moved interval"
+    );
+    assert!(
+        in_key >= 0.9,
+        "{in_key:.2} of the reactions' notes in the input's key"
+    );
 }
 
 /// Mean length of the runs of consecutive states (i -> i + 1) in a navigation, and the number
