@@ -49,7 +49,7 @@ use crate::perception::{FramePayload, FramePitches, Perception, Vocabulary};
 use crate::rt::NoteEvent;
 
 use super::transpose::{
-    best_fit_interval, chord_behind, chord_cosine, event_chords, recording_chroma,
+    add_chroma, best_fit_interval, chord_behind, chord_cosine, event_chords, recording_chroma,
     CHORD_FIT_WEIGHT, CHORD_MEMORY_S, CONTEXT_FIT_WEIGHT, INTERVAL_HYSTERESIS, KEY_MEMORY_S,
     MAX_DOWN, MAX_UP, QUOTE_INTERVAL_HYSTERESIS,
 };
@@ -288,6 +288,9 @@ pub struct Answerer {
     early_start_state: usize,
     /// The state the last phrase first jumped to (`None` when it only went on).
     first_jump: Option<usize>,
+    /// Per early attempt that was not prompt, the state it first jumped to: taboo for the
+    /// attempts after it.
+    early_tried: Vec<Option<usize>>,
 }
 
 impl Answerer {
@@ -327,6 +330,7 @@ impl Answerer {
             played_log: Vec::with_capacity(256),
             early_start_state: 0,
             first_jump: None,
+            early_tried: Vec::with_capacity(EARLY_ATTEMPTS),
             early_perception,
             early_calls: 0,
             corpus_frames,
@@ -722,9 +726,7 @@ impl Answerer {
         // then updates the live chord as always).
         let mut chord = [0.0f32; 12];
         for f in &seg.payload[first..end] {
-            for (a, c) in chord.iter_mut().zip(f.chroma) {
-                *a += if c.is_finite() { c.max(0.0) } else { 0.0 };
-            }
+            add_chroma(&mut chord, &f.chroma);
         }
         let heard_chord = self.live_chord;
         if chord.iter().any(|&c| c > 0.0) {
@@ -764,10 +766,10 @@ impl Answerer {
     ) -> Result<usize, AnswerError> {
         self.early_start_state = self.improviser.navigator_mut().state();
         let prompt = from_sample + (EARLY_PROMPT_S * host_rate_hz as f64).round() as u64;
-        // The state each attempt that was not prompt first jumped to, with its play time
-        // before: taboo for the attempts after it (a jump weighing harmony lands on the same
-        // event again and again otherwise), given back at the end.
-        let mut tried: Vec<(usize, u64)> = Vec::new();
+        // The state each attempt that was not prompt first jumped to is taboo for the
+        // attempts after it (a jump weighing harmony lands on the same event again and again
+        // otherwise).
+        self.early_tried.clear();
         // (first note's start, attempt, the generator before it)
         let mut best: Option<(u64, usize, Pcg32)> = None;
         let run = |this: &mut Self, attempt: usize, out: &mut Vec<NoteEvent>| {
@@ -787,7 +789,7 @@ impl Answerer {
             let first = out[before..].iter().map(|e| e.start_sample).min();
             if let Some(first) = first {
                 if first <= prompt {
-                    self.untry(&tried, from_sample);
+                    self.early_tried.clear();
                     return Ok(phrase);
                 }
                 if best.as_ref().is_none_or(|b| first < b.0) {
@@ -801,52 +803,18 @@ impl Answerer {
                     *t = was;
                 }
             }
-            let entry = self.first_jump.and_then(|state| {
-                self.last_played.get_mut(state).map(|t| {
-                    let was = *t;
-                    *t = from_sample;
-                    (state, was)
-                })
-            });
-            // One entry per attempt (a placeholder for one that did not jump).
-            tried.push(entry.unwrap_or((usize::MAX, 0)));
+            self.early_tried.push(self.first_jump);
         }
-        Ok(self.replay_best(best, tried, from_sample, run, out))
-    }
-
-    /// The end of [`Self::answer_early_attempts`] when no attempt was prompt: gives the tried
-    /// states back and replays the attempt with the earliest first note (0 notes without one).
-    fn replay_best(
-        &mut self,
-        best: Option<(u64, usize, Pcg32)>,
-        tried: Vec<(usize, u64)>,
-        from_sample: u64,
-        run: impl Fn(&mut Self, usize, &mut Vec<NoteEvent>) -> usize,
-        out: &mut Vec<NoteEvent>,
-    ) -> usize {
         let Some((_, attempt, rng)) = best else {
-            self.untry(&tried, from_sample);
-            return 0;
+            self.early_tried.clear();
+            return Ok(0);
         };
-        // The attempt replayed as it was drawn: the states tried after it are free again.
-        let keep = tried.len().min(attempt);
-        self.untry(&tried[keep..], from_sample);
+        // The attempt replayed as it was drawn: with the landings of the attempts before it.
+        self.early_tried.truncate(attempt);
         self.rng = rng;
         let notes = run(self, attempt, out);
-        self.untry(&tried[..keep], from_sample);
-        notes
-    }
-
-    /// Gives the states an early answer's attempts made taboo (marked played at `marker`)
-    /// their play times back, newest first.
-    fn untry(&mut self, tried: &[(usize, u64)], marker: u64) {
-        for &(state, was) in tried.iter().rev() {
-            if let Some(t) = self.last_played.get_mut(state) {
-                if *t == marker {
-                    *t = was;
-                }
-            }
-        }
+        self.early_tried.clear();
+        Ok(notes)
     }
 
     /// One navigation of an early phrase from the navigator's state before the first attempt:
@@ -931,8 +899,6 @@ impl Answerer {
         let mut indices: Vec<usize> = Vec::with_capacity(n_frames);
         // Steps where the walk jumped (or started): the notes still sounding there enter too.
         let mut landings: Vec<usize> = Vec::new();
-        // Whether the walk jumped in this phrase (else it goes on quoting what it quoted).
-        let mut jumped = false;
         // Each recording's key against the input's, moved by the interval in use: what an
         // event-oracle jump weighs for every candidate, the same all phrase long.
         let key_fit: Vec<f64> = self
@@ -944,11 +910,12 @@ impl Answerer {
         self.played_log.clear();
         for j in 0..n_frames {
             let now = (base + j as f64 * frame_len).round() as u64;
-            let last_played = &self.last_played;
+            let (last_played, tried) = (&self.last_played, &self.early_tried);
             let taboo = |state: usize| {
                 last_played
                     .get(state)
                     .is_some_and(|&t| t != NEVER_PLAYED && t.abs_diff(now) < taboo_samples)
+                    || tried.contains(&Some(state))
             };
             let before = self.improviser.navigator_mut().state();
             let here = (before > 0).then(|| self.improviser.payload(before) as usize);
@@ -1048,10 +1015,9 @@ impl Answerer {
             // A jump, the start, or a held stretch's next event: the notes sounding there
             // (re-)enter.
             let split = self.event_start.get(payload as usize) == Some(&EVENT_SPLIT);
-            if state != before + 1 && !jumped {
+            if state != before + 1 && self.first_jump.is_none() {
                 self.first_jump = Some(state);
             }
-            jumped |= state != before + 1;
             if state != before + 1 || split {
                 landings.push(j);
             }
@@ -1144,7 +1110,8 @@ impl Answerer {
                 search.min(MAX_DOWN),
                 search.min(MAX_UP),
                 self.last_interval,
-                if jumped {
+                // Where the walk jumped; else it goes on quoting what it quoted.
+                if self.first_jump.is_some() {
                     INTERVAL_HYSTERESIS
                 } else {
                     QUOTE_INTERVAL_HYSTERESIS

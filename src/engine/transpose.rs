@@ -33,6 +33,13 @@ pub const CHORD_FIT_WEIGHT: f64 = 3.0;
 /// next chord better than the chord just heard.
 pub const CONTEXT_FIT_WEIGHT: f64 = 3.0;
 
+/// Adds a frame's chroma to a pitch-class profile (non-finite and negative bins count 0).
+pub fn add_chroma(acc: &mut [f32; 12], chroma: &[f32; 12]) {
+    for (a, &c) in acc.iter_mut().zip(chroma) {
+        *a += if c.is_finite() { c.max(0.0) } else { 0.0 };
+    }
+}
+
 /// Cosine between `context` moved up `shift` semitones and `chord` (0 when either is silent).
 pub fn chord_cosine(context: &[f32; 12], chord: &[f32; 12], shift: i8) -> f64 {
     let norm = |v: &[f32; 12]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
@@ -71,9 +78,7 @@ pub fn chord_behind(corpus: &CorpusModel) -> Vec<[f32; 12]> {
             &frames[i - behind..i]
         };
         for f in window {
-            for (a, c) in acc.iter_mut().zip(f.chroma) {
-                *a += if c.is_finite() { c.max(0.0) } else { 0.0 };
-            }
+            add_chroma(acc, &f.chroma);
         }
         let norm = acc.iter().map(|a| a * a).sum::<f32>().sqrt();
         if norm > 1e-9 {
@@ -213,9 +218,7 @@ pub fn recording_chroma(corpus: &CorpusModel) -> Vec<[f32; 12]> {
     let mut out = vec![[0.0f32; 12]; corpus.source_files.len().max(1)];
     for f in &corpus.frames {
         if let Some(acc) = out.get_mut(f.source_idx as usize) {
-            for (a, c) in acc.iter_mut().zip(f.chroma) {
-                *a += if c.is_finite() { c.max(0.0) } else { 0.0 };
-            }
+            add_chroma(acc, &f.chroma);
         }
     }
     out
