@@ -6,7 +6,8 @@
 //! notes_tool bp-decode DIR [decode options]        notes from DIR/note.npy + DIR/onset.npy
 //! notes_tool midi-notes FILE.mid                   the notes of a MIDI file
 //! notes_tool metrics CASES.json                    note and frame P/R/F1 of each case
-//! notes_tool render-music OUT_DIR --rate HZ        chorales and ensembles, MIDI + FluidSynth WAV
+//! notes_tool render-music OUT_DIR --rate HZ [--seed S] [--chords N]
+//!                                                  chorales and ensembles, MIDI + FluidSynth WAV
 //! ```
 //!
 //! `bp-notes` needs ONNX Runtime (`ORT_DYLIB_PATH`) and the model (`MUSICHAL_BASIC_PITCH_PATH`
@@ -76,6 +77,9 @@ enum Command {
         rate: u32,
         #[arg(long, default_value_t = chorale::SEED)]
         seed: u64,
+        /// Chords per piece (each 0.5-1.5 s long).
+        #[arg(long, default_value_t = chorale::CHORDS_PER_PIECE)]
+        chords: usize,
     },
 }
 
@@ -334,7 +338,7 @@ const ENSEMBLES: [(&str, [u8; 4]); 2] = [
     ("ensemble_mixed", [42, 4, 56, 40]),
 ];
 
-fn render_music(out_dir: &Path, rate: u32, seed: u64) -> Result<Value> {
+fn render_music(out_dir: &Path, rate: u32, seed: u64, chords: usize) -> Result<Value> {
     if !Path::new(chorale::SOUNDFONT).is_file() {
         bail!(
             "no soundfont at {}; install fluid-soundfont-gm",
@@ -345,11 +349,11 @@ fn render_music(out_dir: &Path, rate: u32, seed: u64) -> Result<Value> {
     let mut rng = Pcg32::seed_from_u64(seed);
     let mut pieces = Vec::new();
     for &(program, name) in &chorale::PROGRAMS {
-        let piece = chorale::compose(program, name, &mut rng);
+        let piece = chorale::compose_chords(program, name, chords, &mut rng);
         pieces.push((name.to_owned(), chorale::smf(&piece), piece));
     }
     for (name, programs) in ENSEMBLES {
-        let piece = chorale::compose(programs[3], "ensemble", &mut rng);
+        let piece = chorale::compose_chords(programs[3], "ensemble", chords, &mut rng);
         pieces.push((name.to_owned(), ensemble_smf(&piece, programs), piece));
     }
     let mut manifest = Vec::new();
@@ -389,7 +393,8 @@ fn main() -> Result<()> {
             out_dir,
             rate,
             seed,
-        } => render_music(&out_dir, rate, seed)?,
+            chords,
+        } => render_music(&out_dir, rate, seed, chords)?,
     };
     println!("{}", serde_json::to_string(&out)?);
     Ok(())

@@ -899,6 +899,9 @@ impl Answerer {
         let mut indices: Vec<usize> = Vec::with_capacity(n_frames);
         // Steps where the walk jumped (or started): the notes still sounding there enter too.
         let mut landings: Vec<usize> = Vec::new();
+        // The step of the phrase's first jump (0 without one): the quote before it keeps the
+        // interval it was playing in.
+        let mut jump_step = 0usize;
         // Each recording's key against the input's, moved by the interval in use: what an
         // event-oracle jump weighs for every candidate, the same all phrase long.
         let key_fit: Vec<f64> = self
@@ -1017,6 +1020,7 @@ impl Answerer {
             let split = self.event_start.get(payload as usize) == Some(&EVENT_SPLIT);
             if state != before + 1 && self.first_jump.is_none() {
                 self.first_jump = Some(state);
+                jump_step = j;
             }
             if state != before + 1 || split {
                 landings.push(j);
@@ -1051,11 +1055,9 @@ impl Answerer {
                 continue;
             }
             for n in &self.frame_notes[a..b] {
-                if keep(&mut self.rng, settings.density) {
-                    let start = base + j as f64 * frame_len + n.offset_s * samples_per_s;
-                    let len = n.duration_s.min(MAX_EVENT_S) * samples_per_s * scale;
-                    quoted.push((start, len, n.pitch, n.velocity, false, j));
-                }
+                let start = base + j as f64 * frame_len + n.offset_s * samples_per_s;
+                let len = n.duration_s.min(MAX_EVENT_S) * samples_per_s * scale;
+                quoted.push((start, len, n.pitch, n.velocity, false, j));
             }
         }
         for &j in &landings {
@@ -1072,7 +1074,7 @@ impl Answerer {
             }
             for n in &notes[..notes.partition_point(|n| n.onset_s < t)] {
                 let left = n.offset_s - t;
-                if left >= MIN_ENTERED_NOTE_S && keep(&mut self.rng, settings.density) {
+                if left >= MIN_ENTERED_NOTE_S {
                     let start = base + j as f64 * frame_len;
                     let len = left.min(MAX_EVENT_S) * samples_per_s * scale;
                     quoted.push((start, len, n.pitch, n.velocity, true, j));
@@ -1082,12 +1084,18 @@ impl Answerer {
         // Transposition search: the interval that puts the quoted notes best into the input's
         // key (its pitch-class profile over the last seconds), kept from phrase to phrase
         // unless another fits clearly better: INTERVAL_HYSTERESIS better where the walk
-        // jumped, QUOTE_INTERVAL_HYSTERESIS better while it goes on quoting.
+        // jumped, QUOTE_INTERVAL_HYSTERESIS better while it goes on quoting. Where the walk
+        // jumped after the phrase's start, the interval is chosen for what it quotes from the
+        // jump on; the quote it was playing before keeps its interval to its end.
         let interval = if let IntervalChoice::Search(search) = search {
-            let weights: Vec<(u8, f64)> = quoted.iter().map(|q| (q.2, q.1)).collect();
+            let weights: Vec<(u8, f64)> = quoted
+                .iter()
+                .filter(|q| q.5 >= jump_step)
+                .map(|q| (q.2, q.1))
+                .collect();
             // The key of what is quoted: its recordings' profiles, one per quoted frame.
             let mut source_key = [0.0f32; 12];
-            for &index in indices.iter().filter(|&&i| i < corpus_len) {
+            for &index in indices[jump_step..].iter().filter(|&&i| i < corpus_len) {
                 let r = self.frame_source[index] as usize;
                 if let Some(profile) = self.recording_chroma.get(r) {
                     let norm = profile.iter().sum::<f32>().max(1e-9);
@@ -1098,7 +1106,7 @@ impl Answerer {
             }
             // The harmony the quote follows in its recording, against the input's chord.
             let context = indices
-                .first()
+                .get(jump_step)
                 .and_then(|&i| self.chord_behind.get(i))
                 .map(|behind| (behind, &self.live_chord));
             let t = best_fit_interval(
@@ -1117,6 +1125,9 @@ impl Answerer {
                     QUOTE_INTERVAL_HYSTERESIS
                 },
             );
+            if jump_step > 0 && t != self.last_interval {
+                keep_interval_before(&mut quoted, jump_step, self.last_interval, t);
+            }
             self.last_interval = t;
             t
         } else {
@@ -1125,7 +1136,17 @@ impl Answerer {
         // Voicing: the quoted notes that sound little in the chord the input just sounded
         // (moved by the interval) are left out, as a player leaves out the notes of a voicing
         // that clash; each step keeps its best-fitting note, so the quote's rhythm stays.
+        let heard = quoted.len();
         voice_to_chord(&mut quoted, &self.live_chord, interval, n_frames);
+        // Density: the share of the quoted notes that play, thinning the texture first.
+        thin_to_density(
+            &mut quoted,
+            &self.live_chord,
+            interval,
+            settings.density,
+            heard,
+            &mut self.rng,
+        );
         let shaped = AnswerSettings {
             transpose: settings.transpose.saturating_add(interval),
             ..*settings
@@ -1558,6 +1579,102 @@ fn voice_to_chord(
     });
 }
 
+/// The notes of steps before `jump_step` are moved so that, played at the phrase's new
+/// interval `to`, they sound at `from`, the interval their quote was playing in; a note that
+/// would leave the MIDI range is left out.
+fn keep_interval_before(
+    quoted: &mut Vec<(f64, f64, u8, u8, bool, usize)>,
+    jump_step: usize,
+    from: i8,
+    to: i8,
+) {
+    let shift = i16::from(from) - i16::from(to);
+    quoted.retain_mut(|q| {
+        if q.5 >= jump_step {
+            return true;
+        }
+        let pitch = i16::from(q.2) + shift;
+        let inside = (0..=127).contains(&pitch);
+        if inside {
+            q.2 = pitch as u8;
+        }
+        inside
+    });
+}
+
+/// Density: of the `heard` notes a phrase quoted before its voicing, the share `density`
+/// plays (its fraction rounded at random); what the voicing left out counts toward it. The
+/// rest comes out of the texture first: the notes that share their step with a
+/// better-fitting one, the least fitting to `chord` (moved by `interval`) first, and only then
+/// whole steps, the least fitting first. A player asked for fewer notes thins the voicings
+/// before leaving out beats, so a thinned quote keeps its rhythm as long as it can. Density 0
+/// plays nothing; ties are broken at random.
+fn thin_to_density(
+    quoted: &mut Vec<(f64, f64, u8, u8, bool, usize)>,
+    chord: &[f32; 12],
+    interval: i8,
+    density: f32,
+    heard: usize,
+    rng: &mut Pcg32,
+) {
+    if density >= 1.0 || quoted.is_empty() {
+        return;
+    }
+    // (Rounded to a millionth, so that 4/7 of 7 is 4 and not 3.9999999.)
+    let want = (f64::from(density.max(0.0)) * heard as f64 * 1e6).round() / 1e6;
+    let mut plays = want.floor() as usize;
+    if rng.random::<f64>() < want - plays as f64 {
+        plays += 1;
+    }
+    let mut drop = quoted.len().saturating_sub(plays);
+    if drop == 0 {
+        return;
+    }
+    let max = chord.iter().fold(0.0f32, |a, &c| a.max(c));
+    let fit: Vec<f32> = quoted
+        .iter()
+        .map(|q| {
+            let w = if max > 1e-9 && max.is_finite() {
+                chord[(i32::from(q.2) + i32::from(interval)).rem_euclid(12) as usize] / max
+            } else {
+                0.0
+            };
+            w + rng.random::<f32>() * 1e-3
+        })
+        .collect();
+    // Each step's notes, best-fitting first: the first of a step is its best.
+    let mut by_step: Vec<usize> = (0..quoted.len()).collect();
+    by_step.sort_by(|&a, &b| {
+        quoted[a]
+            .5
+            .cmp(&quoted[b].5)
+            .then(fit[b].total_cmp(&fit[a]))
+    });
+    let is_best: Vec<bool> = {
+        let mut best = vec![false; quoted.len()];
+        for (k, &i) in by_step.iter().enumerate() {
+            best[i] = k == 0 || quoted[by_step[k - 1]].5 != quoted[i].5;
+        }
+        best
+    };
+    // The order notes leave in: the texture (least fitting first), then whole steps.
+    let mut order: Vec<usize> = (0..quoted.len()).collect();
+    order.sort_by(|&a, &b| is_best[a].cmp(&is_best[b]).then(fit[a].total_cmp(&fit[b])));
+    let mut plays_note = vec![true; quoted.len()];
+    for &i in &order {
+        if drop == 0 {
+            break;
+        }
+        plays_note[i] = false;
+        drop -= 1;
+    }
+    let mut i = 0;
+    quoted.retain(|_| {
+        i += 1;
+        plays_note[i - 1]
+    });
+}
+
 fn keep(rng: &mut Pcg32, density: f32) -> bool {
     density >= 1.0 || (density > 0.0 && rng.random::<f32>() < density)
 }
@@ -1801,13 +1918,23 @@ mod tests {
     /// The voicing leaves out the notes that clash with the input's chord (moved by the
     /// interval), keeps each step's best-fitting note even when all clash, and changes
     /// nothing while the chord is silent.
+    /// A pitch-class profile from (pitch class, weight) pairs.
+    fn profile(weights: &[(usize, f32)]) -> [f32; 12] {
+        let mut out = [0.0f32; 12];
+        for &(pc, w) in weights {
+            out[pc] = w;
+        }
+        out
+    }
+
+    /// A quoted note at `step`, as `phrase` collects them.
+    fn note(pitch: u8, step: usize) -> (f64, f64, u8, u8, bool, usize) {
+        (step as f64, 1.0, pitch, 100, false, step)
+    }
+
     #[test]
     fn the_voicing_leaves_out_clashing_notes_but_keeps_every_step() {
-        let mut c_major = [0.0f32; 12];
-        for (pc, w) in [(0, 1.0), (4, 0.8), (7, 0.9), (2, 0.2)] {
-            c_major[pc] = w;
-        }
-        let note = |pitch: u8, step: usize| (step as f64, 1.0, pitch, 100u8, false, step);
+        let c_major = profile(&[(0, 1.0), (4, 0.8), (7, 0.9), (2, 0.2)]);
         // Step 0: C E G B (B clashes); step 1: D F (both clash: D, weight 0.2, is kept);
         // step 2: F# alone (weight 0, kept: the step still plays).
         let quoted = vec![
@@ -1831,6 +1958,81 @@ mod tests {
         let mut silent = quoted.clone();
         voice_to_chord(&mut silent, &[0.0; 12], 0, 3);
         assert_eq!(silent.len(), quoted.len());
+    }
+
+    #[test]
+    fn density_thins_the_texture_before_the_rhythm() {
+        let c_major = profile(&[(0, 1.0), (4, 0.8), (7, 0.9)]);
+        // Four steps: a C major triad, a C-G dyad, a lone E, a lone D (which clashes).
+        let quoted = vec![
+            note(60, 0),
+            note(64, 0),
+            note(67, 0),
+            note(60, 1),
+            note(67, 1),
+            note(64, 2),
+            note(62, 3),
+        ];
+        let steps = |q: &[(f64, f64, u8, u8, bool, usize)]| {
+            let mut s: Vec<usize> = q.iter().map(|n| n.5).collect();
+            s.dedup();
+            s
+        };
+        let mut rng = Pcg32::seed_from_u64(3);
+        // 4 of 7 play: the three chord notes that have a better-fitting partner go (E and G
+        // under C in step 0, G under C in step 1), every step still starts.
+        let mut thinned = quoted.clone();
+        thin_to_density(&mut thinned, &c_major, 0, 4.0 / 7.0, 7, &mut rng);
+        assert_eq!(
+            thinned.iter().map(|q| q.2).collect::<Vec<_>>(),
+            vec![60, 60, 64, 62]
+        );
+        // 3 of 7: only then a whole step goes, the one that fits least (the lone D).
+        let mut thinned = quoted.clone();
+        thin_to_density(&mut thinned, &c_major, 0, 3.0 / 7.0, 7, &mut rng);
+        assert_eq!(steps(&thinned), vec![0, 1, 2]);
+        // What the voicing already left out counts: 7 of 9 heard at 7/9 thins nothing.
+        let mut thinned = quoted.clone();
+        thin_to_density(&mut thinned, &c_major, 0, 7.0 / 9.0, 9, &mut rng);
+        assert_eq!(thinned.len(), 7);
+        // The interval moves what fits: up a fifth, D sounds as A (no chord tone) and C as G.
+        let mut moved = vec![note(62, 0), note(60, 0)];
+        thin_to_density(&mut moved, &c_major, 7, 0.5, 2, &mut rng);
+        assert_eq!(moved.iter().map(|q| q.2).collect::<Vec<_>>(), vec![60]);
+        // Density 0 plays nothing; 1 everything.
+        let mut none = quoted.clone();
+        thin_to_density(&mut none, &c_major, 0, 0.0, 7, &mut rng);
+        assert!(none.is_empty());
+        let mut all = quoted.clone();
+        thin_to_density(&mut all, &c_major, 0, 1.0, 7, &mut rng);
+        assert_eq!(all.len(), 7);
+        // Over many phrases a fractional share is met on average.
+        let played: usize = (0..2000)
+            .map(|_| {
+                let mut q = quoted.clone();
+                thin_to_density(&mut q, &c_major, 0, 0.5, 7, &mut rng);
+                q.len()
+            })
+            .sum();
+        let share = played as f64 / (2000.0 * 7.0);
+        assert!((share - 0.5).abs() < 0.02, "{share}");
+    }
+
+    #[test]
+    fn the_quote_before_a_jump_keeps_its_interval() {
+        let mut quoted = vec![
+            note(60, 0),
+            note(64, 3),
+            note(2, 4),
+            note(67, 5),
+            note(70, 9),
+        ];
+        // Playing at +2 until the jump at step 5, +5 after it: before the jump, the notes are
+        // moved down 3 so that +5 sounds them at +2; one that would leave the MIDI range goes.
+        keep_interval_before(&mut quoted, 5, 2, 5);
+        let sounding: Vec<(i16, usize)> =
+            quoted.iter().map(|q| (i16::from(q.2) + 5, q.5)).collect();
+        assert_eq!(sounding, vec![(62, 0), (66, 3), (72, 5), (75, 9)]);
     }
 
     #[test]

@@ -27,6 +27,24 @@ use crate::rt::{NoteEvent, NoteSender, SegmentAssembler, CHUNK_LEN, ONSET_FLOOR}
 /// Seed of the answer's random choices: the same session answers the same way every time.
 const ANSWER_SEED: u64 = 0x4d75_7369_6348_616c;
 
+/// Environment variable that varies the answer's random choices: an unsigned integer mixed
+/// into [`ANSWER_SEED`] when a corpus is installed (0, or no value, keeps it). The answer's
+/// figures are averages over several such draws (`docs/ANSWERS.md`).
+pub const ANSWER_SEED_ENV: &str = "MUSICHAL_ANSWER_SEED";
+
+/// The seed for a value of [`ANSWER_SEED_ENV`]: that number mixed into [`ANSWER_SEED`];
+/// without a value, [`ANSWER_SEED`]; a value that is not an unsigned integer is an error.
+fn answer_seed(var: Option<&str>) -> std::result::Result<u64, String> {
+    match var {
+        None => Ok(ANSWER_SEED),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(|v| ANSWER_SEED ^ v)
+            .map_err(|_| format!("{ANSWER_SEED_ENV}={v:?} is not an unsigned integer")),
+    }
+}
+
 /// Shortest early phrase worth playing before the segment's own answer, seconds; an onset
 /// later in its segment gets an early phrase that also covers that answer's time.
 const MIN_EARLY_PHRASE_S: f64 = 0.15;
@@ -183,8 +201,9 @@ fn install_corpus(
     what: &str,
     model: std::result::Result<CorpusModel, String>,
 ) -> std::result::Result<Answerer, String> {
+    let seed = answer_seed(std::env::var(ANSWER_SEED_ENV).ok().as_deref())?;
     let (model, answerer) = model.and_then(|m| {
-        Answerer::new(&m, ANSWER_SEED)
+        Answerer::new(&m, seed)
             .map(|a| (m, a))
             .map_err(|e| format!("{what}: {e}"))
     })?;
@@ -522,6 +541,19 @@ mod tests {
 
     /// The published answer delay runs to where the first note sounds: in beat and bar mode
     /// it includes the wait for the grid point or bar line, not just the decoded start.
+    #[test]
+    fn the_seed_variable_varies_the_draws_and_refuses_what_is_not_a_number() {
+        assert_eq!(answer_seed(None), Ok(ANSWER_SEED));
+        assert_eq!(answer_seed(Some("0")), Ok(ANSWER_SEED));
+        let (a, b) = (answer_seed(Some("11")), answer_seed(Some(" 23 ")));
+        assert!(a.is_ok() && b.is_ok() && a != b && a != Ok(ANSWER_SEED));
+        let err = answer_seed(Some("eleven")).unwrap_err();
+        assert!(
+            err.contains(ANSWER_SEED_ENV) && err.contains("eleven"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn answer_delay_includes_the_wait_for_the_grid_or_the_bar_line() {
         use crate::engine::quantise::{AnswerMode, Grid, TimingSettings};

@@ -61,12 +61,18 @@ pub fn nearest_chord_tone(pcs: &[u8], (lo, hi): (u8, u8), prev: u8, rng: &mut Pc
 }
 
 pub fn compose(program: u8, name: &'static str, rng: &mut Pcg32) -> Piece {
+    compose_chords(program, name, CHORDS_PER_PIECE, rng)
+}
+
+/// A piece of `chords` chords: a random progression over I..vi of a random major key (the
+/// first chord the tonic), four voices each moving to the nearest chord tone.
+pub fn compose_chords(program: u8, name: &'static str, chords: usize, rng: &mut Pcg32) -> Piece {
     let key: u8 = rng.random_range(0..12);
     let mut prev = [47u8, 55, 62, 69];
     let mut t = LEAD_IN_S;
     let mut notes = Vec::new();
     let mut changes_s = vec![t];
-    for c in 0..CHORDS_PER_PIECE {
+    for c in 0..chords {
         // Start on the tonic; then any of I..vi (vii° left out).
         let degree = if c == 0 { 0 } else { rng.random_range(0..6) };
         let pcs: Vec<u8> = [0, 2, 4]
