@@ -6,7 +6,7 @@
 //! notes_tool bp-decode DIR [decode options]        notes from DIR/note.npy + DIR/onset.npy
 //! notes_tool midi-notes FILE.mid                   the notes of a MIDI file
 //! notes_tool metrics CASES.json                    note and frame P/R/F1 of each case
-//! notes_tool render-music OUT_DIR --rate HZ [--seed S] [--chords N]
+//! notes_tool render-music OUT_DIR --rate HZ [--seed S] [--chords N] [--functional]
 //!                                                  chorales and ensembles, MIDI + FluidSynth WAV
 //! ```
 //!
@@ -80,6 +80,10 @@ enum Command {
         /// Chords per piece (each 0.5-1.5 s long).
         #[arg(long, default_value_t = chorale::CHORDS_PER_PIECE)]
         chords: usize,
+        /// Progressions with common-practice tendencies (V to I, ii and IV to V) instead of
+        /// any chord after any other.
+        #[arg(long)]
+        functional: bool,
     },
 }
 
@@ -338,7 +342,13 @@ const ENSEMBLES: [(&str, [u8; 4]); 2] = [
     ("ensemble_mixed", [42, 4, 56, 40]),
 ];
 
-fn render_music(out_dir: &Path, rate: u32, seed: u64, chords: usize) -> Result<Value> {
+fn render_music(
+    out_dir: &Path,
+    rate: u32,
+    seed: u64,
+    chords: usize,
+    progression: chorale::Progression,
+) -> Result<Value> {
     if !Path::new(chorale::SOUNDFONT).is_file() {
         bail!(
             "no soundfont at {}; install fluid-soundfont-gm",
@@ -349,11 +359,11 @@ fn render_music(out_dir: &Path, rate: u32, seed: u64, chords: usize) -> Result<V
     let mut rng = Pcg32::seed_from_u64(seed);
     let mut pieces = Vec::new();
     for &(program, name) in &chorale::PROGRAMS {
-        let piece = chorale::compose_chords(program, name, chords, &mut rng);
+        let piece = chorale::compose_chords(program, name, chords, progression, &mut rng);
         pieces.push((name.to_owned(), chorale::smf(&piece), piece));
     }
     for (name, programs) in ENSEMBLES {
-        let piece = chorale::compose_chords(programs[3], "ensemble", chords, &mut rng);
+        let piece = chorale::compose_chords(programs[3], "ensemble", chords, progression, &mut rng);
         pieces.push((name.to_owned(), ensemble_smf(&piece, programs), piece));
     }
     let mut manifest = Vec::new();
@@ -394,7 +404,18 @@ fn main() -> Result<()> {
             rate,
             seed,
             chords,
-        } => render_music(&out_dir, rate, seed, chords)?,
+            functional,
+        } => render_music(
+            &out_dir,
+            rate,
+            seed,
+            chords,
+            if functional {
+                chorale::Progression::Functional
+            } else {
+                chorale::Progression::Random
+            },
+        )?,
     };
     println!("{}", serde_json::to_string(&out)?);
     Ok(())

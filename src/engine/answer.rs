@@ -80,7 +80,8 @@ pub const MAX_LIVE_FRAMES: usize = 75 * 60 * 30;
 pub struct AnswerSettings {
     /// Answer at all.
     pub listen: bool,
-    /// Probability that a note the corpus plays is played (0..=1).
+    /// Share of the quoted corpus notes that are played (0..=1), thinning the texture before
+    /// the rhythm (`thin_to_density`); for live-learned frames, each note's probability.
     pub density: f32,
     /// Probability of continuing linearly in the corpus (0..=1).
     pub continuity: f32,

@@ -61,20 +61,62 @@ pub fn nearest_chord_tone(pcs: &[u8], (lo, hi): (u8, u8), prev: u8, rng: &mut Pc
 }
 
 pub fn compose(program: u8, name: &'static str, rng: &mut Pcg32) -> Piece {
-    compose_chords(program, name, CHORDS_PER_PIECE, rng)
+    compose_chords(program, name, CHORDS_PER_PIECE, Progression::Random, rng)
 }
 
-/// A piece of `chords` chords: a random progression over I..vi of a random major key (the
-/// first chord the tonic), four voices each moving to the nearest chord tone.
-pub fn compose_chords(program: u8, name: &'static str, chords: usize, rng: &mut Pcg32) -> Piece {
+/// How a piece's chords follow each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progression {
+    /// Any of I..vi after any chord: pieces share a key's chords, not a harmonic style.
+    Random,
+    /// Common-practice tendencies ([`FUNCTIONAL`]): V goes home, ii and IV lead to V, vi to
+    /// ii or IV; pieces share a style a corpus can carry.
+    Functional,
+}
+
+/// Chance of each next degree (I ii iii IV V vi) after each degree, for
+/// [`Progression::Functional`].
+pub const FUNCTIONAL: [[f64; 6]; 6] = [
+    [0.0, 0.1, 0.1, 0.3, 0.3, 0.2],   // I
+    [0.1, 0.0, 0.0, 0.1, 0.7, 0.1],   // ii
+    [0.0, 0.1, 0.0, 0.3, 0.0, 0.6],   // iii
+    [0.3, 0.2, 0.0, 0.0, 0.4, 0.1],   // IV
+    [0.7, 0.0, 0.0, 0.1, 0.0, 0.2],   // V
+    [0.0, 0.35, 0.1, 0.35, 0.2, 0.0], // vi
+];
+
+/// A piece of `chords` chords in a random major key, starting on the tonic, the progression
+/// drawn as `progression` says; four voices each moving to the nearest chord tone.
+pub fn compose_chords(
+    program: u8,
+    name: &'static str,
+    chords: usize,
+    progression: Progression,
+    rng: &mut Pcg32,
+) -> Piece {
     let key: u8 = rng.random_range(0..12);
     let mut prev = [47u8, 55, 62, 69];
     let mut t = LEAD_IN_S;
     let mut notes = Vec::new();
     let mut changes_s = vec![t];
+    let mut previous = 0usize;
     for c in 0..chords {
-        // Start on the tonic; then any of I..vi (vii° left out).
-        let degree = if c == 0 { 0 } else { rng.random_range(0..6) };
+        // Start on the tonic; then any of I..vi (vii° left out), or the style's next chord.
+        let degree = match (c, progression) {
+            (0, _) => 0,
+            (_, Progression::Random) => rng.random_range(0..6),
+            (_, Progression::Functional) => {
+                let row = &FUNCTIONAL[previous];
+                let mut u: f64 = rng.random::<f64>() * row.iter().sum::<f64>();
+                row.iter()
+                    .position(|&p| {
+                        u -= p;
+                        u < 0.0
+                    })
+                    .unwrap_or(0)
+            }
+        };
+        previous = degree;
         let pcs: Vec<u8> = [0, 2, 4]
             .iter()
             .map(|step| (key + MAJOR_SCALE[(degree + step) % 7]) % 12)
