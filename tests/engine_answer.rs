@@ -375,7 +375,9 @@ fn progression_corpus() -> CorpusModel {
 fn transposition_search_follows_a_transposed_corpus_passage() {
     // The corpus: C major diatonic chords. The input: the same progression a minor third up
     // (E flat major). The search moves the notes it quotes into the input's key; without it
-    // they stay in C.
+    // they stay in C, and the voicing can only leave out those that clash with the input's
+    // chord, so what plays is the tones the two keys share (C D F G), never E flat, A flat or
+    // B flat.
     let corpus = progression_corpus();
     let live = progression(8.0, 3.0);
     let l = segment_len(RATE as f64);
@@ -426,14 +428,30 @@ fn transposition_search_follows_a_transposed_corpus_passage() {
         share >= 0.9,
         "with the search {share:.2} of the notes are in the input's key"
     );
+    let own = |notes: &[NoteEvent]| -> f64 {
+        let n = notes
+            .iter()
+            .filter(|n| [3, 8, 10].contains(&(n.note % 12)))
+            .count();
+        n as f64 / notes.len().max(1) as f64
+    };
+    let (own_on, own_off) = (own(&notes), own(&off_notes));
+    eprintln!(
+        "on E flat, A flat and B flat: search {own_on:.2}, off {own_off:.2} (in key off \
+         {off_share:.2})"
+    );
+    assert_eq!(own_off, 0.0, "without the search the corpus' pitches play");
     assert!(
-        share >= off_share + 0.2,
-        "the search ({share:.2}) is not clearly better than none ({off_share:.2})"
+        own_on >= 0.2,
+        "with the search only {own_on:.2} of the notes use the input key's own tones"
     );
     // Within the key, the search also follows the chord: the interval moves each phrase
     // onto the chord the input sounds (one every 0.5 s, a minor third above the corpus'), so
-    // more of its notes sound in the input's chord as they start than without the search.
-    let on_chord = |notes: &[NoteEvent]| -> f64 {
+    // most of its notes sound in the input's chord as they start, and more of them than
+    // without the search, where the voicing gets there only by leaving notes out. (Before the
+    // voicing fitted the chord since the input's last onset, the unsearched answer sounded in
+    // the chord a fifth as often as the searched one; now as often, with fewer notes.)
+    let on_chord = |notes: &[NoteEvent]| -> (f64, usize) {
         let late: Vec<&NoteEvent> = notes
             .iter()
             .filter(|n| n.start_sample > RATE as u64 && n.start_sample < live.len() as u64)
@@ -445,13 +463,16 @@ fn transposition_search_follows_a_transposed_corpus_passage() {
                 chord.iter().any(|&m| (m + 3) % 12 == n.note % 12)
             })
             .count();
-        hits as f64 / late.len().max(1) as f64
+        (hits as f64 / late.len().max(1) as f64, hits)
     };
-    let (chord_on, chord_off) = (on_chord(&notes), on_chord(&off_notes));
-    eprintln!("on the input's chord: search {chord_on:.2}, off {chord_off:.2} ({full:?})");
+    let ((chord_on, hits_on), (chord_off, hits_off)) = (on_chord(&notes), on_chord(&off_notes));
+    eprintln!(
+        "on the input's chord: search {chord_on:.2} ({hits_on} notes), off {chord_off:.2} \
+         ({hits_off} notes) ({full:?})"
+    );
     assert!(
-        chord_on >= chord_off + 0.2,
-        "on the chord: search {chord_on:.2}, off {chord_off:.2}"
+        chord_on >= 0.5 && hits_on > hits_off,
+        "on the chord: search {chord_on:.2} ({hits_on}), off {chord_off:.2} ({hits_off})"
     );
     // A range of 2 cannot reach a minor third; off means no interval at all.
     let (narrow, _) = answer(2);
@@ -749,5 +770,75 @@ fn quoted_notes_keep_their_corpus_lengths_and_the_inputs_pace() {
     assert!(
         (1.0..=4.0).contains(&per_s),
         "{per_s:.2} onsets a second against the input's 2"
+    );
+}
+
+/// A chord struck late in a segment is the chord the answer to that segment follows. The
+/// input alternates C major and D minor (no tone in common) every 0.7 s, each change struck
+/// 0.25 s before a segment ends; the phrase answering that segment plays after the change, so
+/// its notes should sound in the new chord. The live chord is cut at each input onset
+/// (`ONSET_CHORD_CARRY`): 27 of 32 such notes sound in the new chord. With the 0.2-s memory
+/// alone, the chord the input had left still outweighed the new one and 23 of 53 did. (A
+/// change less than about 0.15 s before the end is not yet in the segment's harmonic frames,
+/// whose median filter looks ahead; its answer is a segment late either way.)
+#[test]
+fn a_chord_struck_late_in_a_segment_is_the_chord_its_answer_follows() {
+    use musichal::perception::synth::add_tone;
+    const LATE_S: f64 = 0.25;
+    const C_MAJOR: [u8; 3] = [60, 64, 67];
+    const D_MINOR: [u8; 3] = [62, 65, 69];
+    let corpus = progression_corpus();
+    let l = segment_len(RATE as f64);
+    let late = (LATE_S * RATE as f64) as usize;
+    // Changes LATE_S before the end of every other segment; the first chord from 0.
+    let segments = 60;
+    let changes: Vec<usize> = (1..segments / 2).map(|k| 2 * k * l - late).collect();
+    let mut live = vec![0.0f32; segments * l];
+    let mut start = 0;
+    for (k, &end) in changes.iter().chain([&(segments * l)]).enumerate() {
+        let chord = if k % 2 == 0 { C_MAJOR } else { D_MINOR };
+        for m in chord.map(f32::from) {
+            add_tone(
+                &mut live,
+                RATE,
+                start,
+                end - start,
+                m,
+                0.15,
+                6,
+                1.0,
+                0.005,
+                f32::INFINITY,
+                0.0,
+            );
+        }
+        start = end;
+    }
+    let mut a = Answerer::new(&corpus, 5).unwrap();
+    let settings = AnswerSettings {
+        density: 1.0,
+        ..AnswerSettings::default()
+    };
+    let (notes, _) = answer_all(&mut a, &live, &settings);
+    let margin = (ANSWER_MARGIN_S * RATE as f64).round() as u64;
+    let (mut hits, mut counted) = (0usize, 0usize);
+    for (k, &change) in changes.iter().enumerate() {
+        // The chord struck at `change` (k = 0 is the first D minor).
+        let chord = if k % 2 == 0 { D_MINOR } else { C_MAJOR };
+        let from = (change + late) as u64 + margin;
+        for n in notes
+            .iter()
+            .filter(|n| (from..from + l as u64).contains(&n.start_sample))
+        {
+            counted += 1;
+            hits += usize::from(chord.iter().any(|&m| m % 12 == n.note % 12));
+        }
+    }
+    let share = hits as f64 / counted.max(1) as f64;
+    eprintln!("answers to a late change: {hits} of {counted} notes in the new chord");
+    assert!(counted >= 10, "only {counted} notes answered the changes");
+    assert!(
+        share >= 0.7,
+        "{share:.2} of the notes answering a late change sound in the new chord"
     );
 }

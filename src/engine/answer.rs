@@ -56,6 +56,9 @@ use super::transpose::{
 
 /// Time between the end of an input segment and the start of its answer, seconds.
 pub const ANSWER_MARGIN_S: f64 = 0.03;
+/// Share of the live chord profile an input onset keeps: the chord before an onset is mostly
+/// the chord the input has just left.
+pub const ONSET_CHORD_CARRY: f32 = 0.1;
 /// Audio after an onset that the early answer listens to before it answers, seconds (about
 /// four encoder frames).
 pub const EARLY_LISTEN_S: f64 = 0.06;
@@ -260,7 +263,8 @@ pub struct Answerer {
     recording_chroma: Vec<[f32; 12]>,
     /// The live input's pitch-class profile, a sum decaying with [`KEY_MEMORY_S`].
     live_key: [f32; 12],
-    /// The live input's chord: its pitch-class profile decaying with [`CHORD_MEMORY_S`].
+    /// The chord the input holds now: its pitch-class profile decaying with
+    /// [`CHORD_MEMORY_S`], cut to [`ONSET_CHORD_CARRY`] at each live onset.
     live_chord: [f32; 12],
     /// Per corpus frame: the unit pitch-class profile of the [`CHORD_CONTEXT_S`] of its
     /// recording before it (the harmony a quote from there follows).
@@ -584,6 +588,15 @@ impl Answerer {
             self.query.push_back(symbol);
             let decay = (-1.0 / (KEY_MEMORY_S * self.frames_per_s)).exp() as f32;
             let chord_decay = (-1.0 / (CHORD_MEMORY_S * self.frames_per_s)).exp() as f32;
+            // An onset starts the chord the input now holds: what sounded before it mostly
+            // goes, so a change heard late in the segment is not outweighed by the chord it
+            // left (a repeated chord loses nothing: its profile is the same).
+            let onset = self.live_onsets.push(&seg.payload[i]);
+            if onset {
+                for ch in &mut self.live_chord {
+                    *ch *= ONSET_CHORD_CARRY;
+                }
+            }
             for ((k, ch), c) in self
                 .live_key
                 .iter_mut()
@@ -594,7 +607,6 @@ impl Answerer {
                 *k = *k * decay + c;
                 *ch = *ch * chord_decay + c;
             }
-            let onset = self.live_onsets.push(&seg.payload[i]);
             let learned = (settings.live_learning && self.live_frames.len() < MAX_LIVE_FRAMES)
                 .then(|| self.learn(h, p, &seg.payload[i]))
                 .flatten();
@@ -1134,8 +1146,8 @@ impl Answerer {
         } else {
             self.last_interval
         };
-        // Voicing: the quoted notes that sound little in the chord the input just sounded
-        // (moved by the interval) are left out, as a player leaves out the notes of a voicing
+        // Voicing: the quoted notes that sound little in the chord the input holds now
+        // (since its last onset; moved by the interval) are left out, as a player leaves out the notes of a voicing
         // that clash; each step keeps its best-fitting note, so the quote's rhythm stays.
         let heard = quoted.len();
         voice_to_chord(&mut quoted, &self.live_chord, interval, n_frames);
