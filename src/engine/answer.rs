@@ -386,8 +386,9 @@ impl Answerer {
     }
 
     /// The corpus' typical run: frames per block of its oracle's compror parse (the
-    /// Lempel-Ziv-like parse behind the information rate, [`crate::oracle::information_rate`]), i.e. how long
-    /// the corpus' repeated passages are on average. The novelty dial's middle.
+    /// Lempel-Ziv-like parse behind the information rate,
+    /// [`crate::oracle::information_rate`]), i.e. how long the corpus' repeated passages are
+    /// on average. The novelty dial's middle.
     pub fn typical_run(&self) -> f64 {
         self.typical_run
     }
@@ -1147,8 +1148,9 @@ impl Answerer {
             self.last_interval
         };
         // Voicing: the quoted notes that sound little in the chord the input holds now
-        // (since its last onset; moved by the interval) are left out, as a player leaves out the notes of a voicing
-        // that clash; each step keeps its best-fitting note, so the quote's rhythm stays.
+        // (since its last onset; moved by the interval) are left out, as a player leaves
+        // out the notes of a voicing that clash; each step keeps its best-fitting note, so
+        // the quote's rhythm stays.
         let heard = quoted.len();
         voice_to_chord(&mut quoted, &self.live_chord, interval, n_frames);
         // Density: the share of the quoted notes that play, thinning the texture first.
@@ -1494,8 +1496,9 @@ pub fn velocity(loudness_db: f32, scale: f32) -> f32 {
 
 /// Turns a phrase of frames into notes: a note starts where its pitch appears (or at an
 /// onset frame, which re-attacks every sounding pitch; a jump in the oracle to a frame that
-/// holds the same pitch without an onset continues the note) and ends where it stops or at the phrase end. Notes shorter than
-/// [`MIN_NOTE_FRAMES`] are skipped; each started note is kept with probability `density`.
+/// holds the same pitch without an onset continues the note) and ends where it stops or at
+/// the phrase end. Notes shorter than [`MIN_NOTE_FRAMES`] are skipped; each started note is
+/// kept with probability `density`.
 /// Calls `emit(first_frame, end_frame, note, loudness_db)`.
 fn notes_from_frames(
     frames: &[Played],
@@ -1564,6 +1567,15 @@ impl IntervalChoice {
 /// 0.35, 1.57 / 1.56 at 0.5; the quote's rhythm and runs are kept.
 pub const VOICING_SHARE: f32 = 0.5;
 
+/// How much `pitch`, moved by `interval`, sounds in `chord`: its pitch class's weight as a
+/// share of the strongest. `None` while the chord is silent (or not finite).
+fn chord_weight(chord: &[f32; 12], interval: i8) -> Option<impl Fn(u8) -> f32 + '_> {
+    let max = chord.iter().fold(0.0f32, |a, &c| a.max(c));
+    (max > 1e-9 && max.is_finite()).then_some(move |pitch: u8| {
+        chord[(i32::from(pitch) + i32::from(interval)).rem_euclid(12) as usize] / max
+    })
+}
+
 /// Leaves out of `quoted` (`(start, length, pitch, velocity, entered, step)`) the notes
 /// whose pitch class, moved by `interval`, weighs less than [`VOICING_SHARE`] of the
 /// strongest in `chord`, unless it is the best-fitting note of its step: every step that
@@ -1574,12 +1586,9 @@ fn voice_to_chord(
     interval: i8,
     steps: usize,
 ) {
-    let max = chord.iter().fold(0.0f32, |a, &c| a.max(c));
-    if max <= 1e-9 || !max.is_finite() {
+    let Some(weight) = chord_weight(chord, interval) else {
         return;
-    }
-    let weight =
-        |pitch: u8| chord[(i32::from(pitch) + i32::from(interval)).rem_euclid(12) as usize] / max;
+    };
     let mut best = vec![f32::NEG_INFINITY; steps.max(1)];
     let slot = |step: usize| step.min(steps.max(1) - 1);
     for q in quoted.iter() {
@@ -1643,17 +1652,10 @@ fn thin_to_density(
     if drop == 0 {
         return;
     }
-    let max = chord.iter().fold(0.0f32, |a, &c| a.max(c));
+    let weight = chord_weight(chord, interval);
     let fit: Vec<f32> = quoted
         .iter()
-        .map(|q| {
-            let w = if max > 1e-9 && max.is_finite() {
-                chord[(i32::from(q.2) + i32::from(interval)).rem_euclid(12) as usize] / max
-            } else {
-                0.0
-            };
-            w + rng.random::<f32>() * 1e-3
-        })
+        .map(|q| weight.as_ref().map_or(0.0, |w| w(q.2)) + rng.random::<f32>() * 1e-3)
         .collect();
     // Each step's notes, best-fitting first: the first of a step is its best.
     let mut by_step: Vec<usize> = (0..quoted.len()).collect();
@@ -1928,9 +1930,6 @@ mod tests {
         assert_eq!(event_continuity(f32::NAN, 25.0), (0.0, false));
     }
 
-    /// The voicing leaves out the notes that clash with the input's chord (moved by the
-    /// interval), keeps each step's best-fitting note even when all clash, and changes
-    /// nothing while the chord is silent.
     /// A pitch-class profile from (pitch class, weight) pairs.
     fn profile(weights: &[(usize, f32)]) -> [f32; 12] {
         let mut out = [0.0f32; 12];
@@ -1945,6 +1944,9 @@ mod tests {
         (step as f64, 1.0, pitch, 100, false, step)
     }
 
+    /// The voicing leaves out the notes that clash with the input's chord (moved by the
+    /// interval), keeps each step's best-fitting note even when all clash, and changes
+    /// nothing while the chord is silent.
     #[test]
     fn the_voicing_leaves_out_clashing_notes_but_keeps_every_step() {
         let c_major = profile(&[(0, 1.0), (4, 0.8), (7, 0.9), (2, 0.2)]);

@@ -539,8 +539,8 @@ fn answer_onset_early(
 mod tests {
     use super::*;
 
-    /// The published answer delay runs to where the first note sounds: in beat and bar mode
-    /// it includes the wait for the grid point or bar line, not just the decoded start.
+    /// The seed variable mixes its number into the fixed seed (0 keeps it) and refuses a
+    /// value that is not an unsigned integer, naming the variable.
     #[test]
     fn the_seed_variable_varies_the_draws_and_refuses_what_is_not_a_number() {
         assert_eq!(answer_seed(None), Ok(ANSWER_SEED));
@@ -554,6 +554,8 @@ mod tests {
         );
     }
 
+    /// The published answer delay runs to where the first note sounds: in beat and bar mode
+    /// it includes the wait for the grid point or bar line, not just the decoded start.
     #[test]
     fn answer_delay_includes_the_wait_for_the_grid_or_the_bar_line() {
         use crate::engine::quantise::{AnswerMode, Grid, TimingSettings};
