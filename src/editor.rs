@@ -225,6 +225,13 @@ impl NiceEguiApp for MusicHalEditor {
                                     "Onset reaction on",
                                     "Onset reaction off",
                                 );
+                                toggle(
+                                    ui,
+                                    &p.follow_changes,
+                                    setter,
+                                    "Follow changes on",
+                                    "Follow changes off",
+                                );
                             });
                             ui.vertical(|ui| {
                                 ui.set_width(195.0);

@@ -91,10 +91,12 @@ pub struct MusicHal {
     /// The host renders offline: `process()` waits for the worker's answer to each segment,
     /// so a render is the same every time.
     offline: bool,
-    /// Offline: the segment boundary and the onset (sample + 1) `process()` last waited for,
-    /// so each is counted once in `Telemetry::offline_waits`.
+    /// Offline: the segment boundary, the onset (sample + 1) and the chord check point
+    /// (sample + 1) `process()` last waited for, so each is counted once in
+    /// `Telemetry::offline_waits`.
     waited_until: u64,
     waited_onset: u64,
+    waited_check: u64,
     /// End every sounding note at the start of the next block (after `reset`).
     all_notes_off_pending: bool,
     /// Beat clock (host transport, or the tempo parameter); audio thread only.
@@ -129,6 +131,7 @@ impl Default for MusicHal {
             offline: false,
             waited_until: 0,
             waited_onset: 0,
+            waited_check: 0,
             all_notes_off_pending: false,
         }
     }
@@ -218,6 +221,7 @@ impl Plugin for MusicHal {
         // The new ring's clock starts at 0.
         self.waited_until = 0;
         self.waited_onset = 0;
+        self.waited_check = 0;
         // New hand-offs for this rate (allocating: allowed here, never in process()).
         let io = match rt::segment_channel(buffer_config.sample_rate as f64, SEGMENT_RING_SECONDS) {
             Ok((writer, assembler)) => {
@@ -443,6 +447,32 @@ impl MusicHal {
         }
     }
 
+    /// Offline rendering only: when the segment still arriving has passed a chord check point,
+    /// wait (bounded) until the worker has handled it (Follow Changes), so a render does not
+    /// depend on the worker's timing.
+    fn wait_for_chord_check(&mut self, clock: u64) {
+        if self.segment_len == 0 || self.worker.is_none() {
+            return;
+        }
+        let delivered = clock / rt::CHUNK_LEN as u64 * rt::CHUNK_LEN as u64;
+        let segment_start = delivered / self.segment_len * self.segment_len;
+        let Some(point) = engine::chord_check_point(segment_start, delivered, self.segment_len)
+        else {
+            return;
+        };
+        if point + 1 > self.waited_check {
+            self.waited_check = point + 1;
+            self.telemetry.count_offline_wait();
+        }
+        if !self
+            .worker_shared
+            .engine
+            .wait_for_chord_check(point, OFFLINE_WAIT_TIMEOUT)
+        {
+            nice_error!("offline render: the worker did not check the chord in time");
+        }
+    }
+
     /// The EQ settings the parameters ask for right now, from the latest grid.
     fn eq_target(&mut self, morph: f32, intensity: f32) -> dsp::EqParams {
         apply_intensity(self.grid_out.read().params_at(morph), intensity)
@@ -521,6 +551,7 @@ impl MusicHal {
         if let Some((clock, onset)) = wait {
             self.wait_for_worker(clock);
             self.wait_for_early_answer(clock, onset);
+            self.wait_for_chord_check(clock);
         }
         if let Some(scheduler) = self.scheduler.as_mut() {
             let telemetry = &self.telemetry;

@@ -164,6 +164,7 @@ impl MusicHalParams {
             transpose_search: self.transpose_search.value().clamp(0, 6) as u8,
             novelty: self.novelty_dial.value().then(|| self.novelty.value()),
             early: self.onset_reaction.value(),
+            follow_changes: self.follow_changes.value(),
         }
     }
 }
@@ -245,6 +246,10 @@ pub struct MusicHalParams {
     /// Answer a transient after silence from the part of its segment that has arrived.
     #[id = "onset_reaction"]
     pub onset_reaction: BoolParam,
+
+    /// Leave out the notes of a decided phrase that clash with a chord the input changes to.
+    #[id = "follow_changes"]
+    pub follow_changes: BoolParam,
 
     /// Use the novelty dial instead of the raw continuity.
     #[id = "novelty_dial"]
@@ -362,6 +367,7 @@ impl Default for MusicHalParams {
             .with_unit(" s")
             .with_step_size(0.1),
             onset_reaction: BoolParam::new("Onset Reaction", true),
+            follow_changes: BoolParam::new("Follow Changes", true),
             novelty_dial: BoolParam::new("Novelty Dial", false),
             novelty: FloatParam::new("Novelty", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_unit(" %")

@@ -842,3 +842,59 @@ fn a_chord_struck_late_in_a_segment_is_the_chord_its_answer_follows() {
         "{share:.2} of the notes answering a late change sound in the new chord"
     );
 }
+
+/// Follow Changes hears the chord the input holds now from the unseparated spectrum: 0.12 s
+/// after C major gives way to D minor (no tone in common), `chord_now` holds D, F and A and
+/// none of C, E and G, and against the C major the answerer voiced its phrases to,
+/// `changed_classes` reports the change with exactly D minor's classes. While C major holds,
+/// it reports none; silence gives no chord.
+#[test]
+fn the_chord_now_is_the_chord_struck_an_eighth_of_a_second_ago() {
+    use musichal::engine::answer::chord_classes;
+    use musichal::perception::synth::add_tone;
+    const C_MAJOR: [u8; 3] = [60, 64, 67];
+    const D_MINOR: [u8; 3] = [62, 65, 69];
+    let l = segment_len(RATE as f64);
+    let change = 3 * l + l / 2;
+    let now = change + (0.12 * RATE as f64) as usize;
+    let mut live = vec![0.0f32; 4 * l];
+    for (chord, from, to) in [(C_MAJOR, 0, change), (D_MINOR, change, 4 * l)] {
+        for m in chord {
+            add_tone(
+                &mut live,
+                RATE,
+                from,
+                to - from,
+                f32::from(m),
+                0.15,
+                6,
+                1.0,
+                0.005,
+                f32::INFINITY,
+                0.0,
+            );
+        }
+    }
+    let mut a = Answerer::new(&progression_corpus(), 5).unwrap();
+    let settings = AnswerSettings::default();
+    // The answerer hears three segments of C major.
+    answer_all(&mut a, &live[..3 * l], &settings);
+    let classes = |notes: &[u8]| notes.iter().fold(0u16, |m, n| m | 1 << (n % 12));
+    let (c, d) = (classes(&C_MAJOR), classes(&D_MINOR));
+    let heard = |from: usize, to: usize| {
+        let mut b = Answerer::new(&progression_corpus(), 5).unwrap();
+        b.chord_now(&live[from..3 * l], &live[3 * l..to], RATE, &settings)
+            .unwrap()
+    };
+    let before = heard(l, change).expect("C major sounds");
+    assert_eq!(chord_classes(&before), c, "{before:?}");
+    assert_eq!(a.changed_classes(&before), None);
+    let after = heard(2 * l, now).expect("D minor sounds");
+    assert_eq!(chord_classes(&after), d, "{after:?}");
+    assert_eq!(a.changed_classes(&after), Some(d));
+    let silence = vec![0.0f32; l];
+    assert_eq!(
+        a.chord_now(&silence, &silence, RATE, &settings).unwrap(),
+        None
+    );
+}

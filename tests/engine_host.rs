@@ -668,3 +668,114 @@ fn a_sustained_chord_is_answered_by_notes_longer_than_a_segment() {
         "median answer note {median:.2} s is not longer than a segment ({segment} s)"
     );
 }
+
+/// Follow Changes: an input that changes chord under phrases already decided gets their later
+/// notes that clash with the new chord left out, and nothing else changes. The input
+/// alternates C major and D minor (no tone in common) every 0.7 s, each change half a segment
+/// in. With Follow Changes off and on the answerer's choices are the same (the check draws
+/// nothing), so the answer with it on must be the answer with it off less some notes (8 of
+/// 33 here), and each note left out must start after a change and clash with the chord struck
+/// there. (The embedded corpus is not in these chords: most of the clashing notes that stay
+/// are the best-fitting notes of their step that the voicing keeps, decided after the change.)
+#[test]
+fn follow_changes_leaves_out_only_the_notes_that_clash_with_a_new_chord() {
+    use musichal::perception::synth::add_tone;
+    const C_MAJOR: [u8; 3] = [60, 64, 67];
+    const D_MINOR: [u8; 3] = [62, 65, 69];
+    let segment = (0.35 * RATE) as usize;
+    let len = 16 * RATE as usize;
+    // (start sample, chord): every 0.7 s, half a segment into it.
+    let changes: Vec<(usize, [u8; 3])> = (0..)
+        .map(|k| segment / 2 + k * 2 * segment)
+        .take_while(|&s| s < len)
+        .enumerate()
+        .map(|(k, s)| (s, if k % 2 == 0 { D_MINOR } else { C_MAJOR }))
+        .collect();
+    let mut x = vec![0.0f32; len + 2 * RATE as usize];
+    let spans = [(0, C_MAJOR)].into_iter().chain(changes.iter().copied());
+    let ends = changes.iter().map(|c| c.0).chain([len]);
+    for ((start, chord), end) in spans.zip(ends) {
+        for m in chord {
+            add_tone(
+                &mut x,
+                RATE as u32,
+                start,
+                end - start,
+                f32::from(m),
+                0.12,
+                8,
+                1.0,
+                0.005,
+                f32::INFINITY,
+                0.0,
+            );
+        }
+    }
+    let signal = stereo(x);
+    let starts = |value: &str| -> Vec<(u64, u8)> {
+        let out = offline_run(
+            &signal,
+            &BlockSizes::Fixed(512),
+            &[("Follow Changes", value), ("Density", "100")],
+        );
+        let events = notes(&out);
+        assert_balanced(&events);
+        let mut s: Vec<(u64, u8)> = events.iter().filter(|e| e.3).map(|e| (e.0, e.2)).collect();
+        s.sort_unstable();
+        s
+    };
+    let (off, on) = (starts("Off"), starts("On"));
+    // The chord struck last before `t` (C major before the first change) and when.
+    let chord_at = |t: u64| -> (u64, [u8; 3]) {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c.0 as u64 <= t)
+            .map_or((0, C_MAJOR), |&(s, c)| (s as u64, c))
+    };
+    let fits = |&(t, key): &(u64, u8)| chord_at(t).1.iter().any(|&m| m % 12 == key % 12);
+    let mut missing = on.clone();
+    let left_out: Vec<(u64, u8)> = off
+        .iter()
+        .filter(|n| match missing.iter().position(|m| m == *n) {
+            Some(i) => {
+                missing.swap_remove(i);
+                false
+            }
+            None => true,
+        })
+        .copied()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "notes played only with Follow Changes on: {missing:?}"
+    );
+    let margin = (ANSWER_MARGIN_S * RATE) as u64;
+    for n in &left_out {
+        let (change, _) = chord_at(n.0);
+        assert!(
+            change > 0 && n.0 >= change + margin && !fits(n),
+            "left out {n:?}, which {} (last change at {change})",
+            if fits(n) {
+                "sounds in its chord"
+            } else {
+                "starts before the check"
+            }
+        );
+    }
+    let clashing = off
+        .iter()
+        .filter(|n| chord_at(n.0).0 > 0 && !fits(n))
+        .count();
+    eprintln!(
+        "{} notes off, {} on: {} of the {clashing} that clash with a new chord left out",
+        off.len(),
+        on.len(),
+        left_out.len()
+    );
+    assert!(
+        left_out.len() >= 5,
+        "only {} notes left out",
+        left_out.len()
+    );
+}

@@ -13,6 +13,7 @@ const SHIPPED_IDS: &[&str] = &[
     "density",
     "drive",
     "eq_bypass",
+    "follow_changes",
     "grid",
     "intensity",
     "listen",

@@ -4,7 +4,7 @@
 //! the guard proves the guard sees allocations.
 
 use musichal::dsp::{Eq5, EqParams};
-use musichal::rt::{midi_channel, segment_channel, MidiOut, NoteEvent};
+use musichal::rt::{midi_channel, segment_channel, MidiOut, NoteEvent, Revoice};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
@@ -205,6 +205,15 @@ mod handoff {
                     duration_samples: ((i * 101) % 9000) as u32,
                     beat: None,
                 });
+                // Every seventh pass the input changes chord: a revoice thins what waits.
+                if i % 7 == 6 {
+                    tx.revoice(Revoice {
+                        from_sample: clock + 500,
+                        until_sample: clock + 2500,
+                        beats: None,
+                        keep: 0b0000_1001_0001,
+                    });
+                }
                 let len = 1 + ((i * 53) % 256) as u32;
                 sched.process_block(clock, len, |e: MidiOut| {
                     black_box(e);
@@ -219,6 +228,10 @@ mod handoff {
         });
         assert_eq!(n, 0);
         assert!(emitted > 1_000);
+        assert!(
+            sched.counters().snapshot().revoiced > 100,
+            "the revoices left notes out"
+        );
     }
 
     /// The musical-time path: the beat clock, beat-timed notes, loop jumps, late notes and
@@ -266,6 +279,14 @@ mod handoff {
                         phrase_offset: (i % 5 == 0).then_some(0.5),
                     }),
                 });
+                if i % 9 == 8 {
+                    tx.revoice(Revoice {
+                        from_sample: sample,
+                        until_sample: sample + 4000,
+                        beats: Some((snap.beats + 1.0, snap.beats + 3.0)),
+                        keep: 0b0000_1001_0001,
+                    });
+                }
                 if block.stopped {
                     sched.all_notes_off(0, |e| {
                         black_box(e);

@@ -71,6 +71,13 @@ const EARLY_FULL_QUERY_ATTEMPTS: usize = 4;
 /// An early phrase is prompt when its first note starts within this of the phrase, seconds
 /// (about three frames).
 const EARLY_PROMPT_S: f64 = 0.04;
+/// The chord the input holds now is heard over the last this much of it, seconds, when a
+/// decided phrase is checked against it ([`Answerer::chord_now`]): the STFT frames whose
+/// 85-ms window lies inside it (three at 75 frames a second).
+pub const CHORD_NOW_S: f64 = 0.12;
+/// Audio before that window that [`Answerer::chord_now`] reads, so the resampler has settled
+/// and the STFT's first window is whole, seconds.
+const CHORD_NOW_LOOKBACK_S: f64 = 0.15;
 /// A segment whose loudest frame is below this (dB) is silence: no answer.
 pub const SILENCE_GATE_DB: f32 = -55.0;
 /// Notes shorter than this many frames are not played (pitch-tracker flicker).
@@ -113,6 +120,10 @@ pub struct AnswerSettings {
     /// Answer a transient after silence early, from the part of its segment that has arrived
     /// ([`Answerer::answer_early`]), instead of a whole segment later.
     pub early: bool,
+    /// Follow chord changes: when the input changes chord under a phrase already decided, its
+    /// notes still to come that clash with the new chord are left out ([`Answerer::chord_now`],
+    /// `crate::rt::Revoice`).
+    pub follow_changes: bool,
 }
 
 impl Default for AnswerSettings {
@@ -131,6 +142,7 @@ impl Default for AnswerSettings {
             transpose_search: 0,
             novelty: None,
             early: true,
+            follow_changes: true,
         }
     }
 }
@@ -286,6 +298,8 @@ pub struct Answerer {
     early_perception: Perception,
     /// Early encodes so far.
     early_calls: u64,
+    /// The audio [`Self::chord_now`] reads (reused buffer).
+    chord_audio: Vec<f32>,
     /// (state, its previous play time) for each step of the latest phrase, so an early phrase
     /// that is not kept can be undone.
     played_log: Vec<(usize, u64)>,
@@ -338,6 +352,7 @@ impl Answerer {
             early_tried: Vec::with_capacity(EARLY_ATTEMPTS),
             early_perception,
             early_calls: 0,
+            chord_audio: Vec::new(),
             corpus_frames,
             frame_notes,
             note_index,
@@ -763,6 +778,50 @@ impl Answerer {
         self.react = false;
         self.live_chord = heard_chord;
         result
+    }
+
+    /// The chord the input holds now: the pitch-class energy of the last [`CHORD_NOW_S`] of
+    /// `context` followed by `heard` (the samples that have arrived), from the unseparated
+    /// spectrum ([`Perception::mixture_chroma`], the early answer's front end, a new stream),
+    /// with up to [`CHORD_NOW_LOOKBACK_S`] before it for the resampler and the STFT window.
+    /// `None` when that window is silent or too short, or Listen is off. Touches neither the
+    /// live query nor the random draws.
+    pub fn chord_now(
+        &mut self,
+        context: &[f32],
+        heard: &[f32],
+        host_rate_hz: u32,
+        settings: &AnswerSettings,
+    ) -> Result<Option<[f32; 12]>, AnswerError> {
+        let rate = host_rate_hz as f64;
+        let window = (CHORD_NOW_S * rate).round() as usize;
+        let want = window + (CHORD_NOW_LOOKBACK_S * rate).round() as usize;
+        if !settings.listen || heard.len() + context.len() < window {
+            return Ok(None);
+        }
+        let heard = &heard[heard.len().saturating_sub(want)..];
+        let context = &context[context.len().saturating_sub(want - heard.len())..];
+        self.chord_audio.clear();
+        self.chord_audio.extend_from_slice(context);
+        self.chord_audio.extend_from_slice(heard);
+        let heard =
+            self.early_perception
+                .mixture_chroma(&self.chord_audio, host_rate_hz, window)?;
+        Ok(heard
+            .filter(|(chord, peak_db)| {
+                *peak_db >= SILENCE_GATE_DB && chord.iter().any(|&c| c > 0.0)
+            })
+            .map(|(chord, _)| chord))
+    }
+
+    /// The pitch classes of `chord` ([`chord_classes`]) when one of them did not sound in the
+    /// chord the phrases decided so far were voiced to (the live chord): the input has changed
+    /// chord. `None` when nothing new sounds (the same chord, or fewer of its tones), or the
+    /// live chord is silent.
+    pub fn changed_classes(&self, chord: &[f32; 12]) -> Option<u16> {
+        let before = chord_classes(&self.live_chord);
+        let now = chord_classes(chord);
+        (before != 0x0fff && now & !before != 0).then_some(now)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1574,6 +1633,17 @@ fn chord_weight(chord: &[f32; 12], interval: i8) -> Option<impl Fn(u8) -> f32 + 
     (max > 1e-9 && max.is_finite()).then_some(move |pitch: u8| {
         chord[(i32::from(pitch) + i32::from(interval)).rem_euclid(12) as usize] / max
     })
+}
+
+/// The pitch classes that sound in `chord` (bit `pc` set), by the voicing's rule: those that
+/// weigh at least [`VOICING_SHARE`] of the strongest. A silent chord keeps every class.
+pub fn chord_classes(chord: &[f32; 12]) -> u16 {
+    let Some(weight) = chord_weight(chord, 0) else {
+        return 0x0fff;
+    };
+    (0..12u8)
+        .filter(|&pc| weight(pc) >= VOICING_SHARE)
+        .fold(0, |m, pc| m | 1 << pc)
 }
 
 /// Leaves out of `quoted` (`(start, length, pitch, velocity, entered, step)`) the notes

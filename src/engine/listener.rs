@@ -22,7 +22,7 @@ use super::quantise::Quantiser;
 use super::{EngineCounters, EngineShared, EARLY_LISTEN_S, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME};
 use crate::corpus::CorpusModel;
 use crate::rt::clock::ClockSnapshot;
-use crate::rt::{NoteEvent, NoteSender, SegmentAssembler, CHUNK_LEN, ONSET_FLOOR};
+use crate::rt::{NoteEvent, NoteSender, Revoice, SegmentAssembler, CHUNK_LEN, ONSET_FLOOR};
 
 /// Seed of the answer's random choices: the same session answers the same way every time.
 const ANSWER_SEED: u64 = 0x4d75_7369_6348_616c;
@@ -48,6 +48,24 @@ fn answer_seed(var: Option<&str>) -> std::result::Result<u64, String> {
 /// Shortest early phrase worth playing before the segment's own answer, seconds; an onset
 /// later in its segment gets an early phrase that also covers that answer's time.
 const MIN_EARLY_PHRASE_S: f64 = 0.15;
+
+/// Chord check points per segment: at 1/4, 2/4 and 3/4 of every segment the worker checks the
+/// phrase it has already decided against the chord the input holds then (the segment's end
+/// gets an answer of its own). A phrase is decided at the end of the segment it answers and
+/// plays during the next one, so an input that changes chord meanwhile would otherwise hear
+/// the chord it left for up to a segment.
+pub const CHECKS_PER_SEGMENT: u64 = 4;
+
+/// The latest chord check point of the segment that starts at `start` (`seg_len` samples) that
+/// the samples delivered up to `delivered` have reached; `None` before the first. Point `j` is
+/// `start + j * seg_len / CHECKS_PER_SEGMENT`. The audio thread's offline wait
+/// (`MusicHal::wait_for_chord_check`) and the worker use this one rule.
+pub fn chord_check_point(start: u64, delivered: u64, seg_len: u64) -> Option<u64> {
+    (1..CHECKS_PER_SEGMENT)
+        .rev()
+        .map(|j| start + j * seg_len / CHECKS_PER_SEGMENT)
+        .find(|&p| p > start && p <= delivered)
+}
 
 /// The worker's ends of the audio-thread hand-offs, made in `activate` for the host's sample
 /// rate.
@@ -241,6 +259,24 @@ fn answer_next_segment(
             a.pause();
             early.silent_before = true;
         }
+        // The check points this segment's samples passed before the worker saw it whole.
+        let context: &[f32] = if early.context_end == segment.start_sample {
+            &early.context
+        } else {
+            &[]
+        };
+        check_chords(
+            shared,
+            io.host_rate_hz,
+            &mut io.notes,
+            answerer.as_deref_mut().filter(|_| analyse),
+            &mut early.checked,
+            context,
+            segment.start_sample,
+            &segment.samples,
+            segment.samples.len() as u64,
+            u64::MAX,
+        );
         if let (Some(a), true) = (answerer.as_deref_mut(), analyse) {
             counters.segments_analysed.fetch_add(1, Ordering::Relaxed);
             crate::diagnostics::count_segment_analysed();
@@ -339,10 +375,128 @@ fn answer_next_segment(
         io.assembler.counters().snapshot().segments_dropped,
         Ordering::Relaxed,
     );
-    if let Some(a) = answerer {
+    // The chord checks and the early answer, each in the order of the sample it waits for,
+    // so a render does not depend on when the worker gets to them.
+    let listen = (EARLY_LISTEN_S * io.host_rate_hz as f64).round() as u64;
+    let early_due = io
+        .assembler
+        .last_onset()
+        .filter(|&onset| counters.early_decided.load(Ordering::Acquire) != onset + 1)
+        .map_or(u64::MAX, |onset| onset + listen);
+    check_partial(shared, io, answerer.as_deref_mut(), early, early_due);
+    if let Some(a) = answerer.as_deref_mut() {
         answer_onset_early(shared, io, a, notes, quantiser, early);
     }
+    check_partial(shared, io, answerer, early, u64::MAX);
     false
+}
+
+/// [`check_chords`] on the segment still arriving, up to `limit`.
+fn check_partial(
+    shared: &EngineShared,
+    io: &mut EngineIo,
+    answerer: Option<&mut Answerer>,
+    early: &mut EarlyState,
+    limit: u64,
+) {
+    let EngineIo {
+        assembler,
+        notes,
+        host_rate_hz,
+        ..
+    } = io;
+    let Some((start, partial)) = assembler.partial() else {
+        return;
+    };
+    let context: &[f32] = if early.context_end == start {
+        &early.context
+    } else {
+        &[]
+    };
+    let analyse = assembler.partial_wants_analysis();
+    check_chords(
+        shared,
+        *host_rate_hz,
+        notes,
+        answerer.filter(|_| analyse),
+        &mut early.checked,
+        context,
+        start,
+        partial,
+        assembler.segment_len() as u64,
+        limit,
+    );
+}
+
+/// Follow Changes: at each chord check point ([`chord_check_point`]) of the segment that starts
+/// at `start` that `heard` (its samples so far, `context` the previous segment's when they
+/// join) has reached, not yet handled (after `checked`) and not after `limit`, hears the chord
+/// the input holds now ([`Answerer::chord_now`]); when a pitch class sounds in it that did not
+/// in the chord the decided phrases were voiced to, the audio thread is told to leave out their
+/// notes that start from the point + [`super::ANSWER_MARGIN_S`] to the next point + that margin
+/// and whose pitch class is not in the new chord (a [`Revoice`]). Every point is marked handled (`checked_until`), checked or not
+/// (`answerer` `None`: no corpus, or the segment is not analysed).
+#[allow(clippy::too_many_arguments)]
+fn check_chords(
+    shared: &EngineShared,
+    rate_hz: u32,
+    sender: &mut NoteSender,
+    mut answerer: Option<&mut Answerer>,
+    checked: &mut u64,
+    context: &[f32],
+    start: u64,
+    heard: &[f32],
+    seg_len: u64,
+    limit: u64,
+) {
+    let counters = &shared.counters;
+    for j in 1..CHECKS_PER_SEGMENT {
+        let point = start + j * seg_len / CHECKS_PER_SEGMENT;
+        if point <= *checked || point <= start {
+            continue;
+        }
+        if point > start + heard.len() as u64 || point > limit {
+            break;
+        }
+        *checked = point;
+        let settings = shared.controls.load();
+        if let Some(a) = answerer
+            .as_deref_mut()
+            .filter(|_| settings.follow_changes && settings.listen)
+        {
+            counters.chord_checks.fetch_add(1, Ordering::Relaxed);
+            let heard = &heard[..(point - start) as usize];
+            match a.chord_now(context, heard, rate_hz, &settings) {
+                Ok(Some(chord)) => {
+                    if let Some(keep) = a.changed_classes(&chord) {
+                        // Up to where the next check point's span starts.
+                        let margin = (super::ANSWER_MARGIN_S * rate_hz as f64).round() as u64;
+                        let from_sample = point + margin;
+                        let until_sample = start + (j + 1) * seg_len / CHECKS_PER_SEGMENT + margin;
+                        // Free timing only: in Beat and Bar mode notes wait for the grid or
+                        // the bar line, and a phrase's first note, which marks the line, must
+                        // stay (beat-timed notes are kept: `beats` None).
+                        if sender.revoice(Revoice {
+                            from_sample,
+                            until_sample,
+                            beats: None,
+                            keep,
+                        }) {
+                            counters.revoices_sent.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    shared.status.lock().corpus_message = format!("chord check failed: {e}");
+                }
+            }
+        }
+        counters
+            .checked_until
+            .fetch_max(point + 1, Ordering::Release);
+    }
 }
 
 /// Whether the onset at `onset` still waits for its early-answer decision, with the segment
@@ -378,6 +532,8 @@ struct EarlyState {
     replaced_segment: Option<u64>,
     /// The heard samples of an onset that began in the previous segment (reused buffer).
     heard: Vec<f32>,
+    /// The latest chord check point handled (see [`check_chords`]).
+    checked: u64,
 }
 
 impl Default for EarlyState {
@@ -389,6 +545,7 @@ impl Default for EarlyState {
             answered_segment: None,
             replaced_segment: None,
             heard: Vec::new(),
+            checked: 0,
         }
     }
 }

@@ -15,7 +15,9 @@ pub mod transpose;
 pub use answer::{
     AnswerError, AnswerSettings, Answerer, SegmentAnswer, ANSWER_MARGIN_S, EARLY_LISTEN_S,
 };
-pub use listener::{early_onset_pending, EngineIo, Listener};
+pub use listener::{
+    chord_check_point, early_onset_pending, EngineIo, Listener, CHECKS_PER_SEGMENT,
+};
 
 use crate::oracle::DriveStream;
 use parking_lot::Mutex;
@@ -58,6 +60,14 @@ impl EngineShared {
     pub fn wait_until_handled(&self, sample: u64, limit: Duration) -> bool {
         let done = &self.counters.handled_until_sample;
         wait_until(|| done.load(Ordering::Acquire) >= sample, limit)
+    }
+
+    /// Offline rendering: waits until the worker has checked the phrase it decided against the
+    /// chord the input holds at `point` (a [`chord_check_point`]), so a render does not depend
+    /// on the worker's timing. `false` if `limit` passed first.
+    pub fn wait_for_chord_check(&self, point: u64, limit: Duration) -> bool {
+        let checked = &self.counters.checked_until;
+        wait_until(|| checked.load(Ordering::Acquire) > point, limit)
     }
 
     /// Offline rendering: waits until the worker has decided on its early answer to the onset
@@ -128,6 +138,7 @@ pub struct AnswerControls {
     /// The novelty dial, negative when off.
     pub novelty: AtomicF32,
     pub early: AtomicBool,
+    pub follow_changes: AtomicBool,
 }
 
 impl Default for AnswerControls {
@@ -150,6 +161,7 @@ impl Default for AnswerControls {
             transpose_search: AtomicU8::new(0),
             novelty: AtomicF32::new(-1.0),
             early: AtomicBool::new(true),
+            follow_changes: AtomicBool::new(true),
         };
         c.store(&d);
         c
@@ -180,6 +192,8 @@ impl AnswerControls {
             .store(s.transpose_search, Ordering::Relaxed);
         self.novelty.set(s.novelty.unwrap_or(-1.0));
         self.early.store(s.early, Ordering::Relaxed);
+        self.follow_changes
+            .store(s.follow_changes, Ordering::Relaxed);
     }
 
     /// Publishes the timing settings. Real-time safe.
@@ -227,6 +241,7 @@ impl AnswerControls {
             transpose_search: self.transpose_search.load(Ordering::Relaxed),
             novelty: Some(self.novelty.get()).filter(|n| *n >= 0.0),
             early: self.early.load(Ordering::Relaxed),
+            follow_changes: self.follow_changes.load(Ordering::Relaxed),
         }
     }
 }
@@ -286,6 +301,13 @@ pub struct EngineCounters {
     pub early_decided: AtomicU64,
     /// Early answers given.
     pub early_answers: AtomicU64,
+    /// The latest chord check point (sample + 1) the worker has handled, checked or not
+    /// (offline renders wait for it).
+    pub checked_until: AtomicU64,
+    /// Chord checks run (Follow Changes on, the input sounding) and revoices sent (the input
+    /// had changed chord).
+    pub chord_checks: AtomicU64,
+    pub revoices_sent: AtomicU64,
     /// Measured answer delay: the first note of the latest answer after silence, from the
     /// onset (or the segment start) that it answers, microseconds of audio; in beat and bar
     /// mode up to where the note is placed (the wait for the grid or the bar line included).

@@ -171,6 +171,20 @@ impl PayloadAnalyser {
         }
     }
 
+    /// The energy of the magnitudes `mags` (one frame's bins) in each pitch class over the
+    /// chroma range, and its sum (the chroma of a frame before it is normalised).
+    pub fn chroma_energy(&self, mags: &[f32]) -> ([f32; 12], f32) {
+        let (mut chroma, mut total) = ([0.0f32; 12], 0.0f32);
+        for (&h, pairs) in mags.iter().zip(&self.chroma_map) {
+            let e = h * h;
+            for &(c, w) in pairs {
+                chroma[c] += w * e;
+                total += w * e;
+            }
+        }
+        (chroma, total)
+    }
+
     /// Forgets the flux history (a new stream run).
     pub fn reset(&mut self) {
         self.has_prev = false;
@@ -223,14 +237,8 @@ impl PayloadAnalyser {
         std::mem::swap(&mut self.prev_log, &mut self.log_mag);
         self.has_prev = true;
 
-        let mut chroma_total = 0.0f32;
-        for (&h, pairs) in harmonic.iter().zip(&self.chroma_map) {
-            let e = h * h;
-            for &(c, w) in pairs {
-                out.chroma[c] += w * e;
-                chroma_total += w * e;
-            }
-        }
+        let chroma_total;
+        (out.chroma, chroma_total) = self.chroma_energy(harmonic);
         if chroma_total > 1e-20 {
             out.chroma.iter_mut().for_each(|c| *c /= chroma_total);
         } else {

@@ -498,6 +498,55 @@ impl Perception {
         Ok(out)
     }
 
+    /// The pitch-class energy of the unseparated spectrum (no HPSS, no encoder) over the STFT
+    /// frames whose window lies within the last `window` samples of `samples` (at least the
+    /// last whole frame), and the loudest of those frames in dB: the chord that sounds now, seen
+    /// as soon as it sounds (the harmonic stream's time median admits a new chord only once it
+    /// fills half its kernel). A new stream each call (the segment stream is untouched); `None`
+    /// when `samples` hold no whole frame.
+    pub fn mixture_chroma(
+        &mut self,
+        samples: &[f32],
+        host_rate_hz: u32,
+        window: usize,
+    ) -> Result<Option<([f32; 12], f32)>> {
+        validate_rate(host_rate_hz)?;
+        let mut state = self.new_state(host_rate_hz, 0)?;
+        self.sanitised.clear();
+        self.sanitised.extend(samples.iter().map(|&x| {
+            if x.is_finite() {
+                x.clamp(-16.0, 16.0)
+            } else {
+                0.0
+            }
+        }));
+        self.resampled.clear();
+        state.resampler.push(&self.sanitised, &mut self.resampled)?;
+        self.mags.clear();
+        let n = state.stft.push(&self.resampled, &mut self.mags)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let (n_fft, hop) = (self.encoder.n_fft() as f64, self.encoder.hop() as f64);
+        let rate = f64::from(self.encoder.sample_rate()) / f64::from(host_rate_hz);
+        // Frame t covers encoder samples [t*hop - n_fft/2, t*hop + n_fft/2).
+        let from = self.resampled.len() as f64 - window as f64 * rate;
+        let first = (0..n)
+            .find(|&t| t as f64 * hop - n_fft / 2.0 >= from)
+            .unwrap_or(n - 1);
+        let n_bins = state.stft.n_bins();
+        let (mut chroma, mut peak_db) = ([0.0f32; 12], super::payload::SILENCE_DB);
+        for t in first..n {
+            let mags = &self.mags[t * n_bins..(t + 1) * n_bins];
+            let (c, _) = self.payload.chroma_energy(mags);
+            chroma.iter_mut().zip(c).for_each(|(a, c)| *a += c);
+            let total: f32 = mags.iter().map(|m| m * m).sum();
+            peak_db =
+                peak_db.max((10.0 * (total / 3.0 + 1e-30).log10()).max(super::payload::SILENCE_DB));
+        }
+        Ok(Some((chroma, peak_db)))
+    }
+
     /// Trainer entry point: encodes a whole mono file by cutting it into consecutive segments of
     /// `config.segment_samples(rate_hz)` and calling [`Self::process_segment`] on each, on a fresh
     /// stream. Returns every frame once, in order. The final partial segment is processed too (it

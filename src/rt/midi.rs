@@ -21,6 +21,10 @@
 //!   (`dropped_invalid`).
 //! - [`MidiScheduler::all_notes_off`] ends every sounding note and discards every pending one
 //!   (deactivate, reset, transport stop).
+//! - A [`Revoice`] (the input changed chord under a phrase already queued) leaves out every
+//!   note queued before it that has not started, starts in its span and whose pitch class is
+//!   not in its chord (`revoiced`). The queue keeps the order the worker sent in, so
+//!   notes sent after a revoice are never touched by it.
 //!
 //! Capacities are fixed at compile time; nothing here allocates after construction.
 
@@ -69,6 +73,44 @@ pub struct BeatTime {
     /// *bar* mode: beats from the first note of the note's phrase, which sits on a bar line.
     /// After a jump the phrase moves as one so that its first note is on the next bar line.
     pub phrase_offset: Option<f64>,
+}
+
+/// The worker heard the input change chord while notes it had already queued wait to start:
+/// of those, the ones that start in `[from_sample, until_sample)` (beat-timed ones: in
+/// `beats`) and whose pitch class is not in `keep` (bit `pc` set for pitch class `pc`) are
+/// left out. A player who hears the harmony move leaves out what would now clash. The span
+/// ends where the worker listens again, so each note is judged by the chord heard just before
+/// it, not by every chord the input passes through while it waits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Revoice {
+    /// The span it applies to, samples on the segment writer's clock.
+    pub from_sample: u64,
+    pub until_sample: u64,
+    /// For beat-timed notes: the span in beats on the worker's clock (`None`: beat-timed notes
+    /// are kept).
+    pub beats: Option<(f64, f64)>,
+    /// Pitch classes that sound in the chord now (bit 0 = C).
+    pub keep: u16,
+}
+
+impl Revoice {
+    /// Whether `e` (not started yet) is left out.
+    fn leaves_out(&self, e: &NoteEvent) -> bool {
+        let inside = match e.beat {
+            Some(b) => self
+                .beats
+                .is_some_and(|(from, until)| (from..until).contains(&b.start)),
+            None => (self.from_sample..self.until_sample).contains(&e.start_sample),
+        };
+        inside && self.keep & (1 << (e.note % 12)) == 0
+    }
+}
+
+/// What travels from the worker to the audio thread, in the order it was sent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Hand {
+    Note(NoteEvent),
+    Revoice(Revoice),
 }
 
 /// The beat clock over one block, as the scheduler needs it.
@@ -131,6 +173,10 @@ pub struct MidiCounters {
     pub late_dropped: AtomicU64,
     /// Pending notes discarded by `all_notes_off`.
     pub cancelled: AtomicU64,
+    /// Revoices received.
+    pub revoices: AtomicU64,
+    /// Pending notes a revoice left out.
+    pub revoiced: AtomicU64,
 }
 
 /// A copy of [`MidiCounters`] at one moment.
@@ -145,6 +191,8 @@ pub struct MidiStats {
     pub late_started: u64,
     pub late_dropped: u64,
     pub cancelled: u64,
+    pub revoices: u64,
+    pub revoiced: u64,
 }
 
 impl MidiCounters {
@@ -161,13 +209,15 @@ impl MidiCounters {
             late_started: l(&self.late_started),
             late_dropped: l(&self.late_dropped),
             cancelled: l(&self.cancelled),
+            revoices: l(&self.revoices),
+            revoiced: l(&self.revoiced),
         }
     }
 }
 
 /// Create the worker-side sender and the audio-side scheduler. Allocates: not real-time.
 pub fn midi_channel() -> (NoteSender, MidiScheduler) {
-    let (producer, consumer) = rtrb::RingBuffer::<NoteEvent>::new(MAX_PENDING);
+    let (producer, consumer) = rtrb::RingBuffer::<Hand>::new(MAX_PENDING);
     let counters = Arc::new(MidiCounters::default());
     (
         NoteSender {
@@ -187,7 +237,7 @@ pub fn midi_channel() -> (NoteSender, MidiScheduler) {
 
 /// Worker end of the note queue.
 pub struct NoteSender {
-    producer: rtrb::Producer<NoteEvent>,
+    producer: rtrb::Producer<Hand>,
     counters: Arc<MidiCounters>,
 }
 
@@ -195,18 +245,24 @@ impl NoteSender {
     /// Queue a note; if the queue is full the note is dropped, counted and handed back.
     /// Never blocks, never allocates.
     pub fn send(&mut self, event: NoteEvent) -> Result<(), NoteEvent> {
-        match self.producer.push(event) {
+        match self.producer.push(Hand::Note(event)) {
             Ok(()) => {
                 self.counters.sent.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(rtrb::PushError::Full(e)) => {
+            Err(rtrb::PushError::Full(_)) => {
                 self.counters
                     .dropped_queue_full
                     .fetch_add(1, Ordering::Relaxed);
-                Err(e)
+                Err(event)
             }
         }
+    }
+
+    /// Queue a revoice for the notes queued before it; `false` when the queue is full (it is
+    /// then lost: the notes play as decided). Never blocks, never allocates.
+    pub fn revoice(&mut self, revoice: Revoice) -> bool {
+        self.producer.push(Hand::Revoice(revoice)).is_ok()
     }
 
     /// Free slots in the queue right now.
@@ -236,7 +292,7 @@ struct ActiveNote {
 
 /// Audio end: plays queued notes out sample-accurately.
 pub struct MidiScheduler {
-    consumer: rtrb::Consumer<NoteEvent>,
+    consumer: rtrb::Consumer<Hand>,
     /// Notes not started yet, sorted by `start_sample` *descending* (next one last, so taking
     /// it is a `pop`); equal starts keep arrival order. Capacity [`MAX_PENDING`], never grown.
     pending: Vec<NoteEvent>,
@@ -503,8 +559,8 @@ impl MidiScheduler {
         let mut cancelled = (self.pending.len() + self.beat_pending.len()) as u64;
         self.pending.clear();
         self.beat_pending.clear();
-        while self.consumer.pop().is_ok() {
-            cancelled += 1;
+        while let Ok(hand) = self.consumer.pop() {
+            cancelled += u64::from(matches!(hand, Hand::Note(_)));
         }
         if cancelled > 0 {
             self.counters
@@ -514,7 +570,14 @@ impl MidiScheduler {
     }
 
     fn drain_queue(&mut self) {
-        while let Ok(e) = self.consumer.pop() {
+        while let Ok(hand) = self.consumer.pop() {
+            let e = match hand {
+                Hand::Note(e) => e,
+                Hand::Revoice(r) => {
+                    self.revoice(&r);
+                    continue;
+                }
+            };
             if e.note > MAX_NOTE || e.channel > MAX_CHANNEL {
                 self.counters
                     .dropped_invalid
@@ -533,6 +596,19 @@ impl MidiScheduler {
                 self.insert_pending(e);
             }
         }
+    }
+
+    /// Applies `r` to the notes waiting (both lists keep their order: `retain` is stable and
+    /// does not allocate).
+    fn revoice(&mut self, r: &Revoice) {
+        let before = self.pending.len() + self.beat_pending.len();
+        self.pending.retain(|e| !r.leaves_out(e));
+        self.beat_pending.retain(|e| !r.leaves_out(e));
+        let left_out = before - self.pending.len() - self.beat_pending.len();
+        self.counters.revoices.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .revoiced
+            .fetch_add(left_out as u64, Ordering::Relaxed);
     }
 
     fn earliest_off(&self) -> Option<(usize, u64)> {
@@ -966,6 +1042,80 @@ mod tests {
             // Beat 0.5 is 0.3 beats = 7,200 samples after the clock's start.
             assert_eq!(on.unwrap().0, 7_200);
             assert_eq!(s.counters().snapshot().late_started, 1);
+        }
+
+        /// A revoice leaves out exactly the notes queued before it that start in its span
+        /// (beat-timed ones: its beats) with a pitch class outside its chord; notes already
+        /// sounding, notes outside the span and notes sent after it all play.
+        #[test]
+        fn a_revoice_leaves_out_only_later_clashing_notes_queued_before_it() {
+            const C_MAJOR: u16 = 1 | 1 << 4 | 1 << 7;
+            let (mut tx, mut s) = midi_channel();
+            let bps = 1.0 / 24_000.0;
+            // Sounding already when the chord changes (F, not in C major).
+            tx.send(note(65, 0, 30_000)).unwrap();
+            play_clocked(&mut s, 1000, 1, 0.0, bps);
+            // Waiting: before the span (D), in it (D, E, F#+12, C), at its end (D), beat-timed
+            // (D and G in it, D before it).
+            for (n, start) in [
+                (62, 9_000),
+                (62, 10_000),
+                (64, 10_000),
+                (78, 12_000),
+                (72, 13_000),
+                (62, 14_000),
+            ] {
+                tx.send(note(n, start, 1_000)).unwrap();
+            }
+            tx.send(beat_note(62, 0.5, 0.1, 0.0)).unwrap();
+            tx.send(beat_note(67, 0.5, 0.1, 0.0)).unwrap();
+            tx.send(beat_note(74, 0.3, 0.1, 0.0)).unwrap();
+            tx.revoice(Revoice {
+                from_sample: 10_000,
+                until_sample: 14_000,
+                beats: Some((10_000.0 * bps, 14_000.0 * bps)),
+                keep: C_MAJOR,
+            });
+            // Sent after the revoice: decided with the new chord in mind, so it plays.
+            tx.send(note(62, 15_000, 1_000)).unwrap();
+            let out = play_clocked(&mut s, 1000, 40, 0.0, bps);
+            let mut started: Vec<(u64, u8)> = out
+                .iter()
+                .filter_map(|&(at, e)| match e {
+                    MidiOut::NoteOn { note, .. } => Some((at, note)),
+                    _ => None,
+                })
+                .collect();
+            started.sort_unstable();
+            assert_eq!(
+                started,
+                vec![
+                    (7_200, 74),
+                    (9_000, 62),
+                    (10_000, 64),
+                    (12_000, 67),
+                    (13_000, 72),
+                    (14_000, 62),
+                    (15_000, 62)
+                ]
+            );
+            // The note that was sounding ends when it was meant to.
+            assert!(out
+                .iter()
+                .any(|&(at, e)| at == 30_000 && matches!(e, MidiOut::NoteOff { note: 65, .. })));
+            let stats = s.counters().snapshot();
+            assert_eq!((stats.revoices, stats.revoiced), (1, 3));
+            // Without a beat point, beat-timed notes are kept.
+            let (mut tx, mut s) = midi_channel();
+            tx.send(beat_note(62, 0.5, 0.1, 0.0)).unwrap();
+            tx.revoice(Revoice {
+                from_sample: 0,
+                until_sample: u64::MAX,
+                beats: None,
+                keep: C_MAJOR,
+            });
+            let out = play_clocked(&mut s, 1000, 20, 0.0, bps);
+            assert_eq!(out.len(), 2, "{out:?}");
         }
 
         #[test]

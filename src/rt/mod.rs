@@ -18,7 +18,7 @@ pub mod segment;
 
 pub use midi::{
     midi_channel, BeatSpan, BeatTime, MidiCounters, MidiOut, MidiScheduler, MidiStats, NoteEvent,
-    NoteSender, MAX_ACTIVE, MAX_PENDING,
+    NoteSender, Revoice, MAX_ACTIVE, MAX_PENDING,
 };
 pub use segment::{
     segment_channel, Segment, SegmentAssembler, SegmentCounters, SegmentError, SegmentStats,
