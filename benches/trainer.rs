@@ -114,6 +114,33 @@ fn answering(c: &mut Criterion) {
             black_box(r)
         })
     });
+    // Follow Changes: the same segment with the worker's three chord checks of it (1/4, 2/4,
+    // 3/4 of the segment heard, the previous segment as context), as the live worker runs them.
+    let mut with_checks = Answerer::new(&corpus, 1).unwrap();
+    let mut k = 0usize;
+    g.bench_function("segment_and_three_chord_checks_48k_embedded_corpus", |b| {
+        b.iter(|| {
+            let i = k % segments.len();
+            if i == 0 {
+                with_checks = Answerer::new(&corpus, 1).unwrap();
+            }
+            let context: &[f32] = if i == 0 { &[] } else { segments[i - 1] };
+            for j in 1..4 {
+                let heard = &segments[i][..j * l / 4];
+                black_box(
+                    with_checks
+                        .chord_now(context, heard, rate, &settings)
+                        .unwrap(),
+                );
+            }
+            notes.clear();
+            let r = with_checks
+                .answer(segments[i], (k * l) as u64, rate, &settings, &mut notes)
+                .unwrap();
+            k += 1;
+            black_box(r)
+        })
+    });
     g.finish();
 }
 

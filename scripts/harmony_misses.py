@@ -4,11 +4,18 @@
     musichal render X.wav -o out.wav --midi answer.mid --corpus c.mhc "Transpose Search=6"
     python scripts/harmony_misses.py misses X.mid answer.mid
     python scripts/harmony_misses.py follower DIR          # DIR/*.mid, the input pieces
+    python scripts/harmony_misses.py heard X.mid answer.mid [SEGMENT_S]
 
 `misses`: each answer note that starts while the input sounds is a hit (its pitch class sounds
 in the input at its onset, as `musichal evaluate` counts harmony) or a miss, classed by where
 its pitch class is: in the input's chord of the previous 0.7 s, of the next 0.7 s, in the
 input's major key, or out of it; then the hit share by the time since the input's last onset.
+
+`heard`: the answer notes by how long the phrase that plays them had heard the input's
+latest onset before it was decided (a phrase is decided at the end of the segment it answers,
+segments of SEGMENT_S = 0.35 s from 0, and plays from 30 ms after it): "not heard" notes start
+after an onset their phrase could not have heard, the ones Follow Changes can reach. Their
+hit shares, and the share all notes would reach if every "not heard" miss were left out.
 
 `follower`: a player who hears the input's chord with a delay d plays, at random times, a
 pitch class the input sounded d earlier; its harmony share and the evaluate null (the same
@@ -74,6 +81,30 @@ def misses(input_mid, answer_mid):
             )
 
 
+def heard(input_mid, answer_mid, segment_s=0.35, margin_s=0.03):
+    inp, ans = notes(input_mid), notes(answer_mid)
+    onsets = sorted({a for (a, _, _) in inp})
+    count, hits = Counter(), Counter()
+    for a, _, p in ans:
+        now = sounding(inp, a)
+        if not now:
+            continue
+        last = max((o for o in onsets if o <= a), default=None)
+        decided = ((a - margin_s) // segment_s) * segment_s
+        if last is None or last < decided:
+            kind = "heard" if last is None or decided - last >= 0.1 else "heard < 0.1 s"
+        else:
+            kind = "not heard"
+        count[kind] += 1
+        hits[kind] += (p % 12) in now
+    total, hit = sum(count.values()), sum(hits.values())
+    for kind in sorted(count):
+        print(f"{kind:14s} {count[kind]:4d} notes, hit {hits[kind] / count[kind]:.2f}")
+    left_out = count["not heard"] - hits["not heard"]
+    print(f"all {total} notes hit {hit / max(total, 1):.3f}; with the not-heard misses left out "
+          f"{hit / max(total - left_out, 1):.3f}")
+
+
 def follower(directory, delays=(0.0, 0.2, 0.35, 0.5, 0.7), draws=2000, seed=3):
     rng = random.Random(seed)
     pieces = [notes(p) for p in sorted(Path(directory).glob("*.mid"))]
@@ -102,6 +133,8 @@ def follower(directory, delays=(0.0, 0.2, 0.35, 0.5, 0.7), draws=2000, seed=3):
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "misses":
         misses(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == "heard":
+        heard(sys.argv[2], sys.argv[3], *map(float, sys.argv[4:]))
     elif len(sys.argv) == 3 and sys.argv[1] == "follower":
         follower(sys.argv[2])
     else:

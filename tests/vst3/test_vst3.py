@@ -64,6 +64,7 @@ SWITCHES = {
     "Listen": True,
     "Live Learning": False,
     "Onset Reaction": True,
+    "Follow Changes": True,
     "Novelty Dial": False,
 }
 
