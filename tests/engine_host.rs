@@ -679,39 +679,8 @@ fn a_sustained_chord_is_answered_by_notes_longer_than_a_segment() {
 /// are the best-fitting notes of their step that the voicing keeps, decided after the change.)
 #[test]
 fn follow_changes_leaves_out_only_the_notes_that_clash_with_a_new_chord() {
-    use musichal::perception::synth::add_tone;
-    const C_MAJOR: [u8; 3] = [60, 64, 67];
-    const D_MINOR: [u8; 3] = [62, 65, 69];
-    let segment = (0.35 * RATE) as usize;
-    let len = 16 * RATE as usize;
-    // (start sample, chord): every 0.7 s, half a segment into it.
-    let changes: Vec<(usize, [u8; 3])> = (0..)
-        .map(|k| segment / 2 + k * 2 * segment)
-        .take_while(|&s| s < len)
-        .enumerate()
-        .map(|(k, s)| (s, if k % 2 == 0 { D_MINOR } else { C_MAJOR }))
-        .collect();
-    let mut x = vec![0.0f32; len + 2 * RATE as usize];
-    let spans = [(0, C_MAJOR)].into_iter().chain(changes.iter().copied());
-    let ends = changes.iter().map(|c| c.0).chain([len]);
-    for ((start, chord), end) in spans.zip(ends) {
-        for m in chord {
-            add_tone(
-                &mut x,
-                RATE as u32,
-                start,
-                end - start,
-                f32::from(m),
-                0.12,
-                8,
-                1.0,
-                0.005,
-                f32::INFINITY,
-                0.0,
-            );
-        }
-    }
-    let signal = stereo(x);
+    let input = ChordChanges::new(RATE, 16, 2);
+    let signal = stereo(input.signal.clone());
     let starts = |value: &str| -> Vec<(u64, u8)> {
         let out = offline_run(
             &signal,
@@ -725,34 +694,15 @@ fn follow_changes_leaves_out_only_the_notes_that_clash_with_a_new_chord() {
         s
     };
     let (off, on) = (starts("Off"), starts("On"));
-    // The chord struck last before `t` (C major before the first change) and when.
-    let chord_at = |t: u64| -> (u64, [u8; 3]) {
-        changes
-            .iter()
-            .rev()
-            .find(|c| c.0 as u64 <= t)
-            .map_or((0, C_MAJOR), |&(s, c)| (s as u64, c))
-    };
-    let fits = |&(t, key): &(u64, u8)| chord_at(t).1.iter().any(|&m| m % 12 == key % 12);
-    let mut missing = on.clone();
-    let left_out: Vec<(u64, u8)> = off
-        .iter()
-        .filter(|n| match missing.iter().position(|m| m == *n) {
-            Some(i) => {
-                missing.swap_remove(i);
-                false
-            }
-            None => true,
-        })
-        .copied()
-        .collect();
+    let fits = |&(t, key): &(u64, u8)| input.fits(t, key);
+    let (left_out, added) = left_out_and_added(&off, &on);
     assert!(
-        missing.is_empty(),
-        "notes played only with Follow Changes on: {missing:?}"
+        added.is_empty(),
+        "notes played only with Follow Changes on: {added:?}"
     );
     let margin = (ANSWER_MARGIN_S * RATE) as u64;
     for n in &left_out {
-        let (change, _) = chord_at(n.0);
+        let (change, _) = input.at(n.0);
         assert!(
             change > 0 && n.0 >= change + margin && !fits(n),
             "left out {n:?}, which {} (last change at {change})",
@@ -765,7 +715,7 @@ fn follow_changes_leaves_out_only_the_notes_that_clash_with_a_new_chord() {
     }
     let clashing = off
         .iter()
-        .filter(|n| chord_at(n.0).0 > 0 && !fits(n))
+        .filter(|n| input.at(n.0).0 > 0 && !fits(n))
         .count();
     eprintln!(
         "{} notes off, {} on: {} of the {clashing} that clash with a new chord left out",

@@ -4,7 +4,9 @@
 //! holds an answer starts it on the bar line, also across a tempo change and a loop jump; a
 //! transport stop silences every note within the block and drops the pending ones. 97 to 120
 //! BPM, 4/4 and 7/8; grids 1/4, 1/16, 1/8 T, 1/16 T, and 1/8 swung 67 %. Without a host
-//! transport the Tempo parameter sets the grid, counted from the start of processing.
+//! transport the Tempo parameter sets the grid, counted from the start of processing. Follow
+//! Changes leaves out, in both modes, only notes that would clash with a new chord, and keeps
+//! the grid and the bar line.
 //!
 //! The beat of a note on is computed from what the host sent: the block's song position and
 //! tempo plus the note's offset inside the block.
@@ -13,6 +15,7 @@ mod common;
 
 use common::checks::assert_balanced;
 use common::clap_host::*;
+use common::signals::{left_out_and_added, ChordChanges};
 use musichal::perception::synth::render_music;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg32;
@@ -454,6 +457,9 @@ fn without_host_transport_beat_mode_follows_the_tempo_parameter() {
                 ("Grid", "1/16"),
                 ("Density", "90 %"),
                 ("Tempo", &text),
+                // The grid is judged on every note the answer decides (Follow Changes, which
+                // leaves some out, keeps the grid in its own test below).
+                ("Follow Changes", "Off"),
             ],
             &signal,
             tempo,
@@ -624,5 +630,94 @@ fn stop_case(tempo: f64, num: u16, denom: u16, stop_at: u64) -> bool {
             "{case}: dropped {dropped:?}, kept {stopped:?}"
         );
         !dropped.is_empty()
+    }
+}
+
+/// Follow Changes in Beat and Bar mode: notes wait for the grid or the bar line, and a chord
+/// change heard while they wait leaves out those that would clash with it when they sound,
+/// keeping the notes that mark the grid and the bar line. The input alternates C major and D
+/// minor (no tone in common) every 0.7 s, half a segment into a segment. With Follow Changes
+/// off and on the worker's choices are the same, so the answer with it on must be the answer
+/// with it off less some notes, each sounding after a change (and its margin) outside the
+/// chord struck there; every event still starts on the grid, every bar's answer on its line.
+#[test]
+fn follow_changes_in_beat_and_bar_mode_keeps_the_grid_and_the_bar_line() {
+    use musichal::engine::ANSWER_MARGIN_S;
+    // A tail of silence: answers wait up to two bars.
+    let input = ChordChanges::new(RATE, 14, 4);
+    let signal = &input.signal;
+    let margin = (ANSWER_MARGIN_S * RATE) as u64;
+    for (mode, grid) in [("Beat", "1/8"), ("Bar", "1/8")] {
+        let run = |follow: &str| -> Vec<Seen> {
+            let seen = drive(
+                &[
+                    ("Answer Mode", mode),
+                    ("Grid", grid),
+                    ("Density", "100 %"),
+                    ("Follow Changes", follow),
+                ],
+                signal,
+                transport(120.0, 4, 4),
+                11,
+                |_, _| {},
+            );
+            balanced(&seen);
+            seen.into_iter().filter(|s| s.on).collect()
+        };
+        let (off, on) = (run("Off"), run("On"));
+        let starts =
+            |seen: &[Seen]| -> Vec<(u64, u8)> { seen.iter().map(|s| (s.sample, s.key)).collect() };
+        let (left_out, added) = left_out_and_added(&starts(&off), &starts(&on));
+        assert!(
+            added.is_empty(),
+            "{mode}: notes played only with Follow Changes on: {added:?}"
+        );
+        for &(t, key) in &left_out {
+            let (change, chord) = input.at(t);
+            assert!(
+                change > 0 && t >= change + margin && chord.iter().all(|&m| m % 12 != key % 12),
+                "{mode}: left out {key} at {t}, last change at {change} to {chord:?}"
+            );
+        }
+        eprintln!(
+            "{mode}: {} notes off, {} left out on",
+            off.len(),
+            left_out.len()
+        );
+        assert!(
+            left_out.len() >= 3,
+            "{mode}: only {} of {} notes left out",
+            left_out.len(),
+            off.len()
+        );
+        match mode {
+            "Beat" => {
+                // Every event (notes within 50 ms) still starts on the grid.
+                let spread = (0.05 * RATE).round() as u64 + 1;
+                let mut last: Option<u64> = None;
+                for s in &on {
+                    if last.is_none_or(|f| s.sample > f + spread) {
+                        let (off_grid, _) = off_grid_samples(s, 0.5, 0.0);
+                        assert!(off_grid <= 1.0, "an event starts {off_grid:.1} samples off");
+                        last = Some(s.sample);
+                    }
+                }
+            }
+            _ => {
+                // Every bar's answer still starts on its line.
+                let mut first_in_bar: HashMap<i64, &Seen> = HashMap::new();
+                for s in &on {
+                    let bar = ((s.beat + 1.0 / s.samples_per_beat) / s.beats_per_bar).floor();
+                    first_in_bar.entry(bar as i64).or_insert(s);
+                }
+                for (bar, s) in &first_in_bar {
+                    let off = (s.beat - *bar as f64 * s.beats_per_bar) * s.samples_per_beat;
+                    assert!(
+                        off.abs() <= 1.0,
+                        "bar {bar}'s answer starts {off:.1} samples late"
+                    );
+                }
+            }
+        }
     }
 }

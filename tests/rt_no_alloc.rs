@@ -212,6 +212,7 @@ mod handoff {
                         until_sample: clock + 2500,
                         beats: None,
                         keep: 0b0000_1001_0001,
+                        event_beats: 0.0,
                     });
                 }
                 let len = 1 + ((i * 53) % 256) as u32;
@@ -285,6 +286,8 @@ mod handoff {
                         until_sample: sample + 4000,
                         beats: Some((snap.beats + 1.0, snap.beats + 3.0)),
                         keep: 0b0000_1001_0001,
+                        // Events of notes on the grid and notes that moved with them.
+                        event_beats: 0.1,
                     });
                 }
                 if block.stopped {

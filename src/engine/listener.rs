@@ -18,7 +18,7 @@
 use std::sync::atomic::Ordering;
 
 use super::answer::Answerer;
-use super::quantise::Quantiser;
+use super::quantise::{AnswerMode, Quantiser, EVENT_SPREAD_S};
 use super::{EngineCounters, EngineShared, EARLY_LISTEN_S, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME};
 use crate::corpus::CorpusModel;
 use crate::rt::clock::ClockSnapshot;
@@ -269,6 +269,7 @@ fn answer_next_segment(
             shared,
             io.host_rate_hz,
             &mut io.notes,
+            &mut io.clock,
             answerer.as_deref_mut().filter(|_| analyse),
             &mut early.checked,
             context,
@@ -403,6 +404,7 @@ fn check_partial(
         assembler,
         notes,
         host_rate_hz,
+        clock,
         ..
     } = io;
     let Some((start, partial)) = assembler.partial() else {
@@ -418,6 +420,7 @@ fn check_partial(
         shared,
         *host_rate_hz,
         notes,
+        clock,
         answerer.filter(|_| analyse),
         &mut early.checked,
         context,
@@ -441,6 +444,7 @@ fn check_chords(
     shared: &EngineShared,
     rate_hz: u32,
     sender: &mut NoteSender,
+    clock: &mut triple_buffer::Output<ClockSnapshot>,
     mut answerer: Option<&mut Answerer>,
     checked: &mut u64,
     context: &[f32],
@@ -473,14 +477,28 @@ fn check_chords(
                         let margin = (super::ANSWER_MARGIN_S * rate_hz as f64).round() as u64;
                         let from_sample = point + margin;
                         let until_sample = start + (j + 1) * seg_len / CHECKS_PER_SEGMENT + margin;
-                        // Free timing only: in Beat and Bar mode notes wait for the grid or
-                        // the bar line, and a phrase's first note, which marks the line, must
-                        // stay (beat-timed notes are kept: `beats` None).
+                        // In Beat and Bar mode the notes wait for the grid or the bar line:
+                        // the span is where the beat clock will be then (the scheduler keeps
+                        // the notes that mark the grid and the bar line).
+                        let (beats, event_beats) = match shared.controls.load_timing().mode {
+                            AnswerMode::Free => (None, 0.0),
+                            _ => {
+                                let clock = *clock.read();
+                                (
+                                    Some((
+                                        clock.beats_at(from_sample),
+                                        clock.beats_at(until_sample),
+                                    )),
+                                    EVENT_SPREAD_S * clock.tempo_bpm / 60.0,
+                                )
+                            }
+                        };
                         if sender.revoice(Revoice {
                             from_sample,
                             until_sample,
-                            beats: None,
+                            beats,
                             keep,
+                            event_beats,
                         }) {
                             counters.revoices_sent.fetch_add(1, Ordering::Relaxed);
                         }

@@ -23,8 +23,10 @@
 //!   (deactivate, reset, transport stop).
 //! - A [`Revoice`] (the input changed chord under a phrase already queued) leaves out every
 //!   note queued before it that has not started, starts in its span and whose pitch class is
-//!   not in its chord (`revoiced`). The queue keeps the order the worker sent in, so
-//!   notes sent after a revoice are never touched by it.
+//!   not in its chord (`revoiced`), except the notes that mark musical time: a bar-mode
+//!   phrase's first note, and a beat-mode event's note on the grid while a note of its event
+//!   stays. The queue keeps the order the worker sent in, so notes sent after a revoice are
+//!   never touched by it.
 //!
 //! Capacities are fixed at compile time; nothing here allocates after construction.
 
@@ -91,6 +93,10 @@ pub struct Revoice {
     pub beats: Option<(f64, f64)>,
     /// Pitch classes that sound in the chord now (bit 0 = C).
     pub keep: u16,
+    /// *Beat* mode: notes that start up to this many beats after a note on the grid (one that
+    /// has a `grid`) belong to its event and moved with it. The note on the grid goes only
+    /// with all of them, so what stays of an event still starts on the grid.
+    pub event_beats: f64,
 }
 
 impl Revoice {
@@ -102,7 +108,27 @@ impl Revoice {
                 .is_some_and(|(from, until)| (from..until).contains(&b.start)),
             None => (self.from_sample..self.until_sample).contains(&e.start_sample),
         };
-        inside && self.keep & (1 << (e.note % 12)) == 0
+        // A bar-mode phrase's first note marks the bar line: it stays.
+        let marks_bar = e.beat.is_some_and(|b| b.phrase_offset == Some(0.0));
+        inside && !marks_bar && self.keep & (1 << (e.note % 12)) == 0
+    }
+
+    /// Whether `list[i]`, a beat-timed note that [`Self::leaves_out`], may go: a note on the
+    /// grid goes only when every note of its event (`list` sorted by beat, descending: those
+    /// before it, up to `event_beats` later and off the grid) goes too.
+    fn takes_beat_note(&self, list: &[NoteEvent], i: usize) -> bool {
+        let Some(anchor) = list[i].beat.filter(|b| b.grid > 0.0) else {
+            return true;
+        };
+        list[..i]
+            .iter()
+            .rev()
+            .map_while(|n| {
+                n.beat
+                    .filter(|b| b.start <= anchor.start + self.event_beats)
+                    .map(|b| (n, b))
+            })
+            .all(|(n, b)| b.grid > 0.0 || self.leaves_out(n))
     }
 }
 
@@ -603,7 +629,17 @@ impl MidiScheduler {
     fn revoice(&mut self, r: &Revoice) {
         let before = self.pending.len() + self.beat_pending.len();
         self.pending.retain(|e| !r.leaves_out(e));
-        self.beat_pending.retain(|e| !r.leaves_out(e));
+        // Decided on the list as it stands (an event's notes are judged together), then
+        // removed in one pass.
+        let mut gone = [false; MAX_PENDING];
+        for (i, e) in self.beat_pending.iter().enumerate() {
+            gone[i] = r.leaves_out(e) && r.takes_beat_note(&self.beat_pending, i);
+        }
+        let mut i = 0;
+        self.beat_pending.retain(|_| {
+            i += 1;
+            !gone[i - 1]
+        });
         let left_out = before - self.pending.len() - self.beat_pending.len();
         self.counters.revoices.fetch_add(1, Ordering::Relaxed);
         self.counters
@@ -967,6 +1003,19 @@ mod tests {
             }
         }
 
+        /// The note ons of `out` as (absolute sample, note), in time order.
+        fn note_ons(out: &[(u64, MidiOut)]) -> Vec<(u64, u8)> {
+            let mut ons: Vec<(u64, u8)> = out
+                .iter()
+                .filter_map(|&(at, e)| match e {
+                    MidiOut::NoteOn { note, .. } => Some((at, note)),
+                    _ => None,
+                })
+                .collect();
+            ons.sort_unstable();
+            ons
+        }
+
         /// Plays `blocks` blocks of `len` samples on a clock of `bps` beats per sample that
         /// starts at beat `beats0`; returns (absolute sample, event).
         fn play_clocked(
@@ -1075,20 +1124,13 @@ mod tests {
                 until_sample: 14_000,
                 beats: Some((10_000.0 * bps, 14_000.0 * bps)),
                 keep: C_MAJOR,
+                event_beats: 0.0,
             });
             // Sent after the revoice: decided with the new chord in mind, so it plays.
             tx.send(note(62, 15_000, 1_000)).unwrap();
             let out = play_clocked(&mut s, 1000, 40, 0.0, bps);
-            let mut started: Vec<(u64, u8)> = out
-                .iter()
-                .filter_map(|&(at, e)| match e {
-                    MidiOut::NoteOn { note, .. } => Some((at, note)),
-                    _ => None,
-                })
-                .collect();
-            started.sort_unstable();
             assert_eq!(
-                started,
+                note_ons(&out),
                 vec![
                     (7_200, 74),
                     (9_000, 62),
@@ -1113,9 +1155,58 @@ mod tests {
                 until_sample: u64::MAX,
                 beats: None,
                 keep: C_MAJOR,
+                event_beats: 0.0,
             });
             let out = play_clocked(&mut s, 1000, 20, 0.0, bps);
             assert_eq!(out.len(), 2, "{out:?}");
+        }
+
+        /// In Beat and Bar mode a revoice keeps what marks musical time: a bar-mode phrase's
+        /// first note, and a beat-mode event's note on the grid unless every note of its event
+        /// goes; the other clashing notes go as in free timing.
+        #[test]
+        fn a_revoice_keeps_the_notes_that_mark_the_grid_and_the_bar_line() {
+            const C_MAJOR: u16 = 1 | 1 << 4 | 1 << 7;
+            let bps = 1.0 / 24_000.0;
+            let (mut tx, mut s) = midi_channel();
+            let bar_note = |n: u8, start: f64, offset: f64| NoteEvent {
+                beat: Some(BeatTime {
+                    start,
+                    duration: 0.1,
+                    grid: 0.0,
+                    swing: 0.0,
+                    phrase_offset: Some(offset),
+                }),
+                ..note(n, 0, 0)
+            };
+            for e in [
+                // On the grid (D, clashing) with E of its event: both stay.
+                beat_note(62, 1.0, 0.1, 0.25),
+                beat_note(64, 1.01, 0.1, 0.0),
+                // On the grid with F# of its event, both clashing: both go.
+                beat_note(62, 2.0, 0.1, 0.25),
+                beat_note(66, 2.02, 0.1, 0.0),
+                // E on the grid stays; F# of its event goes.
+                beat_note(64, 2.5, 0.1, 0.25),
+                beat_note(66, 2.51, 0.1, 0.0),
+                // A bar-mode phrase: its first note (D) marks the line and stays; F# goes.
+                bar_note(62, 3.0, 0.0),
+                bar_note(66, 3.5, 0.5),
+            ] {
+                tx.send(e).unwrap();
+            }
+            tx.revoice(Revoice {
+                from_sample: 0,
+                until_sample: 0,
+                beats: Some((0.5, 4.0)),
+                keep: C_MAJOR,
+                event_beats: 0.05,
+            });
+            assert_eq!(
+                note_ons(&play_clocked(&mut s, 1000, 100, 0.0, bps)),
+                vec![(24_000, 62), (24_240, 64), (60_000, 64), (72_000, 62)]
+            );
+            assert_eq!(s.counters().snapshot().revoiced, 4);
         }
 
         #[test]

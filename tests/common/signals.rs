@@ -72,3 +72,84 @@ pub fn assert_close(out: &[Vec<f32>], expected: &[Vec<f32>], tol: f32, what: &st
 pub fn unique_count<T: std::hash::Hash + Eq + Copy>(ids: &[T]) -> usize {
     ids.iter().copied().collect::<HashSet<_>>().len()
 }
+
+/// C major and D minor: no tone in common.
+pub const C_MAJOR: [u8; 3] = [60, 64, 67];
+pub const D_MINOR: [u8; 3] = [62, 65, 69];
+
+/// An input that changes chord under phrases already decided (the Follow Changes tests): C
+/// major, then D minor and C major in turn every two 0.35-s segments, each change half a
+/// segment in, for `seconds`, then `tail_s` seconds of silence; mono, at `rate`.
+pub struct ChordChanges {
+    pub signal: Vec<f32>,
+    /// (start sample, chord) of every change.
+    pub changes: Vec<(usize, [u8; 3])>,
+}
+
+impl ChordChanges {
+    pub fn new(rate: f64, seconds: usize, tail_s: usize) -> Self {
+        use musichal::perception::synth::add_tone;
+        let segment = (0.35 * rate) as usize;
+        let len = seconds * rate as usize;
+        let changes: Vec<(usize, [u8; 3])> = (0..)
+            .map(|k| segment / 2 + k * 2 * segment)
+            .take_while(|&s| s < len)
+            .enumerate()
+            .map(|(k, s)| (s, if k % 2 == 0 { D_MINOR } else { C_MAJOR }))
+            .collect();
+        let mut signal = vec![0.0f32; len + tail_s * rate as usize];
+        let spans = [(0, C_MAJOR)].into_iter().chain(changes.iter().copied());
+        let ends = changes.iter().map(|c| c.0).chain([len]);
+        for ((start, chord), end) in spans.zip(ends) {
+            for m in chord {
+                add_tone(
+                    &mut signal,
+                    rate as u32,
+                    start,
+                    end - start,
+                    f32::from(m),
+                    0.12,
+                    8,
+                    1.0,
+                    0.005,
+                    f32::INFINITY,
+                    0.0,
+                );
+            }
+        }
+        Self { signal, changes }
+    }
+
+    /// The chord struck last at or before sample `t`, and when (C major at 0 before the first
+    /// change).
+    pub fn at(&self, t: u64) -> (u64, [u8; 3]) {
+        self.changes
+            .iter()
+            .rev()
+            .find(|c| c.0 as u64 <= t)
+            .map_or((0, C_MAJOR), |&(s, c)| (s as u64, c))
+    }
+
+    /// Whether note `key` sounds in the chord struck last at or before `t`.
+    pub fn fits(&self, t: u64, key: u8) -> bool {
+        self.at(t).1.iter().any(|&m| m % 12 == key % 12)
+    }
+}
+
+/// The notes (start, key) of `off` that `on` lacks, counted as multisets, and the notes of `on`
+/// that `off` lacks.
+pub fn left_out_and_added(off: &[(u64, u8)], on: &[(u64, u8)]) -> (Vec<(u64, u8)>, Vec<(u64, u8)>) {
+    let mut added = on.to_vec();
+    let left_out = off
+        .iter()
+        .filter(|n| match added.iter().position(|m| m == *n) {
+            Some(i) => {
+                added.swap_remove(i);
+                false
+            }
+            None => true,
+        })
+        .copied()
+        .collect();
+    (left_out, added)
+}
