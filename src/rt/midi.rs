@@ -948,19 +948,9 @@ mod tests {
         #[test]
         fn a_bar_phrase_pending_at_a_jump_starts_on_the_next_bar_line() {
             let (mut tx, mut s) = midi_channel();
-            let phrase_note = |n: u8, start: f64, offset: f64| NoteEvent {
-                beat: Some(BeatTime {
-                    start,
-                    duration: 0.5,
-                    grid: 0.0,
-                    swing: 0.0,
-                    phrase_offset: Some(offset),
-                }),
-                ..note(n, 0, 0)
-            };
             // A phrase on the bar line at beat 8 (4/4), notes at 8, 9 and 10.5.
             for (n, offset) in [(60, 0.0), (62, 1.0), (64, 2.5)] {
-                tx.send(phrase_note(n, 8.0 + offset, offset)).unwrap();
+                tx.send(bar_note(n, 8.0 + offset, offset, 0.5)).unwrap();
             }
             // Take them from the queue (clock at beat 0, nothing due yet).
             let bps = 2.0 / 48_000.0;
@@ -998,6 +988,20 @@ mod tests {
                     grid,
                     swing: 0.0,
                     phrase_offset: None,
+                }),
+                ..note(n, 0, 0)
+            }
+        }
+
+        /// A note of a Bar-mode phrase: it starts `offset` beats after the phrase's first.
+        fn bar_note(n: u8, start: f64, offset: f64, duration: f64) -> NoteEvent {
+            NoteEvent {
+                beat: Some(BeatTime {
+                    start,
+                    duration,
+                    grid: 0.0,
+                    swing: 0.0,
+                    phrase_offset: Some(offset),
                 }),
                 ..note(n, 0, 0)
             }
@@ -1169,16 +1173,6 @@ mod tests {
             const C_MAJOR: u16 = 1 | 1 << 4 | 1 << 7;
             let bps = 1.0 / 24_000.0;
             let (mut tx, mut s) = midi_channel();
-            let bar_note = |n: u8, start: f64, offset: f64| NoteEvent {
-                beat: Some(BeatTime {
-                    start,
-                    duration: 0.1,
-                    grid: 0.0,
-                    swing: 0.0,
-                    phrase_offset: Some(offset),
-                }),
-                ..note(n, 0, 0)
-            };
             for e in [
                 // On the grid (D, clashing) with E of its event: both stay.
                 beat_note(62, 1.0, 0.1, 0.25),
@@ -1190,8 +1184,8 @@ mod tests {
                 beat_note(64, 2.5, 0.1, 0.25),
                 beat_note(66, 2.51, 0.1, 0.0),
                 // A bar-mode phrase: its first note (D) marks the line and stays; F# goes.
-                bar_note(62, 3.0, 0.0),
-                bar_note(66, 3.5, 0.5),
+                bar_note(62, 3.0, 0.0, 0.1),
+                bar_note(66, 3.5, 0.5, 0.1),
             ] {
                 tx.send(e).unwrap();
             }
