@@ -898,3 +898,95 @@ fn the_chord_now_is_the_chord_struck_an_eighth_of_a_second_ago() {
         None
     );
 }
+
+/// A writer into a buffer the test still holds.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The provenance `musichal evaluate` reads the quoted runs from: one mark per note sent,
+/// full phrases and early reactions alike (an early attempt that is undone takes its marks
+/// back), each naming a note of the corpus that sounds at the mark's corpus time, moved by the
+/// interval the note was sent in.
+#[test]
+fn provenance_marks_name_the_corpus_note_each_sent_note_plays() {
+    use musichal::engine::provenance::QuoteMark;
+    let corpus = progression_corpus();
+    let live = progression(8.0, 3.0);
+    let l = segment_len(RATE as f64);
+    let mut a = Answerer::new(&corpus, 2).unwrap();
+    let buf = Shared::default();
+    a.keep_provenance(Box::new(buf.clone()));
+    let settings = AnswerSettings {
+        transpose_search: 6,
+        transpose: 2,
+        density: 1.0,
+        ..AnswerSettings::default()
+    };
+    // The reactions are thinned hard: an attempt whose first note Density took is undone.
+    let sparse = AnswerSettings {
+        density: 0.15,
+        ..settings
+    };
+    let segments: Vec<&[f32]> = live.chunks_exact(l).collect();
+    let mut sent = Vec::new();
+    let mut early = 0usize;
+    for k in 0..segments.len() - 1 {
+        a.answer(segments[k], (k * l) as u64, RATE, &settings, &mut sent)
+            .unwrap();
+        if k >= 3 {
+            let partial = &segments[k + 1][..(RATE as usize * 6 / 100)];
+            let from = ((k + 1) * l + partial.len()) as u64;
+            let before = sent.len();
+            a.answer_early(
+                segments[k],
+                partial,
+                RATE,
+                &sparse,
+                from,
+                from + l as u64 / 2,
+                &mut sent,
+            )
+            .unwrap();
+            early += sent.len() - before;
+        }
+    }
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let marks: Vec<QuoteMark> = text.lines().map(|l| QuoteMark::parse(l).unwrap()).collect();
+    let mut want: Vec<(u64, u8)> = sent.iter().map(|n| (n.start_sample, n.note)).collect();
+    let mut got: Vec<(u64, u8)> = marks.iter().map(|m| (m.start_sample, m.note)).collect();
+    want.sort_unstable();
+    got.sort_unstable();
+    assert!(
+        want.len() >= 20 && early >= 5,
+        "{} notes, {early} early",
+        want.len()
+    );
+    assert_eq!(got, want, "one mark per note sent, no more");
+    let mut moved = 0usize;
+    for m in &marks {
+        let notes = &corpus.recordings[usize::from(m.recording)].notes;
+        assert!(
+            notes.iter().any(|n| n.pitch == m.corpus_pitch
+                && n.onset_s <= m.corpus_time_s + 1e-3
+                && m.corpus_time_s < n.offset_s),
+            "{m:?}: no such note sounds in the corpus there"
+        );
+        let interval = i16::from(m.note) - i16::from(m.corpus_pitch) - 2;
+        assert!((-5..=6).contains(&interval), "{m:?}");
+        moved += usize::from(interval != 0);
+    }
+    assert!(
+        moved > 0,
+        "the search never moved a quote: the interval is not tested"
+    );
+}

@@ -48,6 +48,7 @@ use crate::oracle::{DriveStream, Improviser, Oracle, Symbol, MAX_QUERY_LEN};
 use crate::perception::{FramePayload, FramePitches, Perception, Vocabulary};
 use crate::rt::NoteEvent;
 
+use super::provenance::{Provenance, QuoteMark};
 use super::transpose::{
     add_chroma, best_fit_interval, chord_behind, chord_cosine, event_chords, recording_chroma,
     CHORD_FIT_WEIGHT, CHORD_MEMORY_S, CONTEXT_FIT_WEIGHT, INTERVAL_HYSTERESIS, KEY_MEMORY_S,
@@ -310,6 +311,8 @@ pub struct Answerer {
     /// Per early attempt that was not prompt, the state it first jumped to: taboo for the
     /// attempts after it.
     early_tried: Vec<Option<usize>>,
+    /// Where the quoted notes come from, when asked for ([`Self::keep_provenance`]).
+    provenance: Option<Provenance>,
 }
 
 impl Answerer {
@@ -397,7 +400,22 @@ impl Answerer {
             corpus_onset_rate: corpus_onset_rate(corpus),
             follow: 1.0,
             react: false,
+            provenance: None,
         })
+    }
+
+    /// From now on, writes a [`QuoteMark`] line to `sink` for each quoted note the answer
+    /// sends (after each [`Self::answer`] and [`Self::answer_early`]). A sink that fails is
+    /// dropped with a warning; the answer goes on.
+    pub fn keep_provenance(&mut self, sink: Box<dyn std::io::Write + Send>) {
+        self.provenance = Some(Provenance::new(sink));
+    }
+
+    fn write_provenance(&mut self) {
+        if let Some(Err(e)) = self.provenance.as_mut().map(Provenance::write_pending) {
+            nice_plug::nice_warn!("provenance not written, no longer recorded: {e}");
+            self.provenance = None;
+        }
     }
 
     /// The corpus' typical run: frames per block of its oracle's compror parse (the
@@ -561,7 +579,9 @@ impl Answerer {
         settings: &AnswerSettings,
         out: &mut Vec<NoteEvent>,
     ) -> Result<SegmentAnswer, AnswerError> {
-        self.hear(samples, start_sample, host_rate_hz, settings, Some(out))
+        let answer = self.hear(samples, start_sample, host_rate_hz, settings, Some(out));
+        self.write_provenance();
+        answer
     }
 
     /// Hears one segment as [`Self::answer`] does (tokens, query, live learning) without
@@ -777,6 +797,7 @@ impl Answerer {
         );
         self.react = false;
         self.live_chord = heard_chord;
+        self.write_provenance();
         result
     }
 
@@ -838,6 +859,7 @@ impl Answerer {
         out: &mut Vec<NoteEvent>,
     ) -> Result<usize, AnswerError> {
         self.early_start_state = self.improviser.navigator_mut().state();
+        let marks_before = self.provenance.as_ref().map_or(0, |p| p.marks.len());
         let prompt = from_sample + (EARLY_PROMPT_S * host_rate_hz as f64).round() as u64;
         // The state each attempt that was not prompt first jumped to is taboo for the
         // attempts after it (a jump weighing harmony lands on the same event again and again
@@ -870,6 +892,9 @@ impl Answerer {
                 }
             }
             out.truncate(before);
+            if let Some(p) = self.provenance.as_mut() {
+                p.marks.truncate(marks_before);
+            }
             // Newest first, so a state visited twice gets back its time from before both.
             for &(state, was) in self.played_log.iter().rev() {
                 if let Some(t) = self.last_played.get_mut(state) {
@@ -1243,10 +1268,24 @@ impl Answerer {
             until[p] = until[p].max(start + len);
             true
         });
-        for (start, len, pitch, vel, _, _) in quoted {
+        for (start, len, pitch, vel, _, j) in quoted {
+            let corpus_pitch = pitch;
             let pitch = i16::from(pitch) + i16::from(shaped.transpose);
             if !(0..=127).contains(&pitch) {
                 continue;
+            }
+            if let Some(p) = self.provenance.as_mut() {
+                // Where the note starts in its recording: its step's frame, and its own
+                // offset from that frame's start (0 for a note entered at a landing).
+                let index = indices[j];
+                let step_start = base + j as f64 * frame_len;
+                p.marks.push(QuoteMark {
+                    start_sample: start.round() as u64,
+                    note: pitch as u8,
+                    recording: self.frame_source[index],
+                    corpus_time_s: self.frame_time_s[index] + (start - step_start) / samples_per_s,
+                    corpus_pitch,
+                });
             }
             out.push(NoteEvent {
                 note: pitch as u8,

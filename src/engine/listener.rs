@@ -18,6 +18,7 @@
 use std::sync::atomic::Ordering;
 
 use super::answer::Answerer;
+use super::provenance::PROVENANCE_ENV;
 use super::quantise::{AnswerMode, Quantiser, EVENT_SPREAD_S};
 use super::{EngineCounters, EngineShared, EARLY_LISTEN_S, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME};
 use crate::corpus::CorpusModel;
@@ -220,11 +221,25 @@ fn install_corpus(
     model: std::result::Result<CorpusModel, String>,
 ) -> std::result::Result<Answerer, String> {
     let seed = answer_seed(std::env::var(ANSWER_SEED_ENV).ok().as_deref())?;
-    let (model, answerer) = model.and_then(|m| {
+    let (model, mut answerer) = model.and_then(|m| {
         Answerer::new(&m, seed)
             .map(|a| (m, a))
             .map_err(|e| format!("{what}: {e}"))
     })?;
+    // Evaluation: the quoted notes' provenance, appended to the file the variable names.
+    if let Some(path) = std::env::var_os(PROVENANCE_ENV) {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        {
+            Ok(f) => answerer.keep_provenance(Box::new(std::io::BufWriter::new(f))),
+            Err(e) => nice_plug::nice_warn!(
+                "{PROVENANCE_ENV}: cannot open {}: {e}",
+                std::path::Path::new(&path).display()
+            ),
+        }
+    }
     let mut status = shared.status.lock();
     status.corpus_name = name;
     status.corpus_frames = answerer.corpus_frames();

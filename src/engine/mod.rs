@@ -9,6 +9,7 @@
 
 pub mod answer;
 pub mod listener;
+pub mod provenance;
 pub mod quantise;
 pub mod transpose;
 

@@ -308,6 +308,13 @@ fn evaluate_judges_the_answer_to_a_recording_and_draws_it() {
         let x = a[key].as_f64().unwrap_or(-1.0);
         assert!((0.0..=1.0).contains(&x), "{key}: {a}");
     }
+    // The plugin marked where its quoted notes come from, and the run is read from the marks.
+    assert_eq!(a["quoted_run_source"], "marks", "{a}");
+    let (run, read_back) = (
+        a["mean_quoted_run_events"].as_f64().unwrap(),
+        a["mean_quoted_run_read_back"].as_f64().unwrap(),
+    );
+    assert!(run >= 1.0 && read_back >= 1.0, "{a}");
     assert!(
         a["input_key"].as_str().unwrap().ends_with("major")
             || a["input_key"].as_str().unwrap().ends_with("minor")

@@ -15,6 +15,7 @@
 //!   [`NULL_SHIFTS`] random offsets of at least a second, which keeps the answer's own pitches
 //!   and rhythm and ignores when the input plays what.
 
+use musichal::engine::provenance::QuoteMark;
 use musichal::notes::NoteEvent;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg32;
@@ -296,6 +297,14 @@ fn corpus_events(notes: &[NoteEvent], max_event_s: f64) -> Vec<CorpusEvent> {
     cut
 }
 
+/// Every recording's events ([`corpus_events`]).
+fn recordings_events(recordings: &[Vec<NoteEvent>], max_event_s: f64) -> Vec<Vec<CorpusEvent>> {
+    recordings
+        .iter()
+        .map(|r| corpus_events(r, max_event_s))
+        .collect()
+}
+
 /// How long the answer quotes the corpus without a break.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuotedRuns {
@@ -308,77 +317,63 @@ pub struct QuotedRuns {
     pub matched_share: f64,
 }
 
-/// Which corpus events the answer quotes, read back from the notes alone (the MIDI answer
-/// carries no provenance): the answer's onsets are grouped as [`onsets_per_s`] groups them; a
-/// group *matches* event `e` of recording `r` at interval `k` when each of its pitches, moved
-/// back by `k`, sounds in `r` at `e`'s start and one of them starts there; two consecutive
-/// groups *continue* a quote when they match events `e < e' <= e + MAX_EVENT_STRIDE` of the
-/// same recording at the same interval, `QUOTE_TIMING_S`-close to the time between them. A
-/// run's length is the corpus events it spans (`e'` - `e` per step, 1 for its first group);
-/// of the several ways a group may be read, the longest run so far is kept. `None` without
-/// any matching group.
-pub fn quoted_runs(
-    answer: &[NoteEvent],
-    recordings: &[Vec<NoteEvent>],
-    max_event_s: f64,
-) -> Option<QuotedRuns> {
+/// A reading of an answer onset group: it plays event `.1` of recording `.0` at interval `.2`.
+type Reading = (usize, usize, i16);
+
+/// The answer's onset groups as [`onsets_per_s`] groups them: (onset, its notes), in time
+/// order.
+fn onset_groups(answer: &[NoteEvent]) -> Vec<(f64, Vec<&NoteEvent>)> {
     let mut sorted: Vec<&NoteEvent> = answer.iter().collect();
     sorted.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s));
-    // (onset, pitches)
-    let mut groups: Vec<(f64, Vec<u8>)> = Vec::new();
+    let mut groups: Vec<(f64, Vec<&NoteEvent>)> = Vec::new();
     for n in sorted {
         match groups.last_mut() {
-            Some(g) if n.onset_s - g.0 < ONSET_MERGE_S => g.1.push(n.pitch),
-            _ => groups.push((n.onset_s, vec![n.pitch])),
+            Some(g) if n.onset_s - g.0 < ONSET_MERGE_S => g.1.push(n),
+            _ => groups.push((n.onset_s, vec![n])),
         }
     }
-    let events: Vec<Vec<CorpusEvent>> = recordings
-        .iter()
-        .map(|r| corpus_events(r, max_event_s))
-        .collect();
-    // Per group, its readings: (recording, event, interval, run so far in events).
+    groups
+}
+
+/// The runs through the groups' readings: two consecutive groups *continue* a quote when
+/// they read events `e < e' <= e + MAX_EVENT_STRIDE` of the same recording at the same
+/// interval, `QUOTE_TIMING_S`-close to the time between them. A run's length is the corpus
+/// events it spans (`e'` - `e` per step, 1 for its first group); of the several readings of
+/// a group, the longest run so far is kept, and where some reading continues a run the
+/// others (another quote) are dropped. `None` without any reading.
+fn runs_through(groups: &[(f64, Vec<Reading>)], events: &[Vec<CorpusEvent>]) -> Option<QuotedRuns> {
+    // Per group, its readings with the run so far in events.
     let mut previous: Vec<(usize, usize, i16, usize)> = Vec::new();
     let mut runs: Vec<usize> = Vec::new();
     let mut matched = 0usize;
     let mut last_time = f64::NEG_INFINITY;
-    for (time, pitches) in &groups {
-        let mut readings: Vec<(usize, usize, i16, usize)> = Vec::new();
-        for (r, evs) in events.iter().enumerate() {
-            for (e, ev) in evs.iter().enumerate() {
-                for k in -MAX_QUOTE_INTERVAL..=MAX_QUOTE_INTERVAL {
-                    let back = |p: u8| i16::from(p) - k;
-                    if !pitches
-                        .iter()
-                        .any(|&p| ev.starts.iter().any(|&s| i16::from(s) == back(p)))
-                        || !pitches
-                            .iter()
-                            .all(|&p| ev.sounding.iter().any(|&s| i16::from(s) == back(p)))
-                    {
-                        continue;
-                    }
-                    let run = previous
-                        .iter()
-                        .filter(|&&(pr, pe, pk, _)| {
-                            pr == r
-                                && pk == k
-                                && e > pe
-                                && e - pe <= MAX_EVENT_STRIDE
-                                && ((ev.time_s - evs[pe].time_s) - (time - last_time)).abs()
-                                    <= QUOTE_TIMING_S
-                        })
-                        .map(|&(_, pe, _, run)| run + (e - pe))
-                        .max()
-                        .unwrap_or(1);
-                    readings.push((r, e, k, run));
-                }
-            }
-        }
+    for (time, found) in groups {
+        let mut readings: Vec<(usize, usize, i16, usize)> = found
+            .iter()
+            .map(|&(r, e, k)| {
+                let evs = &events[r];
+                let run = previous
+                    .iter()
+                    .filter(|&&(pr, pe, pk, _)| {
+                        pr == r
+                            && pk == k
+                            && e > pe
+                            && e - pe <= MAX_EVENT_STRIDE
+                            && ((evs[e].time_s - evs[pe].time_s) - (time - last_time)).abs()
+                                <= QUOTE_TIMING_S
+                    })
+                    .map(|&(_, pe, _, run)| run + (e - pe))
+                    .max()
+                    .unwrap_or(1);
+                (r, e, k, run)
+            })
+            .collect();
         let continued = readings.iter().any(|x| x.3 > 1);
         if !continued {
+            // A fresh run starts at every reading of this group.
             if let Some(best) = previous.iter().map(|x| x.3).max() {
                 runs.push(best);
             }
-            // A fresh run starts at every reading of this group.
         }
         if !readings.is_empty() {
             matched += 1;
@@ -401,6 +396,104 @@ pub fn quoted_runs(
         runs: runs.len(),
         matched_share: matched as f64 / groups.len() as f64,
     })
+}
+
+/// Which corpus events the answer quotes, read back from the notes alone (a MIDI answer
+/// carries no provenance): a group *reads* as event `e` of recording `r` at interval `k` when
+/// each of its pitches, moved back by `k`, sounds in `r` at `e`'s start and one of them starts
+/// there; the runs are then [`runs_through`] those readings. A guess: a group of one pitch
+/// reads as many events, and a chance continuation joins fragments (see
+/// [`quoted_runs_from_marks`], exact where the marks are known). `None` without any matching
+/// group.
+pub fn quoted_runs(
+    answer: &[NoteEvent],
+    recordings: &[Vec<NoteEvent>],
+    max_event_s: f64,
+) -> Option<QuotedRuns> {
+    let events = recordings_events(recordings, max_event_s);
+    let groups: Vec<(f64, Vec<Reading>)> = onset_groups(answer)
+        .into_iter()
+        .map(|(time, notes)| {
+            let mut readings = Vec::new();
+            for (r, evs) in events.iter().enumerate() {
+                for (e, ev) in evs.iter().enumerate() {
+                    for k in -MAX_QUOTE_INTERVAL..=MAX_QUOTE_INTERVAL {
+                        let back = |p: u8| i16::from(p) - k;
+                        if notes
+                            .iter()
+                            .any(|n| ev.starts.iter().any(|&s| i16::from(s) == back(n.pitch)))
+                            && notes
+                                .iter()
+                                .all(|n| ev.sounding.iter().any(|&s| i16::from(s) == back(n.pitch)))
+                        {
+                            readings.push((r, e, k));
+                        }
+                    }
+                }
+            }
+            (time, readings)
+        })
+        .collect();
+    runs_through(&groups, &events)
+}
+
+/// Share of the answer's notes a [`QuoteMark`] must name before its runs are read from the
+/// marks (the rest: notes of live-learned frames, which quote nothing).
+pub const MARKED_SHARE_MIN: f64 = 0.9;
+
+/// The quoted runs read from the answer's provenance ([`QuoteMark`]s, written by the plugin
+/// when `MUSICHAL_PROVENANCE` names a file): each answer note is matched to the mark of its
+/// pitch sent for its onset (within a millisecond), and reads as the event of the mark's
+/// recording its corpus time falls in (the last event starting at most [`ONSET_MERGE_S`]
+/// after it), at the interval the mark's note moves its corpus pitch by. The runs are then
+/// [`runs_through`] those readings, as [`quoted_runs`] counts them. `None` when fewer than
+/// [`MARKED_SHARE_MIN`] of the answer's notes have a mark (a Beat or Bar mode answer is not
+/// played where its notes were sent) or none reads as an event.
+pub fn quoted_runs_from_marks(
+    answer: &[NoteEvent],
+    marks: &[QuoteMark],
+    rate: u32,
+    recordings: &[Vec<NoteEvent>],
+    max_event_s: f64,
+) -> Option<QuotedRuns> {
+    let events = recordings_events(recordings, max_event_s);
+    let tolerance = 1e-3;
+    let rate = f64::from(rate.max(1));
+    let mark_of = |n: &NoteEvent| {
+        marks
+            .iter()
+            .filter(|m| m.note == n.pitch)
+            .map(|m| (m, (m.start_sample as f64 / rate - n.onset_s).abs()))
+            .filter(|&(_, d)| d <= tolerance)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(m, _)| m)
+    };
+    let mut marked = 0usize;
+    let groups: Vec<(f64, Vec<Reading>)> = onset_groups(answer)
+        .into_iter()
+        .map(|(time, notes)| {
+            let mut readings: Vec<Reading> = Vec::new();
+            for m in notes.iter().filter_map(|n| mark_of(n)) {
+                marked += 1;
+                let r = usize::from(m.recording);
+                let Some(evs) = events.get(r) else { continue };
+                let e = evs.partition_point(|ev| ev.time_s <= m.corpus_time_s + ONSET_MERGE_S);
+                let reading = (
+                    r,
+                    e.saturating_sub(1),
+                    i16::from(m.note) - i16::from(m.corpus_pitch),
+                );
+                if e > 0 && !readings.contains(&reading) {
+                    readings.push(reading);
+                }
+            }
+            (time, readings)
+        })
+        .collect();
+    if (marked as f64) < MARKED_SHARE_MIN * answer.len() as f64 {
+        return None;
+    }
+    runs_through(&groups, &events)
 }
 
 /// A piano roll PNG: time left to right (`PX_PER_S` pixels a second), pitch bottom to top (5
@@ -524,6 +617,48 @@ mod tests {
         let held = vec![n(0.0, 2.5, 50), n(4.0, 4.4, 55)];
         let answer = vec![n(7.0, 8.0, 50), n(8.0, 9.0, 50), n(9.0, 9.5, 50)];
         assert_eq!(quoted_runs(&answer, &[held], 1.0).unwrap().mean_events, 3.0);
+    }
+
+    /// Where the plugin marked each note's source, the runs follow the marks: the same
+    /// pitches read back from the notes alone join two quotes of twin recordings into one.
+    #[test]
+    fn quoted_runs_follow_the_marks_where_the_notes_alone_guess() {
+        let corpus = vec![fourths(), fourths()];
+        let rate = 48_000u32;
+        // Events 0..6 up a tone, every note marked; events 0..3 from the first recording,
+        // 3..6 from its twin.
+        let (mut answer, mut marks) = (Vec::new(), Vec::new());
+        for i in 0..6 {
+            let (t, pitch) = (20.0 + i as f64 * 0.5, corpus[0][i].pitch);
+            answer.push(n(t, t + 0.3, pitch + 2));
+            marks.push(QuoteMark {
+                start_sample: (t * f64::from(rate)).round() as u64,
+                note: pitch + 2,
+                recording: u16::from(i >= 3),
+                corpus_time_s: corpus[0][i].onset_s,
+                corpus_pitch: pitch,
+            });
+        }
+        let exact = quoted_runs_from_marks(&answer, &marks, rate, &corpus, 1.0).unwrap();
+        assert_eq!((exact.runs, exact.mean_events), (2, 3.0));
+        assert_eq!(exact.matched_share, 1.0);
+        assert_eq!(quoted_runs(&answer, &corpus, 1.0).unwrap().mean_events, 6.0);
+        // A mark says which interval: one read a tone lower breaks the quote there.
+        let mut lower = marks.clone();
+        lower[1].note -= 2;
+        let mut answer_lower = answer.clone();
+        answer_lower[1].pitch -= 2;
+        let r = quoted_runs_from_marks(&answer_lower, &lower, rate, &corpus, 1.0).unwrap();
+        assert_eq!(r.runs, 4, "0 | 1 | 2 | 3..6: {r:?}");
+        // A mark a millisecond off its note, or of another pitch, names nothing: too few
+        // notes are marked for the marks to be read.
+        let mut off = marks.clone();
+        off[0].start_sample += u64::from(rate) / 500;
+        off[1].note += 1;
+        assert_eq!(
+            quoted_runs_from_marks(&answer, &off, rate, &corpus, 1.0),
+            None
+        );
     }
 
     #[test]

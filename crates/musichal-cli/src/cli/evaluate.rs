@@ -18,6 +18,7 @@
 use super::corpus::NoteSourceArg;
 use anyhow::{bail, Context, Result};
 use musichal::corpus::CorpusModel;
+use musichal::engine::provenance::{QuoteMark, PROVENANCE_ENV};
 use musichal::notes::metrics::{evaluate, median_note_length_s, notes_per_second};
 use musichal::notes::{NoteEvent, NoteSource};
 use musichal::trainer::{given_notes, is_midi_path, transcribe_notes, NoteChoice, Source};
@@ -68,10 +69,17 @@ pub struct AnswerScores {
     pub in_key_share: Option<f64>,
     pub harmony_share: Option<f64>,
     pub harmony_null_share: Option<f64>,
-    /// Mean run of consecutive corpus events the answer quotes ([`fig::quoted_runs`]).
+    /// Mean run of consecutive corpus events the answer quotes: from the plugin's marks of
+    /// where each quoted note comes from ([`fig::quoted_runs_from_marks`]) where they name
+    /// the answer's notes, else read back from the notes ([`fig::quoted_runs`]).
     pub mean_quoted_run_events: Option<f64>,
-    /// Share of the answer's onsets that quote some corpus event.
+    /// Share of the answer's onsets that quote some corpus event (as the run was read).
     pub quoted_onset_share: Option<f64>,
+    /// How the quoted run was read: `"marks"` or `"notes"`.
+    pub quoted_run_source: &'static str,
+    /// The mean quoted run read back from the notes alone, always (a guess that a single
+    /// pitch matching many corpus events inflates; the figure before the marks).
+    pub mean_quoted_run_read_back: Option<f64>,
 }
 
 /// Note figures of one set of notes.
@@ -349,6 +357,8 @@ fn answer_means(answers: &[AnswerScores]) -> serde_json::Value {
         "harmony_null_share": mean(&|a| a.harmony_null_share),
         "mean_quoted_run_events": mean(&|a| a.mean_quoted_run_events),
         "quoted_onset_share": mean(&|a| a.quoted_onset_share),
+        "mean_quoted_run_read_back": mean(&|a| a.mean_quoted_run_read_back),
+        "quoted_runs_from_marks": answers.iter().filter(|a| a.quoted_run_source == "marks").count(),
     })
 }
 
@@ -365,7 +375,17 @@ fn judge_answer(
     seed: u64,
 ) -> Result<AnswerScores> {
     use super::answer_figures as fig;
-    let rendered = super::render::render(plugin, recording, Some(corpus), params, 512, None)?;
+    // The plugin marks where each quoted note comes from in a fresh file (read below).
+    let marks_file = tempfile::NamedTempFile::new().context("creating the provenance file")?;
+    std::env::set_var(PROVENANCE_ENV, marks_file.path());
+    let rendered = super::render::render(plugin, recording, Some(corpus), params, 512, None);
+    std::env::remove_var(PROVENANCE_ENV);
+    let rendered = rendered?;
+    let marks: Vec<QuoteMark> = std::fs::read_to_string(marks_file.path())
+        .with_context(|| format!("reading {}", marks_file.path().display()))?
+        .lines()
+        .filter_map(QuoteMark::parse)
+        .collect();
     let end = rendered.audio.first().map_or(0, |c| c.len()) as u64;
     let answer = fig::notes_from_events(&rendered.notes, rendered.rate, end);
     let input = given_notes(midi)?;
@@ -373,7 +393,14 @@ fn judge_answer(
     let duration_s = src.samples.len() as f64 / f64::from(src.rate_hz.max(1));
     let key = fig::estimate_key(&input);
     let harmony = fig::harmony_vs_null(&input, &answer, duration_s, 0x5eed ^ seed);
-    let quoted = fig::quoted_runs(&answer, corpus_notes, musichal::engine::answer::MAX_EVENT_S);
+    let max_event_s = musichal::engine::answer::MAX_EVENT_S;
+    let read_back = fig::quoted_runs(&answer, corpus_notes, max_event_s);
+    let from_marks =
+        fig::quoted_runs_from_marks(&answer, &marks, rendered.rate, corpus_notes, max_event_s);
+    let (quoted, quoted_run_source) = match from_marks {
+        Some(q) => (Some(q), "marks"),
+        None => (read_back, "notes"),
+    };
     if let Some(dir) = piano_roll {
         let name = recording.file_stem().unwrap_or_default().to_string_lossy();
         let png = dir.join(format!("{name}.png"));
@@ -394,5 +421,7 @@ fn judge_answer(
         harmony_null_share: harmony.map(|h| h.1),
         mean_quoted_run_events: quoted.map(|q| q.mean_events),
         quoted_onset_share: quoted.map(|q| q.matched_share),
+        quoted_run_source,
+        mean_quoted_run_read_back: read_back.map(|q| q.mean_events),
     })
 }
