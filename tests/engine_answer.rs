@@ -382,8 +382,8 @@ fn transposition_search_follows_a_transposed_corpus_passage() {
     let live = progression(8.0, 3.0);
     let l = segment_len(RATE as f64);
     let e_flat_major = [3u8, 5, 7, 8, 10, 0, 2];
-    let answer = |range: u8| -> (Vec<i8>, Vec<NoteEvent>) {
-        let mut a = Answerer::new(&corpus, 2).unwrap();
+    let answer_drawn = |range: u8, seed: u64| -> (Vec<i8>, Vec<NoteEvent>) {
+        let mut a = Answerer::new(&corpus, seed).unwrap();
         let settings = AnswerSettings {
             transpose_search: range,
             density: 1.0,
@@ -399,6 +399,7 @@ fn transposition_search_follows_a_transposed_corpus_passage() {
         }
         (found, notes)
     };
+    let answer = |range: u8| answer_drawn(range, 2);
     // Share of the notes after the first second (the key profile needs a little input) whose
     // pitch class is in E flat major.
     let in_key = |notes: &[NoteEvent]| -> (f64, usize) {
@@ -450,8 +451,10 @@ fn transposition_search_follows_a_transposed_corpus_passage() {
     // most of its notes sound in the input's chord as they start, and more of them than
     // without the search, where the voicing gets there only by leaving notes out. (Before the
     // voicing fitted the chord since the input's last onset, the unsearched answer sounded in
-    // the chord a fifth as often as the searched one; now as often, with fewer notes.)
-    let on_chord = |notes: &[NoteEvent]| -> (f64, usize) {
+    // the chord a fifth as often as the searched one; now as often, with fewer notes.) Pooled
+    // over four draws: one draw of about twenty notes may land either way (seeds 1 to 12 alone:
+    // seed 4 fails).
+    let on_chord = |notes: &[NoteEvent]| -> (usize, usize) {
         let late: Vec<&NoteEvent> = notes
             .iter()
             .filter(|n| n.start_sample > RATE as u64 && n.start_sample < live.len() as u64)
@@ -463,9 +466,23 @@ fn transposition_search_follows_a_transposed_corpus_passage() {
                 chord.iter().any(|&m| (m + 3) % 12 == n.note % 12)
             })
             .count();
-        (hits as f64 / late.len().max(1) as f64, hits)
+        (hits, late.len())
     };
-    let ((chord_on, hits_on), (chord_off, hits_off)) = (on_chord(&notes), on_chord(&off_notes));
+    let (mut hits_on, mut heard_on, mut hits_off, mut heard_off) = (0, 0, 0, 0);
+    for seed in 1..=4 {
+        let ((h, n), (h_off, n_off)) = (
+            on_chord(&answer_drawn(6, seed).1),
+            on_chord(&answer_drawn(0, seed).1),
+        );
+        (hits_on, heard_on, hits_off, heard_off) = (
+            hits_on + h,
+            heard_on + n,
+            hits_off + h_off,
+            heard_off + n_off,
+        );
+    }
+    let chord_on = hits_on as f64 / heard_on.max(1) as f64;
+    let chord_off = hits_off as f64 / heard_off.max(1) as f64;
     eprintln!(
         "on the input's chord: search {chord_on:.2} ({hits_on} notes), off {chord_off:.2} \
          ({hits_off} notes) ({full:?})"
