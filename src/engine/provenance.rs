@@ -74,15 +74,12 @@ impl Provenance {
 
     /// Writes and forgets the pending marks; an error is returned for the caller to report.
     pub fn write_pending(&mut self) -> std::io::Result<()> {
-        let mut text = String::new();
-        for m in self.marks.drain(..) {
-            text.push_str(&m.line());
-            text.push('\n');
-        }
-        if text.is_empty() {
+        if self.marks.is_empty() {
             return Ok(());
         }
-        self.sink.write_all(text.as_bytes())?;
+        for m in self.marks.drain(..) {
+            writeln!(self.sink, "{}", m.line())?;
+        }
         self.sink.flush()
     }
 }
