@@ -288,9 +288,12 @@ pub struct Answerer {
     live_onsets: OnsetRate,
     /// The corpus' note onsets per second (onsets within 50 ms are one).
     corpus_onset_rate: f64,
-    /// Probability that a quoted event of the next phrase plays: the input's onset rate against
-    /// the corpus' ([`DENSITY_FOLLOW`]).
+    /// Share of the quoted events of the next phrase that play: the input's onset rate against
+    /// the corpus' ([`DENSITY_FOLLOW`]), evenly ([`DensityCredit`]).
     follow: f32,
+    /// The running credit of [`Self::follow`]: each quoted onset adds `follow`, and an onset
+    /// plays where the credit reaches one ([`DensityCredit`]).
+    thin_credit: DensityCredit,
     /// An early answer is being made: its first event is not thinned by `follow`.
     react: bool,
     /// Mean length (frames) of the blocks of the corpus oracle's compror parse.
@@ -399,6 +402,7 @@ impl Answerer {
             live_onsets: OnsetRate::new(corpus.frames_per_s as f64),
             corpus_onset_rate: corpus_onset_rate(corpus),
             follow: 1.0,
+            thin_credit: DensityCredit::default(),
             react: false,
             provenance: None,
         })
@@ -859,6 +863,8 @@ impl Answerer {
         out: &mut Vec<NoteEvent>,
     ) -> Result<usize, AnswerError> {
         self.early_start_state = self.improviser.navigator_mut().state();
+        // Each attempt (and the replay of the best) thins from the same credit.
+        let credit_before = self.thin_credit;
         let marks_before = self.provenance.as_ref().map_or(0, |p| p.marks.len());
         let prompt = from_sample + (EARLY_PROMPT_S * host_rate_hz as f64).round() as u64;
         // The state each attempt that was not prompt first jumped to is taboo for the
@@ -880,6 +886,7 @@ impl Answerer {
         };
         for attempt in 0..EARLY_ATTEMPTS {
             let rng_before = self.rng.clone();
+            self.thin_credit = credit_before;
             let phrase = run(self, attempt, out);
             let first = out[before..].iter().map(|e| e.start_sample).min();
             if let Some(first) = first {
@@ -905,11 +912,13 @@ impl Answerer {
         }
         let Some((_, attempt, rng)) = best else {
             self.early_tried.clear();
+            self.thin_credit = credit_before;
             return Ok(0);
         };
         // The attempt replayed as it was drawn: with the landings of the attempts before it.
         self.early_tried.truncate(attempt);
         self.rng = rng;
+        self.thin_credit = credit_before;
         let notes = run(self, attempt, out);
         self.early_tried.clear();
         Ok(notes)
@@ -1144,11 +1153,12 @@ impl Answerer {
                 self.note_index[index] as usize,
                 self.note_index[index + 1] as usize,
             );
-            // The input's density: the frame's notes (one event's onset) play together or not.
+            // The input's density: the frame's notes (one event's onset) play together or not,
+            // evenly ([`DensityCredit`]).
             if a < b
                 && self.follow < 1.0
                 && !(self.react && quoted.is_empty())
-                && !keep(&mut self.rng, self.follow)
+                && !self.thin_credit.plays(self.follow)
             {
                 continue;
             }
@@ -1167,7 +1177,8 @@ impl Answerer {
             let Some(notes) = self.recording_notes.get(self.frame_source[index] as usize) else {
                 continue;
             };
-            if self.follow < 1.0 && !(self.react && j == 0) && !keep(&mut self.rng, self.follow) {
+            if self.follow < 1.0 && !(self.react && j == 0) && !self.thin_credit.plays(self.follow)
+            {
                 continue;
             }
             for n in &notes[..notes.partition_point(|n| n.onset_s < t)] {
@@ -1799,6 +1810,28 @@ fn thin_to_density(
     });
 }
 
+/// Density following, evenly: each quoted onset adds the share that plays (the input's
+/// density, [`Answerer::follow`]) to a running credit, and plays where the credit reaches one.
+/// Exactly that share plays, and never more than `1 / share` onsets in a row are left out, so
+/// thinning leaves no long hole in a quote (a random draw per onset, as before, left out three
+/// or more in a row a sixth of the time at a share of 0.45, which ends the quote a listener
+/// hears). Measured in docs/ANSWERS.md, "Even thinning and late voices".
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct DensityCredit(f32);
+
+impl DensityCredit {
+    /// Whether the next onset plays at `share` (clamped to 0..=1).
+    fn plays(&mut self, share: f32) -> bool {
+        self.0 += share.clamp(0.0, 1.0);
+        if self.0 >= 1.0 {
+            self.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 fn keep(rng: &mut Pcg32, density: f32) -> bool {
     density >= 1.0 || (density > 0.0 && rng.random::<f32>() < density)
 }
@@ -2157,6 +2190,41 @@ mod tests {
         let sounding: Vec<(i16, usize)> =
             quoted.iter().map(|q| (i16::from(q.2) + 5, q.5)).collect();
         assert_eq!(sounding, vec![(62, 0), (66, 3), (72, 5), (75, 9)]);
+    }
+
+    /// Even thinning plays the share it is given, and leaves no hole longer than that share
+    /// allows (a random draw per onset leaves holes of 10 and more at a share of 0.2).
+    #[test]
+    fn density_credit_plays_its_share_evenly() {
+        for share in [0.0f32, 0.2, 0.45, 0.7, 1.0] {
+            let mut credit = DensityCredit::default();
+            let (mut played, mut hole, mut longest) = (0usize, 0usize, 0usize);
+            for _ in 0..1000 {
+                if credit.plays(share) {
+                    played += 1;
+                    hole = 0;
+                } else {
+                    hole += 1;
+                    longest = longest.max(hole);
+                }
+            }
+            let want = 1000.0 * f64::from(share);
+            assert!(
+                (played as f64 - want).abs() <= 1.0,
+                "share {share}: {played} played"
+            );
+            if share > 0.0 {
+                let allowed = (1.0 / f64::from(share)).ceil() as usize;
+                assert!(
+                    longest < allowed.max(1),
+                    "share {share}: a hole of {longest}"
+                );
+            }
+        }
+        // Out-of-range shares are clamped.
+        let mut credit = DensityCredit::default();
+        assert!(credit.plays(1.5) && credit.plays(1.5));
+        assert!(!DensityCredit::default().plays(-1.0));
     }
 
     #[test]
