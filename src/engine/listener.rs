@@ -402,6 +402,10 @@ fn answer_next_segment(
     check_partial(shared, io, answerer.as_deref_mut(), early, early_due);
     if let Some(a) = answerer.as_deref_mut() {
         answer_onset_early(shared, io, a, notes, quantiser, early);
+    } else if let Some(onset) = io.assembler.last_onset() {
+        // No corpus to answer with (it failed to load, its status says why): the onset is
+        // decided, unanswered, so an offline render does not wait for it.
+        counters.early_decided.store(onset + 1, Ordering::Release);
     }
     check_partial(shared, io, answerer, early, u64::MAX);
     false
