@@ -441,6 +441,7 @@ const HOST_TESTS: &[&str] = &[
     "clap_host",
     "engine_host",
     "engine_lifecycle",
+    "engine_no_answerer",
     "engine_transport",
     "listen_off",
 ];
