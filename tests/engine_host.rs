@@ -564,14 +564,9 @@ fn onsets_per_s(starts: impl IntoIterator<Item = u64>, seconds: f64) -> f64 {
     count as f64 / seconds
 }
 
-/// Plucked tones (a C major arpeggio), one every `every_s` seconds for `seconds`, then two
-/// seconds of silence: (signal, onset samples).
-fn plucks(seconds: f32, every_s: f32) -> (Vec<Vec<f32>>, Vec<u64>) {
-    plucks_from(seconds, every_s, 0.0)
-}
-
-/// [`plucks`] starting after `delay_s` of silence (onsets counted from the first pluck).
-fn plucks_from(seconds: f32, every_s: f32, delay_s: f32) -> (Vec<Vec<f32>>, Vec<u64>) {
+/// Plucked tones (a C major arpeggio), one every `every_s` seconds for `seconds`, after
+/// `delay_s` of silence and before two seconds of it: (signal, onset samples).
+fn plucks(seconds: f32, every_s: f32, delay_s: f32) -> (Vec<Vec<f32>>, Vec<u64>) {
     use musichal::perception::synth::add_tone;
     let len = (seconds * RATE as f32) as usize;
     let mut x = vec![0.0f32; len + 2 * RATE as usize];
@@ -617,7 +612,7 @@ fn a_sparse_input_gets_a_sparse_answer() {
     let rate_of = |every_s: f32| -> (f64, f64) {
         let (mut input, mut answer) = (0.0, 0.0);
         for &delay in &delays {
-            let (signal, onsets) = plucks_from(seconds, every_s, delay);
+            let (signal, onsets) = plucks(seconds, every_s, delay);
             let out = offline_run(&signal, &BlockSizes::Fixed(512), &[]);
             let events = notes(&out);
             assert_balanced(&events);
