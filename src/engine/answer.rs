@@ -1815,7 +1815,7 @@ fn thin_to_density(
 /// Exactly that share plays, and never more than `1 / share` onsets in a row are left out, so
 /// thinning leaves no long hole in a quote (a random draw per onset, as before, left out three
 /// or more in a row a sixth of the time at a share of 0.45, which ends the quote a listener
-/// hears). Measured in docs/ANSWERS.md, "Even thinning and late voices".
+/// hears). Measured in docs/ANSWERS.md, "Late voices and even thinning".
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 struct DensityCredit(f32);
 
