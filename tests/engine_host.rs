@@ -48,8 +48,9 @@ fn offline_run(signal: &[Vec<f32>], blocks: &BlockSizes, params: &[(&str, &str)]
 
 #[test]
 fn answers_music_within_a_segment_and_every_note_ends() {
-    let signal = piece(6.0, 21);
-    // The segment timing, without the early answer to the first onset (tested below).
+    let signal = piece(12.0, 21);
+    // The segment timing, without the early answer to the first onset (tested below), and
+    // with Density at 100 % so that no draw thins the first phrase away.
     let out = offline_run(
         &signal,
         &BlockSizes::Random {
@@ -57,11 +58,12 @@ fn answers_music_within_a_segment_and_every_note_ends() {
             max: 4096,
             seed: 3,
         },
-        &[("Onset Reaction", "Off")],
+        &[("Onset Reaction", "Off"), ("Density", "100")],
     );
     let events = notes(&out);
     let n = assert_balanced(&events);
-    assert!(n >= 10, "only {n} notes answered 6 s of music");
+    eprintln!("{n} notes for 12 s of music");
+    assert!(n >= 10, "only {n} notes answered 12 s of music");
     // The first segment [0, L) has sound: its answer starts in [L + margin, 2L + margin).
     let l = (RATE * 0.35).round() as u64;
     let margin = (ANSWER_MARGIN_S * RATE).round() as u64;
@@ -79,7 +81,7 @@ fn answers_music_within_a_segment_and_every_note_ends() {
     let again = offline_run(
         &signal,
         &BlockSizes::Fixed(512),
-        &[("Onset Reaction", "Off")],
+        &[("Onset Reaction", "Off"), ("Density", "100")],
     );
     assert_eq!(notes(&again), events);
     let random = BlockSizes::Random {
