@@ -13,6 +13,15 @@ fn embedded() -> CorpusModel {
     CorpusModel::from_bytes(EMBEDDED_CORPUS).expect("the embedded corpus loads")
 }
 
+/// Distinct onsets of `notes`: starts within 50 ms of the previous counted one are one (a
+/// chord is one onset).
+fn onset_count(notes: &[NoteEvent]) -> usize {
+    let mut starts: Vec<u64> = notes.iter().map(|n| n.start_sample).collect();
+    starts.sort_unstable();
+    starts.dedup_by(|b, a| b.abs_diff(*a) < u64::from(RATE) / 20);
+    starts.len()
+}
+
 /// Answers `audio` segment by segment; returns every note and the per-segment note counts.
 fn answer_all(
     answerer: &mut Answerer,
@@ -772,10 +781,7 @@ fn quoted_notes_keep_their_corpus_lengths_and_the_inputs_pace() {
     lengths.sort_by(f64::total_cmp);
     let median = lengths[lengths.len() / 2];
     let segment_s = l as f64 / RATE as f64;
-    let mut onsets: Vec<u64> = notes.iter().map(|n| n.start_sample).collect();
-    onsets.sort_unstable();
-    onsets.dedup_by(|b, a| *b - *a < (0.05 * RATE as f64) as u64);
-    let per_s = onsets.len() as f64 / 10.0;
+    let per_s = onset_count(&notes) as f64 / 10.0;
     eprintln!(
         "{} notes, median length {median:.3} s (segment {segment_s:.3} s), {per_s:.2} onsets/s",
         notes.len()
@@ -1016,12 +1022,6 @@ fn provenance_marks_name_the_corpus_note_each_sent_note_plays() {
 fn density_thins_the_onsets_once_the_texture_is_one_note() {
     let corpus = embedded();
     let audio = render_music(12.0, RATE, 5);
-    let onsets = |notes: &[NoteEvent]| {
-        let mut starts: Vec<u64> = notes.iter().map(|n| n.start_sample).collect();
-        starts.sort_unstable();
-        starts.dedup_by(|b, a| b.abs_diff(*a) < u64::from(RATE) / 20);
-        starts.len()
-    };
     let (mut full, mut half) = ((0usize, 0usize), (0usize, 0usize));
     for seed in 1..=4 {
         for (density, sum) in [(1.0f32, &mut full), (0.5, &mut half)] {
@@ -1032,7 +1032,7 @@ fn density_thins_the_onsets_once_the_texture_is_one_note() {
             let mut a = Answerer::new(&corpus, seed).unwrap();
             let (notes, _) = answer_all(&mut a, &audio, &settings);
             sum.0 += notes.len();
-            sum.1 += onsets(&notes);
+            sum.1 += onset_count(&notes);
         }
     }
     let notes = half.0 as f64 / full.0 as f64;
