@@ -149,9 +149,9 @@ fn music(seconds: f32, seed: u64) -> Vec<f32> {
 #[test]
 fn beat_mode_lands_on_the_grid_across_tempo_change_and_loop_jump() {
     // 15 s of music: on 9 s one case held 14 notes at `MUSICHAL_ANSWER_SEED=1`, under the 15
-    // asked below; on 15 s the five cases hold 18–38 over seeds 0–8. A second
-    // more of silence: the last answer (notes up to 1 s, moved up to a quarter note later by
-    // the grid) ends inside the signal.
+    // asked below; on 15 s the five cases hold 18–38 over seeds 0–8. A second more of
+    // silence: the last answer (notes up to 1 s, moved up to a quarter note later by the grid)
+    // ends inside the signal.
     let mut signal = music(15.0, 41);
     signal.extend(std::iter::repeat_n(0.0, RATE as usize));
     // (tempo, time signature, grid, its step in beats, swing, tempo after the change)
