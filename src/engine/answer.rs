@@ -289,11 +289,11 @@ pub struct Answerer {
     /// The corpus' note onsets per second (onsets within 50 ms are one).
     corpus_onset_rate: f64,
     /// Share of the quoted events of the next phrase that play: the input's onset rate against
-    /// the corpus' ([`DENSITY_FOLLOW`]), evenly ([`DensityCredit`]).
+    /// the corpus' ([`DENSITY_FOLLOW`]), in whole quotes ([`QuoteGate`]).
     follow: f32,
-    /// The running credit of [`Self::follow`]: each quoted onset adds `follow`, and an onset
-    /// plays where the credit reaches one ([`DensityCredit`]).
-    thin_credit: DensityCredit,
+    /// The running credit of [`Self::follow`] and whether the quote being walked plays
+    /// ([`QuoteGate`]).
+    gate: QuoteGate,
     /// An early answer is being made: its first event is not thinned by `follow`.
     react: bool,
     /// Mean length (frames) of the blocks of the corpus oracle's compror parse.
@@ -402,7 +402,7 @@ impl Answerer {
             live_onsets: OnsetRate::new(corpus.frames_per_s as f64),
             corpus_onset_rate: corpus_onset_rate(corpus),
             follow: 1.0,
-            thin_credit: DensityCredit::default(),
+            gate: QuoteGate::default(),
             react: false,
             provenance: None,
         })
@@ -863,8 +863,8 @@ impl Answerer {
         out: &mut Vec<NoteEvent>,
     ) -> Result<usize, AnswerError> {
         self.early_start_state = self.improviser.navigator_mut().state();
-        // Each attempt (and the replay of the best) thins from the same credit.
-        let credit_before = self.thin_credit;
+        // Each attempt (and the replay of the best) thins from the same gate.
+        let gate_before = self.gate;
         let marks_before = self.provenance.as_ref().map_or(0, |p| p.marks.len());
         let prompt = from_sample + (EARLY_PROMPT_S * host_rate_hz as f64).round() as u64;
         // The state each attempt that was not prompt first jumped to is taboo for the
@@ -886,7 +886,7 @@ impl Answerer {
         };
         for attempt in 0..EARLY_ATTEMPTS {
             let rng_before = self.rng.clone();
-            self.thin_credit = credit_before;
+            self.gate = gate_before;
             let phrase = run(self, attempt, out);
             let first = out[before..].iter().map(|e| e.start_sample).min();
             if let Some(first) = first {
@@ -912,13 +912,13 @@ impl Answerer {
         }
         let Some((_, attempt, rng)) = best else {
             self.early_tried.clear();
-            self.thin_credit = credit_before;
+            self.gate = gate_before;
             return Ok(0);
         };
         // The attempt replayed as it was drawn: with the landings of the attempts before it.
         self.early_tried.truncate(attempt);
         self.rng = rng;
-        self.thin_credit = credit_before;
+        self.gate = gate_before;
         let notes = run(self, attempt, out);
         self.early_tried.clear();
         Ok(notes)
@@ -1006,6 +1006,8 @@ impl Answerer {
         let mut indices: Vec<usize> = Vec::with_capacity(n_frames);
         // Steps where the walk jumped (or started): the notes still sounding there enter too.
         let mut landings: Vec<usize> = Vec::new();
+        // Per step: whether the walk jumped there (or started), landing on a new quote.
+        let mut jumped: Vec<bool> = Vec::with_capacity(n_frames);
         // The step of the phrase's first jump (0 without one): the quote before it keeps the
         // interval it was playing in.
         let mut jump_step = 0usize;
@@ -1132,6 +1134,7 @@ impl Answerer {
             if state != before + 1 || split {
                 landings.push(j);
             }
+            jumped.push(state != before + 1);
             states.push(state);
             indices.push(payload as usize);
             frames.push(self.played(payload as usize));
@@ -1145,6 +1148,24 @@ impl Answerer {
         let mut quoted: Vec<(f64, f64, u8, u8, bool, usize)> = Vec::new();
         let samples_per_s = frame_len * self.frames_per_s;
         let scale = f64::from(settings.length_scale);
+        // The input's density, in whole quotes ([`QuoteGate`]): per step, whether the event
+        // starting there (its onsets and, at a landing, the notes that enter) plays. A
+        // reaction's first event always plays.
+        let mut sounds = vec![true; indices.len()];
+        let mut first = self.react;
+        for (j, &index) in indices.iter().enumerate() {
+            if index >= corpus_len {
+                continue;
+            }
+            let onsets = self.note_index[index] < self.note_index[index + 1];
+            if !onsets && landings.binary_search(&j).is_err() {
+                continue;
+            }
+            if std::mem::take(&mut first) {
+                continue;
+            }
+            sounds[j] = self.gate.plays(self.follow, jumped[j]);
+        }
         for (j, &index) in indices.iter().enumerate() {
             if index >= corpus_len {
                 continue;
@@ -1153,13 +1174,7 @@ impl Answerer {
                 self.note_index[index] as usize,
                 self.note_index[index + 1] as usize,
             );
-            // The input's density: the frame's notes (one event's onset) play together or not,
-            // evenly ([`DensityCredit`]).
-            if a < b
-                && self.follow < 1.0
-                && !(self.react && quoted.is_empty())
-                && !self.thin_credit.plays(self.follow)
-            {
+            if !sounds[j] {
                 continue;
             }
             for n in &self.frame_notes[a..b] {
@@ -1177,8 +1192,7 @@ impl Answerer {
             let Some(notes) = self.recording_notes.get(self.frame_source[index] as usize) else {
                 continue;
             };
-            if self.follow < 1.0 && !(self.react && j == 0) && !self.thin_credit.plays(self.follow)
-            {
+            if !sounds[j] {
                 continue;
             }
             for n in &notes[..notes.partition_point(|n| n.onset_s < t)] {
@@ -1810,25 +1824,61 @@ fn thin_to_density(
     });
 }
 
-/// Density following, evenly: each quoted onset adds the share that plays (the input's
-/// density, [`Answerer::follow`]) to a running credit, and plays where the credit reaches one.
-/// Exactly that share plays, and never more than `1 / share` onsets in a row are left out, so
-/// thinning leaves no long hole in a quote (a random draw per onset, as before, left out three
-/// or more in a row a sixth of the time at a share of 0.45, which ends the quote a listener
-/// hears). Measured in docs/ANSWERS.md, "Late voices and even thinning".
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-struct DensityCredit(f32);
+/// Density following in whole quotes: a running credit gains the share that plays (the
+/// input's density, [`Answerer::follow`]) for each quoted event that rests and loses the rest of
+/// one for each that plays, so over time exactly that share plays. Where the walk lands on a new
+/// quote, the quote plays if the credit is at least [`QUOTE_GATE_HOLD`] and rests whole
+/// otherwise; a playing quote is cut where the credit falls below `-QUOTE_GATE_HOLD`, and a
+/// resting one starts again mid-quote once the credit reaches twice that (so a walk that never
+/// jumps still plays its share). The credit starts at the hold, so the first quote plays at
+/// once; at a share of one everything plays and the gate is open, so the quote being walked
+/// when the input thins out goes on. An even thinning (one event in `1 / share`) lost the
+/// quote's ends to a listener: the walk quotes about five events and one heard three or four.
+/// Measured in docs/ANSWERS.md, "Whole quotes instead of an even thinning" and "Whole quotes
+/// at the defaults".
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct QuoteGate {
+    credit: f32,
+    open: bool,
+}
 
-impl DensityCredit {
-    /// Whether the next onset plays at `share` (clamped to 0..=1).
-    fn plays(&mut self, share: f32) -> bool {
-        self.0 += share.clamp(0.0, 1.0);
-        if self.0 >= 1.0 {
-            self.0 -= 1.0;
-            true
-        } else {
-            false
+/// The credit at which [`QuoteGate`] opens at a landing (and its negative, where it cuts).
+const QUOTE_GATE_HOLD: f32 = 2.0;
+
+impl Default for QuoteGate {
+    fn default() -> Self {
+        Self {
+            credit: QUOTE_GATE_HOLD,
+            open: false,
         }
+    }
+}
+
+impl QuoteGate {
+    /// Whether the next quoted event plays at `share` (clamped to 0..=1); `landing`: the walk
+    /// jumped to it (a new quote).
+    fn plays(&mut self, share: f32, landing: bool) -> bool {
+        // As dense as the corpus: everything plays, and the quote being walked goes on
+        // playing when the input thins out.
+        if share >= 1.0 {
+            self.open = true;
+            return true;
+        }
+        let share = share.max(0.0);
+        if landing {
+            self.open = self.credit >= QUOTE_GATE_HOLD;
+        } else if !self.open && self.credit >= 2.0 * QUOTE_GATE_HOLD {
+            self.open = true;
+        }
+        if self.open && self.credit - (1.0 - share) < -QUOTE_GATE_HOLD {
+            self.open = false;
+        }
+        if self.open {
+            self.credit -= 1.0 - share;
+        } else {
+            self.credit += share;
+        }
+        self.open
     }
 }
 
@@ -2192,39 +2242,57 @@ mod tests {
         assert_eq!(sounding, vec![(62, 0), (66, 3), (72, 5), (75, 9)]);
     }
 
-    /// Even thinning plays the share it is given, and leaves no hole longer than that share
-    /// allows (a random draw per onset leaves holes of 10 and more at a share of 0.2).
+    /// The quote gate plays the share it is given, in whole quotes: of quotes of four events,
+    /// almost every one plays whole or rests whole (an even thinning plays no quote of four
+    /// whole at a share of 0.5 or less), and a walk that never jumps still plays its share.
     #[test]
-    fn density_credit_plays_its_share_evenly() {
-        for share in [0.0f32, 0.2, 0.45, 0.7, 1.0] {
-            let mut credit = DensityCredit::default();
-            let (mut played, mut hole, mut longest) = (0usize, 0usize, 0usize);
-            for _ in 0..1000 {
-                if credit.plays(share) {
-                    played += 1;
-                    hole = 0;
-                } else {
-                    hole += 1;
-                    longest = longest.max(hole);
+    fn the_quote_gate_plays_its_share_in_whole_quotes() {
+        for share in [0.1f32, 0.25, 0.5, 0.8] {
+            let mut gate = QuoteGate::default();
+            let (quotes, len) = (1000usize, 4usize);
+            let (mut played, mut whole) = (0usize, 0usize);
+            for _ in 0..quotes {
+                let plays: Vec<bool> = (0..len).map(|e| gate.plays(share, e == 0)).collect();
+                played += plays.iter().filter(|&&p| p).count();
+                if plays.iter().all(|&p| p) || plays.iter().all(|&p| !p) {
+                    whole += 1;
                 }
             }
-            let want = 1000.0 * f64::from(share);
+            let got = played as f64 / (quotes * len) as f64;
             assert!(
-                (played as f64 - want).abs() <= 1.0,
-                "share {share}: {played} played"
+                (got - f64::from(share)).abs() <= 0.01,
+                "share {share}: {got:.3} played"
             );
-            if share > 0.0 {
-                let allowed = (1.0 / f64::from(share)).ceil() as usize;
-                assert!(
-                    longest < allowed.max(1),
-                    "share {share}: a hole of {longest}"
-                );
-            }
+            assert!(
+                whole as f64 >= 0.9 * quotes as f64,
+                "share {share}: only {whole} of {quotes} quotes whole"
+            );
+            // The first quote plays at once, and so does the quote being walked when the
+            // input thins out (as dense as the corpus, everything plays).
+            let mut gate = QuoteGate::default();
+            assert!(gate.plays(share, true));
+            let mut gate = QuoteGate::default();
+            assert!(gate.plays(1.0, true) && gate.plays(1.0, false) && gate.plays(share, false));
+            // A walk that never jumps: the gate opens again mid-quote.
+            let mut gate = QuoteGate::default();
+            let played = (0..1000).filter(|&e| gate.plays(share, e == 0)).count();
+            assert!(
+                (played as f64 / 1000.0 - f64::from(share)).abs() <= 0.01,
+                "share {share}, one long quote: {played} of 1000 played"
+            );
         }
-        // Out-of-range shares are clamped.
-        let mut credit = DensityCredit::default();
-        assert!(credit.plays(1.5) && credit.plays(1.5));
-        assert!(!DensityCredit::default().plays(-1.0));
+        // A long quote is cut, not the share: the credit falls from +2 to -2 at 0.9 an event,
+        // so at a share of 0.1 a quote plays four events.
+        let mut gate = QuoteGate::default();
+        let run = (0..20).take_while(|&e| gate.plays(0.1, e == 0)).count();
+        assert_eq!(run, 4);
+        // Out-of-range shares are clamped: above one everything plays; below zero, nothing
+        // after the first quote.
+        let mut gate = QuoteGate::default();
+        assert!((0..100).all(|e| gate.plays(1.5, e % 3 == 0)));
+        let mut gate = QuoteGate::default();
+        let played = (0..100).filter(|&e| gate.plays(-1.0, e % 3 == 0)).count();
+        assert_eq!(played, 3);
     }
 
     #[test]
