@@ -120,7 +120,10 @@ fn smf_tempo(bytes: &[u8]) -> u32 {
 #[test]
 fn render_equals_the_plugin_through_the_host() {
     let dir = std::env::temp_dir().join(format!("musichal-render-{}", std::process::id()));
-    let (input, channels) = write_input(&dir, 5.0, 31);
+    // 12 s: the answer plays the input's density in whole quotes, a phrase and a rest, so 5 s
+    // held 7–15 notes over `MUSICHAL_ANSWER_SEED` 0–8 (fewer than the 11 the MIDI check
+    // needs at four seeds); 12 s holds 13–24.
+    let (input, channels) = write_input(&dir, 12.0, 31);
     let params = ["EQ Bypass=Off", "Morph=30 %", "Transpose=2", "Density=90 %"];
     let (out_wav, out_mid) = run_render(&dir, &input, &params);
     let (signal, expected) = through_harness(&channels, &params, None);
@@ -153,7 +156,8 @@ fn render_equals_the_plugin_through_the_host() {
 #[test]
 fn render_with_a_tempo_gives_the_midi_of_a_host_transport() {
     let dir = std::env::temp_dir().join(format!("musichal-render-tempo-{}", std::process::id()));
-    let (input, channels) = write_input(&dir, 5.0, 32);
+    // 12 s, as above: 5 s held 6–16 notes (fewer than 11 at six seeds of nine), 12 s 16–30.
+    let (input, channels) = write_input(&dir, 12.0, 32);
     let params = ["Answer Mode=Beat", "Grid=1/16", "Density=90 %"];
     let mut args = params.to_vec();
     args.extend(["--tempo", "97", "--time-sig", "7/8"]);
