@@ -1829,8 +1829,8 @@ fn thin_to_density(
 /// one for each that plays, so over time exactly that share plays. Where the walk lands on a new
 /// quote, the quote plays if the credit is at least [`QUOTE_GATE_HOLD`] and rests whole
 /// otherwise; a playing quote is cut where the credit falls below `-QUOTE_GATE_HOLD`, and a
-/// resting one starts again mid-quote once the credit reaches twice that (so a walk that never
-/// jumps still plays its share). The credit starts at the hold, so the first quote plays at
+/// resting one starts again mid-quote once the credit reaches twice the hold (so a walk that
+/// never jumps still plays its share). The credit starts at the hold, so the first quote plays at
 /// once; at a share of one everything plays and the gate is open, so the quote being walked
 /// when the input thins out goes on. An even thinning (one event in `1 / share`) lost the
 /// quote's ends to a listener: the walk quotes about five events and one heard three or four.
