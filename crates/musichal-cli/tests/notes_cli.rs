@@ -315,6 +315,11 @@ fn evaluate_judges_the_answer_to_a_recording_and_draws_it() {
         a["mean_quoted_run_read_back"].as_f64().unwrap(),
     );
     assert!(run >= 1.0 && read_back >= 1.0, "{a}");
+    // What the plugin sent and left out is counted: a share below one (the answer plays),
+    // and the runs as sent read from the same marks.
+    let unheard = a["quoted_notes_unheard_share"].as_f64().unwrap();
+    assert!((0.0..1.0).contains(&unheard), "{a}");
+    assert!(a["mean_quoted_run_as_sent"].as_f64().unwrap() >= 1.0, "{a}");
     assert!(
         a["input_key"].as_str().unwrap().ends_with("major")
             || a["input_key"].as_str().unwrap().ends_with("minor")

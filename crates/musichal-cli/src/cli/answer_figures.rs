@@ -496,6 +496,50 @@ pub fn quoted_runs_from_marks(
     runs_through(&groups, &events)
 }
 
+/// The marks whose note the answer does not play (no note of the mark's pitch starts within a
+/// millisecond of it): quoted notes the plugin sent and then left out before they sounded, as
+/// Follow Changes leaves out the notes that clash with a chord the input changed to.
+pub fn unheard_marks<'a>(
+    answer: &[NoteEvent],
+    marks: &'a [QuoteMark],
+    rate: u32,
+) -> Vec<&'a QuoteMark> {
+    let rate = f64::from(rate.max(1));
+    marks
+        .iter()
+        .filter(|m| {
+            let t = m.start_sample as f64 / rate;
+            !answer
+                .iter()
+                .any(|n| n.pitch == m.note && (n.onset_s - t).abs() <= 1e-3)
+        })
+        .collect()
+}
+
+/// The quoted runs the plugin sent ([`quoted_runs_from_marks`] over the answer and its
+/// [`unheard_marks`] as notes): what the runs would be had nothing been left out after it was
+/// sent. Against the runs heard, the price of leaving notes out.
+pub fn quoted_runs_as_sent(
+    answer: &[NoteEvent],
+    marks: &[QuoteMark],
+    rate: u32,
+    recordings: &[Vec<NoteEvent>],
+    max_event_s: f64,
+) -> Option<QuotedRuns> {
+    let r = f64::from(rate.max(1));
+    let mut sent = answer.to_vec();
+    sent.extend(unheard_marks(answer, marks, rate).into_iter().map(|m| {
+        let t = m.start_sample as f64 / r;
+        NoteEvent {
+            onset_s: t,
+            offset_s: t + 0.1,
+            pitch: m.note,
+            velocity: 100,
+        }
+    }));
+    quoted_runs_from_marks(&sent, marks, rate, recordings, max_event_s)
+}
+
 /// A piano roll PNG: time left to right (`PX_PER_S` pixels a second), pitch bottom to top (5
 /// pixels a semitone, the range of both note sets), the input in blue, the answer in orange
 /// drawn over it, a grey line every second and at every C.
@@ -659,6 +703,45 @@ mod tests {
             quoted_runs_from_marks(&answer, &off, rate, &corpus, 1.0),
             None
         );
+    }
+
+    /// Notes the plugin marked but left out are unheard: the runs heard lose them, the runs
+    /// sent keep them.
+    #[test]
+    fn marks_without_a_note_are_unheard_and_count_in_the_runs_sent() {
+        let corpus = vec![fourths()];
+        let rate = 44_100u32;
+        let (mut answer, mut marks) = (Vec::new(), Vec::new());
+        for (i, c) in corpus[0].iter().take(8).enumerate() {
+            let (t, pitch) = (3.0 + i as f64 * 0.5, c.pitch);
+            answer.push(n(t, t + 0.3, pitch));
+            marks.push(QuoteMark {
+                start_sample: (t * f64::from(rate)).round() as u64,
+                note: pitch,
+                recording: 0,
+                corpus_time_s: c.onset_s,
+                corpus_pitch: pitch,
+            });
+        }
+        assert!(unheard_marks(&answer, &marks, rate).is_empty());
+        let whole = quoted_runs_as_sent(&answer, &marks, rate, &corpus, 1.0).unwrap();
+        assert_eq!((whole.runs, whole.mean_events), (1, 8.0));
+        // The quote's first and last notes are left out after they were sent.
+        let heard: Vec<NoteEvent> = answer[1..7].to_vec();
+        let unheard = unheard_marks(&heard, &marks, rate);
+        assert_eq!(unheard.len(), 2);
+        assert_eq!(
+            (unheard[0].corpus_time_s, unheard[1].corpus_time_s),
+            (0.0, 3.5)
+        );
+        let r = quoted_runs_from_marks(&heard, &marks, rate, &corpus, 1.0).unwrap();
+        assert_eq!(r.mean_events, 6.0);
+        let sent = quoted_runs_as_sent(&heard, &marks, rate, &corpus, 1.0).unwrap();
+        assert_eq!((sent.runs, sent.mean_events), (1, 8.0));
+        // A note of another pitch at a mark's time does not play that mark.
+        let mut wrong = answer.clone();
+        wrong[4].pitch += 1;
+        assert_eq!(unheard_marks(&wrong, &marks, rate).len(), 1);
     }
 
     #[test]

@@ -80,6 +80,13 @@ pub struct AnswerScores {
     /// The mean quoted run read back from the notes alone, always (a guess that a single
     /// pitch matching many corpus events inflates; the figure before the marks).
     pub mean_quoted_run_read_back: Option<f64>,
+    /// Share of the quoted notes the plugin sent (its marks) that the answer does not play:
+    /// left out after they were sent, as Follow Changes leaves out what a chord change makes
+    /// clash ([`fig::unheard_marks`]). `None` without marks.
+    pub quoted_notes_unheard_share: Option<f64>,
+    /// The mean quoted run had those notes played ([`fig::quoted_runs_as_sent`]); `None`
+    /// where the runs are not read from the marks.
+    pub mean_quoted_run_as_sent: Option<f64>,
 }
 
 /// Note figures of one set of notes.
@@ -358,6 +365,8 @@ fn answer_means(answers: &[AnswerScores]) -> serde_json::Value {
         "mean_quoted_run_events": mean(&|a| a.mean_quoted_run_events),
         "quoted_onset_share": mean(&|a| a.quoted_onset_share),
         "mean_quoted_run_read_back": mean(&|a| a.mean_quoted_run_read_back),
+        "quoted_notes_unheard_share": mean(&|a| a.quoted_notes_unheard_share),
+        "mean_quoted_run_as_sent": mean(&|a| a.mean_quoted_run_as_sent),
         "quoted_runs_from_marks": answers.iter().filter(|a| a.quoted_run_source == "marks").count(),
     })
 }
@@ -401,6 +410,12 @@ fn judge_answer(
         Some(q) => (Some(q), "marks"),
         None => (read_back, "notes"),
     };
+    let as_sent = from_marks.and_then(|_| {
+        fig::quoted_runs_as_sent(&answer, &marks, rendered.rate, corpus_notes, max_event_s)
+    });
+    let unheard = (!marks.is_empty()).then(|| {
+        fig::unheard_marks(&answer, &marks, rendered.rate).len() as f64 / marks.len() as f64
+    });
     if let Some(dir) = piano_roll {
         let name = recording.file_stem().unwrap_or_default().to_string_lossy();
         let png = dir.join(format!("{name}.png"));
@@ -423,5 +438,7 @@ fn judge_answer(
         quoted_onset_share: quoted.map(|q| q.matched_share),
         quoted_run_source,
         mean_quoted_run_read_back: read_back.map(|q| q.mean_events),
+        quoted_notes_unheard_share: unheard,
+        mean_quoted_run_as_sent: as_sent.map(|q| q.mean_events),
     })
 }
