@@ -1831,10 +1831,9 @@ fn thin_to_density(
 /// otherwise; a playing quote is cut where the credit falls below `-QUOTE_GATE_HOLD`, and a
 /// resting one waits for the walk's next landing, starting again mid-quote at twice the hold only
 /// in a quote longer than [`QUOTE_GATE_LONG`] events (so a walk that never jumps still plays its
-/// share). The credit
-/// starts at the hold, so the first quote plays at
-/// once; at a share of one everything plays and the gate is open, so the quote being walked
-/// when the input thins out goes on. An even thinning (one event in `1 / share`) lost the
+/// share). The credit starts at the hold, so the first quote plays at once; at a share of one
+/// everything plays and the gate is open, so the quote being walked when the input thins out
+/// goes on. An even thinning (one event in `1 / share`) lost the
 /// quote's ends to a listener: the walk quotes about five events and one heard three or four.
 /// Measured in docs/ANSWERS.md, "Whole quotes instead of an even thinning" and "Whole quotes
 /// at the defaults".
@@ -1855,7 +1854,7 @@ const QUOTE_GATE_HOLD: f32 = 2.0;
 /// for the next landing. Only a walk that rarely jumps quotes this long (at Continuity 80 %, one
 /// quote in 35), and there, as in a walk that never jumps (Continuity 100 %), the gate opens
 /// again mid-quote, so the share still plays. As first built (restarting at twice the hold in
-/// any quote), harmony against the null was 0.06× / 0.08× lower on sets 3 / 4, the runs the
+/// any quote), harmony against the null was 0.06× / 0.09× lower on sets 3 / 4, the runs the
 /// same within their error (docs/ANSWERS.md, "A resting quote waits for the next landing").
 const QUOTE_GATE_LONG: u32 = 16;
 
