@@ -437,6 +437,11 @@ pub fn quoted_runs(
     runs_through(&groups, &events)
 }
 
+/// How close, seconds, a note's onset must be to the sample a [`QuoteMark`] of its pitch was
+/// sent for to be that mark's note: one rule for [`quoted_runs_from_marks`] and
+/// [`unheard_marks`], so a mark is either a played note's or unheard.
+const MARK_MATCH_S: f64 = 1e-3;
+
 /// Share of the answer's notes a [`QuoteMark`] must name before its runs are read from the
 /// marks (the rest: notes of live-learned frames, which quote nothing).
 pub const MARKED_SHARE_MIN: f64 = 0.9;
@@ -457,14 +462,13 @@ pub fn quoted_runs_from_marks(
     max_event_s: f64,
 ) -> Option<QuotedRuns> {
     let events = recordings_events(recordings, max_event_s);
-    let tolerance = 1e-3;
     let rate = f64::from(rate.max(1));
     let mark_of = |n: &NoteEvent| {
         marks
             .iter()
             .filter(|m| m.note == n.pitch)
             .map(|m| (m, (m.start_sample as f64 / rate - n.onset_s).abs()))
-            .filter(|&(_, d)| d <= tolerance)
+            .filter(|&(_, d)| d <= MARK_MATCH_S)
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(m, _)| m)
     };
@@ -511,7 +515,7 @@ pub fn unheard_marks<'a>(
             let t = m.start_sample as f64 / rate;
             !answer
                 .iter()
-                .any(|n| n.pitch == m.note && (n.onset_s - t).abs() <= 1e-3)
+                .any(|n| n.pitch == m.note && (n.onset_s - t).abs() <= MARK_MATCH_S)
         })
         .collect()
 }
