@@ -462,16 +462,7 @@ pub fn quoted_runs_from_marks(
     max_event_s: f64,
 ) -> Option<QuotedRuns> {
     let events = recordings_events(recordings, max_event_s);
-    let rate = f64::from(rate.max(1));
-    let mark_of = |n: &NoteEvent| {
-        marks
-            .iter()
-            .filter(|m| m.note == n.pitch)
-            .map(|m| (m, (m.start_sample as f64 / rate - n.onset_s).abs()))
-            .filter(|&(_, d)| d <= MARK_MATCH_S)
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(m, _)| m)
-    };
+    let mark_of = |n: &NoteEvent| mark_of(n, marks, rate);
     let mut marked = 0usize;
     let groups: Vec<(f64, Vec<Reading>)> = onset_groups(answer)
         .into_iter()
@@ -498,6 +489,34 @@ pub fn quoted_runs_from_marks(
         return None;
     }
     runs_through(&groups, &events)
+}
+
+/// The mark of `n`: of its pitch, sent for a sample within [`MARK_MATCH_S`] of its onset (the
+/// closest).
+fn mark_of<'a>(n: &NoteEvent, marks: &'a [QuoteMark], rate: u32) -> Option<&'a QuoteMark> {
+    let rate = f64::from(rate.max(1));
+    marks
+        .iter()
+        .filter(|m| m.note == n.pitch)
+        .map(|m| (m, (m.start_sample as f64 / rate - n.onset_s).abs()))
+        .filter(|&(_, d)| d <= MARK_MATCH_S)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(m, _)| m)
+}
+
+/// Share of the marks whose note the answer does not play ([`unheard_marks`]). `None` without
+/// marks, or when they do not name the answer's notes (fewer than [`MARKED_SHARE_MIN`] of them
+/// have a mark, as in Beat and Bar mode, where a note is not played where it was sent): every
+/// mark would then read as unheard.
+pub fn unheard_share(answer: &[NoteEvent], marks: &[QuoteMark], rate: u32) -> Option<f64> {
+    let marked = answer
+        .iter()
+        .filter(|n| mark_of(n, marks, rate).is_some())
+        .count();
+    if marks.is_empty() || (marked as f64) < MARKED_SHARE_MIN * answer.len() as f64 {
+        return None;
+    }
+    Some(unheard_marks(answer, marks, rate).len() as f64 / marks.len() as f64)
 }
 
 /// The marks whose note the answer does not play (no note of the mark's pitch starts within a
@@ -746,6 +765,17 @@ mod tests {
         let mut wrong = answer.clone();
         wrong[4].pitch += 1;
         assert_eq!(unheard_marks(&wrong, &marks, rate).len(), 1);
+        // The share: 2 of 8 marks unheard.
+        assert_eq!(unheard_share(&heard, &marks, rate), Some(0.25));
+        assert_eq!(unheard_share(&heard, &[], rate), None);
+        // Played a bar (2 s) after they were sent, as in Bar mode: no mark names a note, so
+        // none is read as unheard (the marks do not say where these notes played).
+        let later: Vec<NoteEvent> = answer
+            .iter()
+            .map(|a| n(a.onset_s + 2.0, a.offset_s + 2.0, a.pitch))
+            .collect();
+        assert_eq!(unheard_marks(&later, &marks, rate).len(), 8);
+        assert_eq!(unheard_share(&later, &marks, rate), None);
     }
 
     #[test]

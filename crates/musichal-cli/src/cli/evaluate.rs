@@ -82,7 +82,8 @@ pub struct AnswerScores {
     pub mean_quoted_run_read_back: Option<f64>,
     /// Share of the quoted notes the plugin sent (its marks) that the answer does not play:
     /// left out after they were sent, as Follow Changes leaves out what a chord change makes
-    /// clash ([`fig::unheard_marks`]). `None` without marks.
+    /// clash ([`fig::unheard_share`]). `None` without marks, or where they do not name the
+    /// answer's notes (Beat and Bar mode).
     pub quoted_notes_unheard_share: Option<f64>,
     /// The mean quoted run had those notes played ([`fig::quoted_runs_as_sent`]); `None`
     /// where the runs are not read from the marks.
@@ -413,9 +414,7 @@ fn judge_answer(
     let as_sent = from_marks.and_then(|_| {
         fig::quoted_runs_as_sent(&answer, &marks, rendered.rate, corpus_notes, max_event_s)
     });
-    let unheard = (!marks.is_empty()).then(|| {
-        fig::unheard_marks(&answer, &marks, rendered.rate).len() as f64 / marks.len() as f64
-    });
+    let unheard = fig::unheard_share(&answer, &marks, rendered.rate);
     if let Some(dir) = piano_roll {
         let name = recording.file_stem().unwrap_or_default().to_string_lossy();
         let png = dir.join(format!("{name}.png"));
