@@ -361,6 +361,7 @@ impl AudioThread {
                 start_sample: now + (k * 97) % 48_000,
                 duration_samples: 2_000 + (k % 7) as u32 * 1_000,
                 beat: None,
+                chord: 0,
             });
             self.blocks += 1;
         }

@@ -204,6 +204,7 @@ mod handoff {
                     start_sample: clock + (i * 37) % 3000,
                     duration_samples: ((i * 101) % 9000) as u32,
                     beat: None,
+                    chord: 0,
                 });
                 // Every seventh pass the input changes chord: a revoice thins what waits.
                 if i % 7 == 6 {
@@ -279,6 +280,12 @@ mod handoff {
                         // Every fifth one a bar-mode phrase note instead.
                         phrase_offset: (i % 5 == 0).then_some(0.5),
                     }),
+                    // Chosen against one of two chords: the revoices judge each note by it.
+                    chord: if i % 2 == 0 {
+                        0b0000_1001_0001
+                    } else {
+                        0b0010_0010_0100
+                    },
                 });
                 if i % 9 == 8 {
                     tx.revoice(Revoice {
@@ -366,6 +373,7 @@ mod handoff {
                         start_sample: start + 100,
                         duration_samples: 300,
                         beat: None,
+                        chord: 0,
                     });
                 }
                 sched.process_block(start, 64, |e| {

@@ -109,6 +109,7 @@ fn segments_and_notes_under_a_simulated_host() {
                     start_sample: now + 20_000 + rng.random_range(0u64..5_000),
                     duration_samples: rng.random_range(0u32..30_000),
                     beat: None,
+                    chord: 0,
                 };
                 while tx.send(e).is_err() {
                     thread::sleep(Duration::from_micros(100));
@@ -298,6 +299,7 @@ fn scheduler_is_sample_accurate_with_random_blocks() {
             start_sample: rng.random_range(0u64..200_000),
             duration_samples: rng.random_range(1u32..50_000),
             beat: None,
+            chord: 0,
         };
         tx.send(e).unwrap();
         sent.push(e);

@@ -1276,6 +1276,8 @@ impl Answerer {
             ..*settings
         };
         let before = out.len();
+        // What the notes were chosen against: Follow Changes judges them by it when they wait.
+        let chord = chord_classes(&self.live_chord);
         // No stutter: a pitch is not struck again within MIN_REATTACK_S of its last start in
         // this phrase, and a note entering at a jump does not strike a pitch the phrase is
         // already sounding (walks that jump often would otherwise re-enter the same held
@@ -1320,6 +1322,7 @@ impl Answerer {
                 start_sample: start.round() as u64,
                 duration_samples: len.max(1.0).round().min(u32::MAX as f64) as u32,
                 beat: None,
+                chord,
             });
         }
         for (frame, &index) in frames.iter_mut().zip(&indices) {
@@ -1338,6 +1341,7 @@ impl Answerer {
                 start_sample: start.round() as u64,
                 duration_samples: len.round().min(u32::MAX as f64) as u32,
                 beat: None,
+                chord,
             });
         });
         out[before..].sort_by_key(|e| (e.start_sample, e.note));

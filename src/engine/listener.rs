@@ -17,7 +17,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::answer::Answerer;
+use super::answer::{chord_classes, Answerer};
 use super::provenance::PROVENANCE_ENV;
 use super::quantise::{AnswerMode, Quantiser, EVENT_SPREAD_S};
 use super::{EngineCounters, EngineShared, EARLY_LISTEN_S, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME};
@@ -453,11 +453,17 @@ fn check_partial(
 /// Follow Changes: at each chord check point ([`chord_check_point`]) of the segment that starts
 /// at `start` that `heard` (its samples so far, `context` the previous segment's when they
 /// join) has reached, not yet handled (after `checked`) and not after `limit`, hears the chord
-/// the input holds now ([`Answerer::chord_now`]); when a pitch class sounds in it that did not
-/// in the chord the decided phrases were voiced to, the audio thread is told to leave out their
-/// notes that start from the point + [`super::ANSWER_MARGIN_S`] to the next point + that margin
-/// and whose pitch class is not in the new chord (a [`Revoice`]). Every point is marked handled (`checked_until`), checked or not
-/// (`answerer` `None`: no corpus, or the segment is not analysed).
+/// the input holds now ([`Answerer::chord_now`]) and tells the audio thread to leave out the
+/// waiting notes that start from the point + [`super::ANSWER_MARGIN_S`] to the next point + that
+/// margin, whose pitch class is not in that chord and which were chosen against a chord that
+/// lacks one of its classes (a [`Revoice`]; the scheduler judges each note by the chord it
+/// carries). In Free timing the notes of that span were chosen against the chord the latest
+/// phrase was voiced to, so the point sends only when the input's chord has a class that one
+/// lacks ([`Answerer::changed_classes`]); in Beat and Bar mode the notes of the span wait for
+/// the grid or the bar line and were chosen up to a bar or more before, against chords since
+/// passed, so every point that hears a chord sends it. Every point is marked handled
+/// (`checked_until`), checked or not (`answerer` `None`: no corpus, or the segment is not
+/// analysed).
 #[allow(clippy::too_many_arguments)]
 fn check_chords(
     shared: &EngineShared,
@@ -473,7 +479,14 @@ fn check_chords(
     limit: u64,
 ) {
     let counters = &shared.counters;
-    for j in 1..CHECKS_PER_SEGMENT {
+    // In Beat and Bar mode the segment's end is a point too: notes chosen long before may
+    // start in the next segment's first quarter (in Free timing the phrase decided there
+    // covers it, voiced to the chord heard then).
+    let last = match shared.controls.load_timing().mode {
+        AnswerMode::Free => CHECKS_PER_SEGMENT - 1,
+        _ => CHECKS_PER_SEGMENT,
+    };
+    for j in 1..=last {
         let point = start + j * seg_len / CHECKS_PER_SEGMENT;
         if point <= *checked || point <= start {
             continue;
@@ -489,9 +502,14 @@ fn check_chords(
         {
             counters.chord_checks.fetch_add(1, Ordering::Relaxed);
             let heard = &heard[..(point - start) as usize];
+            let mode = shared.controls.load_timing().mode;
             match a.chord_now(context, heard, rate_hz, &settings) {
                 Ok(Some(chord)) => {
-                    if let Some(keep) = a.changed_classes(&chord) {
+                    let keep = match mode {
+                        AnswerMode::Free => a.changed_classes(&chord),
+                        _ => Some(chord_classes(&chord)).filter(|&k| k != 0 && k != 0x0fff),
+                    };
+                    if let Some(keep) = keep {
                         // Up to where the next check point's span starts.
                         let margin = (super::ANSWER_MARGIN_S * rate_hz as f64).round() as u64;
                         let from_sample = point + margin;
@@ -499,7 +517,7 @@ fn check_chords(
                         // In Beat and Bar mode the notes wait for the grid or the bar line:
                         // the span is where the beat clock will be then (the scheduler keeps
                         // the notes that mark the grid and the bar line).
-                        let (beats, event_beats) = match shared.controls.load_timing().mode {
+                        let (beats, event_beats) = match mode {
                             AnswerMode::Free => (None, 0.0),
                             _ => {
                                 let clock = *clock.read();
@@ -773,6 +791,7 @@ mod tests {
             start_sample,
             duration_samples: 4_800,
             beat: None,
+            chord: 0,
         });
         let delay_ms = |mode: AnswerMode, grid: Grid| -> f64 {
             let shared = EngineShared::default();

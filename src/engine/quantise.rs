@@ -237,6 +237,7 @@ mod tests {
             start_sample,
             duration_samples,
             beat: None,
+            chord: 0,
         }
     }
 

@@ -21,12 +21,13 @@
 //!   (`dropped_invalid`).
 //! - [`MidiScheduler::all_notes_off`] ends every sounding note and discards every pending one
 //!   (deactivate, reset, transport stop).
-//! - A [`Revoice`] (the input changed chord under a phrase already queued) leaves out every
-//!   note queued before it that has not started, starts in its span and whose pitch class is
-//!   not in its chord (`revoiced`), except the notes that mark musical time: a bar-mode
-//!   phrase's first note, and a beat-mode event's note on the grid while a note of its event
-//!   stays. The queue keeps the order the worker sent in, so notes sent after a revoice are
-//!   never touched by it.
+//! - A [`Revoice`] (the chord the input holds now, heard while phrases wait) leaves out every
+//!   note queued before it that has not started, starts in its span, whose pitch class is not
+//!   in its chord and which was chosen against a chord that lacks one of its classes or held
+//!   the note's (the input changed chord since: `revoiced`), except the notes that mark musical time while a note of
+//!   their onset stays: a beat-mode event's note on the grid, a bar-mode phrase's first note.
+//!   The queue keeps the order the worker sent in, so notes sent after a revoice are never
+//!   touched by it.
 //!
 //! Capacities are fixed at compile time; nothing here allocates after construction.
 
@@ -58,6 +59,11 @@ pub struct NoteEvent {
     /// Musical timing: when set, the note is timed by the beat clock instead of
     /// `start_sample`/`duration_samples` (see [`MidiScheduler::process_block_clocked`]).
     pub beat: Option<BeatTime>,
+    /// Pitch classes of the input's chord the note was chosen against (bit 0 = C; 0: not
+    /// known). A [`Revoice`] leaves the note out only when the input has changed chord since:
+    /// the chord it brings holds a class this one does not, or lacks the note's class where
+    /// this one had it.
+    pub chord: u16,
 }
 
 /// A note's place in musical time (quarter-note beats on the plugin's beat clock).
@@ -77,12 +83,13 @@ pub struct BeatTime {
     pub phrase_offset: Option<f64>,
 }
 
-/// The worker heard the input change chord while notes it had already queued wait to start:
+/// The chord the worker heard the input hold while notes it had already queued wait to start:
 /// of those, the ones that start in `[from_sample, until_sample)` (beat-timed ones: in
-/// `beats`) and whose pitch class is not in `keep` (bit `pc` set for pitch class `pc`) are
-/// left out. A player who hears the harmony move leaves out what would now clash. The span
-/// ends where the worker listens again, so each note is judged by the chord heard just before
-/// it, not by every chord the input passes through while it waits.
+/// `beats`), whose pitch class is not in `keep` (bit `pc` set for pitch class `pc`) and whose
+/// own [`NoteEvent::chord`] lacks a class of `keep` or holds the note's (the input changed
+/// chord since the note was chosen) are left out. A player who hears the harmony move leaves out what would now
+/// clash. The span ends where the worker listens again, so each note is judged by the chord
+/// heard just before it, not by every chord the input passes through while it waits.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Revoice {
     /// The span it applies to, samples on the segment writer's clock.
@@ -93,9 +100,10 @@ pub struct Revoice {
     pub beats: Option<(f64, f64)>,
     /// Pitch classes that sound in the chord now (bit 0 = C).
     pub keep: u16,
-    /// *Beat* mode: notes that start up to this many beats after a note on the grid (one that
-    /// has a `grid`) belong to its event and moved with it. The note on the grid goes only
-    /// with all of them, so what stays of an event still starts on the grid.
+    /// *Beat* and *Bar* mode: notes that start up to this many beats after a note that marks
+    /// musical time (on the grid, or a phrase's first on its bar line) belong to its onset and
+    /// moved with it. That note goes only with all of them, so what stays of an event still
+    /// starts on the grid, and a phrase on its line unless its whole first onset clashes.
     pub event_beats: f64,
 }
 
@@ -108,16 +116,21 @@ impl Revoice {
                 .is_some_and(|(from, until)| (from..until).contains(&b.start)),
             None => (self.from_sample..self.until_sample).contains(&e.start_sample),
         };
-        // A bar-mode phrase's first note marks the bar line: it stays.
-        let marks_bar = e.beat.is_some_and(|b| b.phrase_offset == Some(0.0));
-        inside && !marks_bar && self.keep & (1 << (e.note % 12)) == 0
+        // Only a chord the note was not chosen against moves it: one with a class its chord
+        // lacked, or one without the note's class where its chord had it (a clashing note
+        // chosen against this very chord, or one of its tones, was kept by the voicing on
+        // purpose).
+        let class = 1 << (e.note % 12);
+        let changed = e.chord == 0 || self.keep & !e.chord != 0 || e.chord & class != 0;
+        inside && changed && self.keep & class == 0
     }
 
-    /// Whether `list[i]`, a beat-timed note that [`Self::leaves_out`], may go: a note on the
-    /// grid goes only when every note of its event (`list` sorted by beat, descending: those
-    /// before it, up to `event_beats` later and off the grid) goes too.
+    /// Whether `list[i]`, a beat-timed note that [`Self::leaves_out`], may go: a note that
+    /// marks musical time ([`marks_time`]) goes only when every note of its onset (`list`
+    /// sorted by beat, descending: those before it, up to `event_beats` later, not marking
+    /// time themselves) goes too.
     fn takes_beat_note(&self, list: &[NoteEvent], i: usize) -> bool {
-        let Some(anchor) = list[i].beat.filter(|b| b.grid > 0.0) else {
+        let Some(anchor) = list[i].beat.filter(|b| marks_time(b)) else {
             return true;
         };
         list[..i]
@@ -128,8 +141,14 @@ impl Revoice {
                     .filter(|b| b.start <= anchor.start + self.event_beats)
                     .map(|b| (n, b))
             })
-            .all(|(n, b)| b.grid > 0.0 || self.leaves_out(n))
+            .all(|(n, b)| marks_time(&b) || self.leaves_out(n))
     }
+}
+
+/// Whether a beat-timed note marks musical time: a note on the grid (the first of a Beat-mode
+/// event) or the first of a Bar-mode phrase (on its bar line).
+fn marks_time(b: &BeatTime) -> bool {
+    b.grid > 0.0 || b.phrase_offset == Some(0.0)
 }
 
 /// What travels from the worker to the audio thread, in the order it was sent.
@@ -728,6 +747,7 @@ mod tests {
             start_sample: start,
             duration_samples: dur,
             beat: None,
+            chord: 0,
         }
     }
 
@@ -1165,9 +1185,10 @@ mod tests {
             assert_eq!(out.len(), 2, "{out:?}");
         }
 
-        /// In Beat and Bar mode a revoice keeps what marks musical time: a bar-mode phrase's
-        /// first note, and a beat-mode event's note on the grid unless every note of its event
-        /// goes; the other clashing notes go as in free timing.
+        /// In Beat and Bar mode a revoice keeps what marks musical time while a note of its
+        /// onset stays: a beat-mode event's note on the grid, a bar-mode phrase's first note
+        /// (on its line); the other clashing notes go as in free timing. A phrase whose whole
+        /// first onset clashes loses it and starts later.
         #[test]
         fn a_revoice_keeps_the_notes_that_mark_the_grid_and_the_bar_line() {
             const C_MAJOR: u16 = 1 | 1 << 4 | 1 << 7;
@@ -1183,24 +1204,87 @@ mod tests {
                 // E on the grid stays; F# of its event goes.
                 beat_note(64, 2.5, 0.1, 0.25),
                 beat_note(66, 2.51, 0.1, 0.0),
-                // A bar-mode phrase: its first note (D) marks the line and stays; F# goes.
-                bar_note(62, 3.0, 0.0, 0.1),
-                bar_note(66, 3.5, 0.5, 0.1),
+                // A bar-mode phrase: its first note (D) is kept on the line by the E struck
+                // with it; its F# goes.
+                bar_note(62, 4.0, 0.0, 0.1),
+                bar_note(64, 4.01, 0.01, 0.1),
+                bar_note(66, 4.5, 0.5, 0.1),
+                // The next phrase's first onset (D, F#) clashes whole: it goes, and the phrase
+                // starts with its G.
+                bar_note(62, 8.0, 0.0, 0.1),
+                bar_note(66, 8.02, 0.02, 0.1),
+                bar_note(67, 8.5, 0.5, 0.1),
             ] {
                 tx.send(e).unwrap();
             }
             tx.revoice(Revoice {
                 from_sample: 0,
                 until_sample: 0,
-                beats: Some((0.5, 4.0)),
+                beats: Some((0.5, 9.0)),
                 keep: C_MAJOR,
                 event_beats: 0.05,
             });
             assert_eq!(
-                note_ons(&play_clocked(&mut s, 1000, 100, 0.0, bps)),
-                vec![(24_000, 62), (24_240, 64), (60_000, 64), (72_000, 62)]
+                note_ons(&play_clocked(&mut s, 1000, 250, 0.0, bps)),
+                vec![
+                    (24_000, 62),
+                    (24_240, 64),
+                    (60_000, 64),
+                    (96_000, 62),
+                    (96_240, 64),
+                    (204_000, 67)
+                ]
             );
-            assert_eq!(s.counters().snapshot().revoiced, 4);
+            assert_eq!(s.counters().snapshot().revoiced, 6);
+        }
+
+        /// A revoice judges each waiting note by the chord it was chosen against: a note whose
+        /// class is not in the new chord goes when the new chord holds a class that chord
+        /// lacked, or when the note fitted that chord (the input moved on since). A clashing
+        /// note the voicing kept against this very chord stays, as does one kept against a
+        /// chord that holds the new one.
+        #[test]
+        fn a_revoice_leaves_out_only_notes_chosen_against_a_chord_the_input_left() {
+            const C_MAJOR: u16 = 1 | 1 << 4 | 1 << 7;
+            const F_MAJOR: u16 = 1 << 5 | 1 << 9 | 1;
+            let (mut tx, mut s) = midi_channel();
+            let chosen = |n: u8, start: u64, chord: u16| NoteEvent {
+                chord,
+                ..note(n, start, 500)
+            };
+            for e in [
+                // D, kept by the voicing against C major itself: stays.
+                chosen(62, 1_000, C_MAJOR),
+                // D, chosen against F major: the input left it, D clashes with C major: goes.
+                chosen(62, 2_000, F_MAJOR),
+                // E, chosen against F major, sounds in C major: stays.
+                chosen(64, 3_000, F_MAJOR),
+                // F, chosen against nothing known: judged by the new chord alone, goes.
+                chosen(65, 4_000, 0),
+                // D, chosen against a blend of C major and D: it fitted, and the input left
+                // it: goes.
+                chosen(62, 5_000, C_MAJOR | 1 << 2),
+                // F#, kept by the voicing against that blend: nothing new sounds, stays.
+                chosen(66, 6_000, C_MAJOR | 1 << 2),
+            ] {
+                tx.send(e).unwrap();
+            }
+            tx.revoice(Revoice {
+                from_sample: 0,
+                until_sample: u64::MAX,
+                beats: None,
+                keep: C_MAJOR,
+                event_beats: 0.0,
+            });
+            let ons: Vec<(u64, u8)> = run(&mut s, 0, 8_000)
+                .into_iter()
+                .filter_map(|e| match e {
+                    MidiOut::NoteOn { note, .. } => Some((e.timing() as u64, note)),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(ons, vec![(1_000, 62), (3_000, 64), (6_000, 66)]);
+            assert_eq!(s.counters().snapshot().revoiced, 3);
         }
 
         #[test]
