@@ -7,7 +7,9 @@
 //!   note on the point and the others keeping their distance to it, with an optional swing that
 //!   delays every second grid point;
 //! - *bar*: call and response. The answer is cut into one phrase per bar of listening; each
-//!   phrase keeps its rhythm and starts on the next bar line.
+//!   phrase keeps its rhythm and starts on the next bar line (Follow Changes may then leave
+//!   out its whole first onset, when every note of it clashes with the chord the input holds
+//!   there: the phrase starts with its next note; see [`crate::rt::Revoice`]).
 //!
 //! The [`Quantiser`] turns each decoded note's sample time into a beat time on the grid (using
 //! the latest clock snapshot) and sends it *in beats*; the audio thread's scheduler times it by
