@@ -846,7 +846,7 @@ impl Answerer {
     pub fn changed_classes(&self, chord: &[f32; 12]) -> Option<u16> {
         let before = chord_classes(&self.live_chord);
         let now = chord_classes(chord);
-        (before != 0x0fff && now & !before != 0).then_some(now)
+        (before != ALL_CLASSES && now & !before != 0).then_some(now)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1703,11 +1703,14 @@ fn chord_weight(chord: &[f32; 12], interval: i8) -> Option<impl Fn(u8) -> f32 + 
     })
 }
 
+/// Every pitch class (bit `pc` set for each): what [`chord_classes`] gives a silent chord.
+pub const ALL_CLASSES: u16 = 0x0fff;
+
 /// The pitch classes that sound in `chord` (bit `pc` set), by the voicing's rule: those that
 /// weigh at least [`VOICING_SHARE`] of the strongest. A silent chord keeps every class.
 pub fn chord_classes(chord: &[f32; 12]) -> u16 {
     let Some(weight) = chord_weight(chord, 0) else {
-        return 0x0fff;
+        return ALL_CLASSES;
     };
     (0..12u8)
         .filter(|&pc| weight(pc) >= VOICING_SHARE)

@@ -17,7 +17,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::answer::{chord_classes, Answerer};
+use super::answer::{chord_classes, Answerer, ALL_CLASSES};
 use super::provenance::PROVENANCE_ENV;
 use super::quantise::{AnswerMode, Quantiser, EVENT_SPREAD_S};
 use super::{EngineCounters, EngineShared, EARLY_LISTEN_S, EMBEDDED_CORPUS, EMBEDDED_CORPUS_NAME};
@@ -455,9 +455,8 @@ fn check_partial(
 /// join) has reached, not yet handled (after `checked`) and not after `limit`, hears the chord
 /// the input holds now ([`Answerer::chord_now`]) and tells the audio thread to leave out the
 /// waiting notes that start from the point + [`super::ANSWER_MARGIN_S`] to the next point + that
-/// margin, whose pitch class is not in that chord and which were chosen against a chord that
-/// lacks one of its classes (a [`Revoice`]; the scheduler judges each note by the chord it
-/// carries). In Free timing the notes of that span were chosen against the chord the latest
+/// margin, whose pitch class is not in that chord and which were chosen before the input
+/// changed chord (a [`Revoice`]; the scheduler judges each note by the chord it carries). In Free timing the notes of that span were chosen against the chord the latest
 /// phrase was voiced to, so the point sends only when the input's chord has a class that one
 /// lacks ([`Answerer::changed_classes`]); in Beat and Bar mode the notes of the span wait for
 /// the grid or the bar line and were chosen up to a bar or more before, against chords since
@@ -482,7 +481,8 @@ fn check_chords(
     // In Beat and Bar mode the segment's end is a point too: notes chosen long before may
     // start in the next segment's first quarter (in Free timing the phrase decided there
     // covers it, voiced to the chord heard then).
-    let last = match shared.controls.load_timing().mode {
+    let mode = shared.controls.load_timing().mode;
+    let last = match mode {
         AnswerMode::Free => CHECKS_PER_SEGMENT - 1,
         _ => CHECKS_PER_SEGMENT,
     };
@@ -502,12 +502,11 @@ fn check_chords(
         {
             counters.chord_checks.fetch_add(1, Ordering::Relaxed);
             let heard = &heard[..(point - start) as usize];
-            let mode = shared.controls.load_timing().mode;
             match a.chord_now(context, heard, rate_hz, &settings) {
                 Ok(Some(chord)) => {
                     let keep = match mode {
                         AnswerMode::Free => a.changed_classes(&chord),
-                        _ => Some(chord_classes(&chord)).filter(|&k| k != 0 && k != 0x0fff),
+                        _ => Some(chord_classes(&chord)).filter(|&k| k != ALL_CLASSES),
                     };
                     if let Some(keep) = keep {
                         // Up to where the next check point's span starts.

@@ -24,10 +24,10 @@
 //! - A [`Revoice`] (the chord the input holds now, heard while phrases wait) leaves out every
 //!   note queued before it that has not started, starts in its span, whose pitch class is not
 //!   in its chord and which was chosen against a chord that lacks one of its classes or held
-//!   the note's (the input changed chord since: `revoiced`), except the notes that mark musical time while a note of
-//!   their onset stays: a beat-mode event's note on the grid, a bar-mode phrase's first note.
-//!   The queue keeps the order the worker sent in, so notes sent after a revoice are never
-//!   touched by it.
+//!   the note's (the input changed chord since: `revoiced`), except the notes that mark
+//!   musical time while a note of their onset stays: a beat-mode event's note on the grid, a
+//!   bar-mode phrase's first note. The queue keeps the order the worker sent in, so notes sent
+//!   after a revoice are never touched by it.
 //!
 //! Capacities are fixed at compile time; nothing here allocates after construction.
 
@@ -87,9 +87,10 @@ pub struct BeatTime {
 /// of those, the ones that start in `[from_sample, until_sample)` (beat-timed ones: in
 /// `beats`), whose pitch class is not in `keep` (bit `pc` set for pitch class `pc`) and whose
 /// own [`NoteEvent::chord`] lacks a class of `keep` or holds the note's (the input changed
-/// chord since the note was chosen) are left out. A player who hears the harmony move leaves out what would now
-/// clash. The span ends where the worker listens again, so each note is judged by the chord
-/// heard just before it, not by every chord the input passes through while it waits.
+/// chord since the note was chosen) are left out. A player who hears the harmony move leaves
+/// out what would now clash. The span ends where the worker listens again, so each note is
+/// judged by the chord heard just before it, not by every chord the input passes through
+/// while it waits.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Revoice {
     /// The span it applies to, samples on the segment writer's clock.
@@ -130,7 +131,7 @@ impl Revoice {
     /// sorted by beat, descending: those before it, up to `event_beats` later, not marking
     /// time themselves) goes too.
     fn takes_beat_note(&self, list: &[NoteEvent], i: usize) -> bool {
-        let Some(anchor) = list[i].beat.filter(|b| marks_time(b)) else {
+        let Some(anchor) = list[i].beat.filter(marks_time) else {
             return true;
         };
         list[..i]
