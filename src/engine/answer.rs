@@ -1204,6 +1204,10 @@ impl Answerer {
                 }
             }
         }
+        // How much further than the phrase's interval the notes before its jump are moved to
+        // keep their quote's interval (0 where nothing was kept): their corpus pitch is their
+        // pitch less this.
+        let mut kept_shift = 0i16;
         // Transposition search: the interval that puts the quoted notes best into the input's
         // key (its pitch-class profile over the last seconds), kept from phrase to phrase
         // unless another fits clearly better: INTERVAL_HYSTERESIS better where the walk
@@ -1249,7 +1253,7 @@ impl Answerer {
                 },
             );
             if jump_step > 0 && t != self.last_interval {
-                keep_interval_before(&mut quoted, jump_step, self.last_interval, t);
+                kept_shift = keep_interval_before(&mut quoted, jump_step, self.last_interval, t);
             }
             self.last_interval = t;
             t
@@ -1296,7 +1300,11 @@ impl Answerer {
             true
         });
         for (start, len, pitch, vel, _, j) in quoted {
-            let corpus_pitch = pitch;
+            let corpus_pitch = if j < jump_step {
+                (i16::from(pitch) - kept_shift) as u8
+            } else {
+                pitch
+            };
             let pitch = i16::from(pitch) + i16::from(shaped.transpose);
             if !(0..=127).contains(&pitch) {
                 continue;
@@ -1744,13 +1752,14 @@ fn voice_to_chord(
 
 /// The notes of steps before `jump_step` are moved so that, played at the phrase's new
 /// interval `to`, they sound at `from`, the interval their quote was playing in; a note that
-/// would leave the MIDI range is left out.
+/// would leave the MIDI range is left out. Returns the move, `from - to` semitones (what the
+/// notes' provenance takes back to name their corpus pitch).
 fn keep_interval_before(
     quoted: &mut Vec<(f64, f64, u8, u8, bool, usize)>,
     jump_step: usize,
     from: i8,
     to: i8,
-) {
+) -> i16 {
     let shift = i16::from(from) - i16::from(to);
     quoted.retain_mut(|q| {
         if q.5 >= jump_step {
@@ -1763,6 +1772,7 @@ fn keep_interval_before(
         }
         inside
     });
+    shift
 }
 
 /// Density: of the `heard` notes a phrase quoted before its voicing, the share `density`
@@ -2265,7 +2275,7 @@ mod tests {
         ];
         // Playing at +2 until the jump at step 5, +5 after it: before the jump, the notes are
         // moved down 3 so that +5 sounds them at +2; one that would leave the MIDI range goes.
-        keep_interval_before(&mut quoted, 5, 2, 5);
+        assert_eq!(keep_interval_before(&mut quoted, 5, 2, 5), -3);
         let sounding: Vec<(i16, usize)> =
             quoted.iter().map(|q| (i16::from(q.2) + 5, q.5)).collect();
         assert_eq!(sounding, vec![(62, 0), (66, 3), (72, 5), (75, 9)]);
