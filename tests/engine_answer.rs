@@ -359,47 +359,39 @@ fn progression(seconds: f32, shift: f32) -> Vec<f32> {
     out
 }
 
-/// A corpus trained on the C major progression.
-fn progression_corpus() -> CorpusModel {
+/// A corpus with a vocabulary of 16 trained on `recordings` (name, audio at [`RATE`]), their
+/// notes found by the DSP.
+fn small_corpus(recordings: Vec<(String, Vec<f32>)>) -> CorpusModel {
     use musichal::trainer::{train_sources, Source, TrainConfig};
-    let corpus_audio = progression(12.0, 0.0);
-    let (corpus, _) = train_sources(
-        &[Source {
-            name: "progression.wav".into(),
-            samples: corpus_audio,
+    let sources: Vec<Source> = recordings
+        .into_iter()
+        .map(|(name, samples)| Source {
+            name,
+            samples,
             rate_hz: RATE,
             notes: None,
-        }],
-        &TrainConfig {
-            vocab_size: 16,
-            ..TrainConfig::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    corpus
+        })
+        .collect();
+    let config = TrainConfig {
+        vocab_size: 16,
+        ..TrainConfig::default()
+    };
+    train_sources(&sources, &config, &mut |_| {}).unwrap().0
+}
+
+/// A corpus trained on the C major progression.
+fn progression_corpus() -> CorpusModel {
+    small_corpus(vec![("progression.wav".into(), progression(12.0, 0.0))])
 }
 
 /// A corpus of two recordings of the synthetic music, whose sections change key: the search
 /// moves quotes from them by different intervals, and the walk jumps between them.
 fn two_recording_corpus() -> CorpusModel {
-    use musichal::trainer::{train_sources, Source, TrainConfig};
-    let source = |seed: u64| Source {
-        name: format!("music_{seed}.wav"),
-        samples: render_music(16.0, RATE, seed),
-        rate_hz: RATE,
-        notes: None,
-    };
-    let (corpus, _) = train_sources(
-        &[source(3), source(4)],
-        &TrainConfig {
-            vocab_size: 16,
-            ..TrainConfig::default()
-        },
-        &mut |_| {},
+    small_corpus(
+        [3u64, 4]
+            .map(|seed| (format!("music_{seed}.wav"), render_music(16.0, RATE, seed)))
+            .into(),
     )
-    .unwrap();
-    corpus
 }
 
 #[test]
